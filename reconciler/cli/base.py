@@ -1,0 +1,66 @@
+"""The `insomnia-sso` command group, its error edge and the options commands share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from reconciler.errors import InsomniaSsoError, SpecError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_SPECS = ("specs",)
+
+
+class InsomniaGroup(click.Group):
+    """Turns every user-facing error into its message and exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SpecError as err:
+            for problem in err.problems:
+                click.echo(str(problem), err=True)
+            click.echo(f"{len(err.problems)} problem(s) found; nothing was written.", err=True)
+            ctx.exit(err.exit_code)
+        except InsomniaSsoError as err:
+            click.echo(f"error: {err}", err=True)
+            ctx.exit(err.exit_code)
+
+
+@click.group(cls=InsomniaGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="insomnia-sso")
+def main() -> None:
+    """Insomnia Enterprise SSO with Okta, as code.
+
+    One YAML spec declares domains, the SSO connection and who belongs to which
+    organization. `pulumi up` makes Okta match it; this tool makes Insomnia match it.
+    """
+
+
+def spec_arguments(default: tuple[str, ...] = DEFAULT_SPECS) -> Callable[[F], F]:
+    """SPEC… arguments: files or folders, `specs/` when none are given."""
+
+    def decorate(func: F) -> F:
+        return click.argument("specs", nargs=-1, type=click.Path())(func)
+
+    return decorate
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    """`--format` with the given choices, the first being the default."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def specs_or_default(specs: tuple[str, ...]) -> tuple[str, ...]:
+    """The SPEC… arguments given, or the default folder."""
+    return specs or DEFAULT_SPECS

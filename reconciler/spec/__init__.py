@@ -1,0 +1,37 @@
+"""The spec: desired state for one enterprise, loaded from YAML and validated."""
+
+from reconciler.spec.loader import LoadedSpec, load_file, load_specs, load_text, spec_files
+from reconciler.spec.models import (
+    API_VERSION,
+    KIND,
+    AuthorizationServer,
+    Enterprise,
+    EnterpriseSpec,
+    Member,
+    Metadata,
+    OktaSettings,
+    Organization,
+    Prune,
+    Role,
+    Sso,
+)
+
+__all__ = [
+    "API_VERSION",
+    "KIND",
+    "AuthorizationServer",
+    "Enterprise",
+    "EnterpriseSpec",
+    "LoadedSpec",
+    "Member",
+    "Metadata",
+    "OktaSettings",
+    "Organization",
+    "Prune",
+    "Role",
+    "Sso",
+    "load_file",
+    "load_specs",
+    "load_text",
+    "spec_files",
+]

@@ -1,0 +1,336 @@
+"""Loading spec files: a fast path for valid specs, a line-accurate slow path for wrong ones.
+
+Valid specs are parsed by yaml-rs (Rust; alias replay bounded, duplicate keys refused) and
+validated by pydantic. Only when something is wrong is the file composed again by PyYAML,
+whose nodes carry line marks, to point each problem at `path:line`. PyYAML's composer keeps
+aliases as shared nodes, so the slow path cannot be blown up by an alias bomb either.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+import yaml_rs
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from reconciler.errors import Problem, SpecError
+from reconciler.spec.models import (
+    API_VERSION,
+    KIND,
+    PATTERN_NAMES,
+    Enterprise,
+    Loc,
+    cross_check,
+    secret_keys,
+)
+
+MAX_SPEC_BYTES = 32 * 1024 * 1024
+"""A spec of 100,000 people is about 6.5 MB; anything past this is refused unread."""
+
+MAX_ALIAS_EVENTS = 200_000
+"""YAML events an alias may replay in one document: generous for real reuse, fatal to bombs."""
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+_YAML_LINE = re.compile(r"at line (\d+), column \d+")
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A validated enterprise and the file it came from."""
+
+    path: str
+    enterprise: Enterprise
+
+
+def spec_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand files and folders (their *.yaml / *.yml, sorted) into spec files."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
+            if not found:
+                raise SpecError([Problem(str(path), None, "no *.yaml spec files in this folder")])
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise SpecError([Problem(str(path), None, "no such file or folder")])
+    return files
+
+
+def load_specs(paths: Sequence[str | Path]) -> list[LoadedSpec]:
+    """Load and validate every spec under `paths`; raise one SpecError listing all problems."""
+    problems: list[Problem] = []
+    loaded: list[LoadedSpec] = []
+    for file in spec_files(paths):
+        try:
+            loaded.append(LoadedSpec(str(file), load_file(file)))
+        except SpecError as err:
+            problems.extend(err.problems)
+    first_file: dict[str, str] = {}
+    for spec in loaded:
+        other = first_file.setdefault(spec.enterprise.name, spec.path)
+        if other != spec.path:
+            problems.append(
+                Problem(spec.path, None, f"enterprise '{spec.enterprise.name}' is also in {other}")
+            )
+    if problems:
+        raise SpecError(problems)
+    return loaded
+
+
+def load_file(path: str | Path) -> Enterprise:
+    """Load one spec file; every problem comes back at once as a SpecError."""
+    name = str(path)
+    try:
+        size = Path(path).stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecError(
+                [
+                    Problem(
+                        name,
+                        None,
+                        f"file is {size:,} bytes; specs are limited to {MAX_SPEC_BYTES:,}",
+                    )
+                ]
+            )
+        raw = Path(path).read_bytes()
+    except OSError as err:
+        raise SpecError([Problem(name, None, f"cannot read: {err.strerror}")]) from err
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise SpecError([Problem(name, line, "not UTF-8 text")]) from err
+    return load_text(text, name)
+
+
+def load_text(text: str, name: str = "<spec>") -> Enterprise:
+    """Parse and validate one spec document held in memory."""
+    if len(text) > MAX_SPEC_BYTES:
+        raise SpecError([Problem(name, None, f"document is over {MAX_SPEC_BYTES:,} bytes")])
+    data = _parse_fast(text, name)
+    problems = [(loc, _secret_message(loc)) for loc in secret_keys(data)]
+    secret_locs = {loc for loc, _ in problems}
+    try:
+        enterprise = Enterprise.model_validate(data)
+    except ValidationError as err:
+        problems.extend((_loc(e), _message(e)) for e in err.errors() if _loc(e) not in secret_locs)
+        raise _located(text, name, problems) from None
+    problems.extend(cross_check(enterprise))
+    if problems:
+        raise _located(text, name, problems)
+    return enterprise
+
+
+def _parse_fast(text: str, name: str) -> dict[str, Any]:
+    try:
+        data = yaml_rs.loads(
+            text,
+            parse_datetime=False,
+            alias_limits=yaml_rs.AliasLimits(
+                max_total_replayed_events=MAX_ALIAS_EVENTS, max_replay_stack_depth=32
+            ),
+            duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error,
+        )
+    except yaml_rs.YAMLDecodeError as err:
+        raise SpecError([_syntax_problem(str(err), text, name)]) from None
+    if isinstance(data, dict):
+        return data
+    raise SpecError([_shape_problem(text, name)])
+
+
+def _syntax_problem(message: str, text: str, name: str) -> Problem:
+    if "alias replay limit" in message:
+        return Problem(
+            name,
+            None,
+            f"YAML aliases expand past {MAX_ALIAS_EVENTS:,} nodes (refusing a possible alias bomb)",
+        )
+    if message.startswith("duplicate mapping key"):
+        key = message.partition(": ")[2]
+        return Problem(name, _duplicate_key_line(text), f"duplicate key {key}")
+    found = _YAML_LINE.search(message)
+    reason = message.strip().splitlines()[-1].strip()
+    return Problem(name, int(found.group(1)) if found else None, f"YAML syntax error: {reason}")
+
+
+def _shape_problem(text: str, name: str) -> Problem:
+    """Say why a document that parsed is not one mapping: empty, several, or not a mapping."""
+    try:
+        docs = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.YAMLError:
+        docs = []
+    if not docs or docs[0] is None:
+        return Problem(name, None, "empty document; expected an Enterprise spec")
+    if len(docs) > 1:
+        return Problem(
+            name, _line(docs[1]), f"one Enterprise spec per file; found {len(docs)} documents"
+        )
+    kind = type(docs[0]).__name__.removesuffix("Node").lower()
+    return Problem(name, _line(docs[0]), f"expected a mapping at the top level, got a {kind}")
+
+
+# --- the slow path: locating problems by line -------------------------------------------------
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _located(text: str, name: str, problems: list[tuple[Loc, str]]) -> SpecError:
+    try:
+        root: yaml.Node | None = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        root = None
+    return SpecError(
+        [Problem(name, _line_of(root, loc), f"{_dotted(loc)}: {msg}") for loc, msg in problems]
+    )
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _line_of(root: yaml.Node | None, loc: Loc) -> int | None:
+    """Line of the deepest node along `loc`: the key itself for keys, else the value."""
+    node = root
+    if node is None:
+        return None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((kv for kv in node.value if kv[0].value == part), None)
+            if match is None:
+                break
+            key_node, node = match
+            if not isinstance(node, yaml.MappingNode | yaml.SequenceNode) or part == loc[-1]:
+                return _line(key_node)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+        else:
+            break
+    return _line(node)
+
+
+def _duplicate_key_line(text: str) -> int | None:
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[Any] = set()
+            for key, value in node.value:
+                if key.value in keys:
+                    return _line(key)
+                keys.add(key.value)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return None
+
+
+# --- turning pydantic errors into sentences --------------------------------------------------
+
+
+def _loc(error: ErrorDetails) -> Loc:
+    return tuple(error["loc"])
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"
+
+
+def _secret_message(loc: Loc) -> str:
+    return (
+        f"'{loc[-1]}' looks like a secret; secrets never belong in a spec "
+        "(the client secret comes from the Pulumi stack, Okta credentials from its config)"
+    )
+
+
+def _message(error: ErrorDetails) -> str:
+    kind, loc, value = error["type"], _loc(error), error.get("input")
+    field = loc[-1] if loc else ""
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return f"unknown key '{field}'{_did_you_mean(str(field), loc)}"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "literal_error" and field == "apiVersion":
+        return f"must be '{API_VERSION}', got {value!r}"
+    if kind == "literal_error" and field == "kind":
+        return f"must be '{KIND}', got {value!r}"
+    if kind == "enum" and field == "role":
+        return f"unknown role {value!r}; expected owner, admin or member"
+    if kind == "string_pattern_mismatch":
+        expected = PATTERN_NAMES.get(str(ctx.get("pattern")), "the expected format")
+        if expected == "an https:// URL" and isinstance(value, str) and "://" in value:
+            return f"{value!r} must use https"
+        return f"{value!r} is not {expected}"
+    if kind in {"model_type", "dict_type"}:
+        return f"expected a mapping, got {_type_name(value)}"
+    if kind in {"tuple_type", "list_type"}:
+        return f"expected a list, got {_type_name(value)}"
+    if kind in {"string_type", "bool_type", "float_type", "int_type"}:
+        wanted = {
+            "string_type": "a string",
+            "bool_type": "true or false",
+            "float_type": "a number",
+            "int_type": "a whole number",
+        }[kind]
+        return f"expected {wanted}, got {_type_name(value)} {value!r}"
+    return f"{error['msg']} (got {value!r})" if value is not None else str(error["msg"])
+
+
+def _type_name(value: object) -> str:
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "nothing",
+    }.get(type(value), "a value")
+
+
+def _did_you_mean(key: str, loc: Loc) -> str:
+    known = _known_keys(loc[:-1])
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _known_keys(parent: Loc) -> list[str]:
+    """Aliases accepted at `parent`, found by walking the models, for did-you-mean hints."""
+    model: Any = Enterprise
+    for part in parent:
+        if isinstance(part, int):
+            continue
+        field = next((f for f in model.model_fields.values() if f.alias == part), None)
+        if field is None:
+            return []
+        annotation = field.annotation
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            if isinstance(candidate, type) and hasattr(candidate, "model_fields"):
+                model = candidate
+                break
+        else:
+            return []
+    return [f.alias or n for n, f in model.model_fields.items()]

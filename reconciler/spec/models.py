@@ -1,0 +1,240 @@
+"""The desired state: pydantic models for `apiVersion: insomnia-sso/v1`, `kind: Enterprise`.
+
+Field-level rules (types, unknown keys, email and URL shapes, roles) are pydantic's, so the
+JSON Schema editors use is the same rulebook the loader enforces. Rules that relate one field
+to another (claimed domains, duplicates) live in `cross_check`, which reports every problem at
+once with its location instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+API_VERSION = "insomnia-sso/v1"
+KIND = "Enterprise"
+
+# Deliberately plain (RFC 5322 dot-atom local part, DNS labels): checked by pydantic-core's
+# Rust regex (values are lower-cased after the check): 100,000 members need no Python call each.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_HOST = r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+EMAIL_PATTERN = rf"^{_ATOM}(\.{_ATOM})*@{_HOST}$"
+DOMAIN_PATTERN = rf"^{_HOST}$"
+SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+HTTPS_PATTERN = r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$"
+
+Email = Annotated[str, StringConstraints(to_lower=True, pattern=EMAIL_PATTERN)]
+Domain = Annotated[str, StringConstraints(to_lower=True, pattern=DOMAIN_PATTERN)]
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+HttpsUrl = Annotated[str, StringConstraints(pattern=HTTPS_PATTERN)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+PATTERN_NAMES = {
+    EMAIL_PATTERN: "a valid email address",
+    DOMAIN_PATTERN: "a valid domain name",
+    SLUG_PATTERN: "a slug of lower-case letters, digits and '-'",
+    HTTPS_PATTERN: "an https:// URL",
+}
+
+
+class Role(StrEnum):
+    """Insomnia organization roles. Owner exists but cannot be granted by invitation."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class Member(_Model):
+    """A person in an organization; their Okta login defaults to their email."""
+
+    email: Email
+    role: Role = Role.MEMBER
+    okta_login: Email | None = None
+
+    @property
+    def login(self) -> str:
+        """The Okta login assigned to the app for this person."""
+        return self.okta_login or self.email
+
+
+class Organization(_Model):
+    """An Insomnia organization and the people who belong to it."""
+
+    name: Slug
+    members: tuple[Member, ...] = ()
+
+
+class AuthorizationServer(_Model):
+    """The Okta custom authorization server that is Insomnia's OIDC issuer."""
+
+    name: Text
+    audience: Text
+    description: Text = "Issuer for Insomnia Enterprise SSO"
+
+
+class OktaSettings(_Model):
+    """Where and how the Okta side is declared."""
+
+    org_url: HttpsUrl
+    app_label: Text = "Insomnia"
+    authorization_server: AuthorizationServer
+
+
+class Sso(_Model):
+    """The Insomnia SSO connection and the Okta OIDC app behind it."""
+
+    type: Literal["oidc"]
+    domain_identifier: Domain
+    sso_url: HttpsUrl
+    okta: OktaSettings
+
+
+class Prune(_Model):
+    """Opt-in removal of members who left the spec, bounded per organization."""
+
+    enabled: bool = Field(default=False, strict=True)
+    max_fraction: float = Field(default=0.1, ge=0.0, le=1.0, strict=True)
+
+
+class EnterpriseSpec(_Model):
+    """Everything that must be true on both sides for one enterprise."""
+
+    domains: tuple[Domain, ...] = Field(min_length=1)
+    sso: Sso
+    organizations: tuple[Organization, ...] = ()
+    prune: Prune = Prune()
+
+
+class Metadata(_Model):
+    """Identity of the enterprise; its name keys state, locks and stacks."""
+
+    name: Slug
+
+
+class Enterprise(_Model):
+    """One `kind: Enterprise` document: the single source of truth for Okta and Insomnia."""
+
+    model_config = ConfigDict(
+        title="insomnia-sso Enterprise spec",
+        json_schema_extra={"$id": "https://insomnia-sso.dev/schema/insomnia-sso.schema.json"},
+    )
+
+    api_version: Literal["insomnia-sso/v1"]
+    kind: Literal["Enterprise"]
+    metadata: Metadata
+    spec: EnterpriseSpec
+
+    @property
+    def name(self) -> str:
+        """The enterprise's slug."""
+        return self.metadata.name
+
+    def memberships(self) -> Iterator[tuple[Organization, Member]]:
+        """Every (organization, member) pair in spec order."""
+        for org in self.spec.organizations:
+            for member in org.members:
+                yield org, member
+
+    def assigned_logins(self) -> list[str]:
+        """The sorted, distinct Okta logins that must be assigned to the app."""
+        return sorted({member.login for _, member in self.memberships()})
+
+
+Loc = tuple[str | int, ...]
+
+_SECRET_WORDS = ("secret", "token", "password", "passwd", "apikey", "privatekey", "credential")
+
+
+def looks_secret(key: str) -> bool:
+    """True for keys such as clientSecret, api_token or private-key."""
+    folded = key.lower().replace("_", "").replace("-", "")
+    return any(word in folded for word in _SECRET_WORDS)
+
+
+def secret_keys(data: Any, loc: Loc = ()) -> Iterator[Loc]:
+    """Locations of secret-looking keys anywhere in raw YAML data."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str) and looks_secret(key):
+                yield (*loc, key)
+            elif isinstance(value, dict | list):
+                yield from secret_keys(value, (*loc, key))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            if isinstance(item, dict | list):
+                yield from secret_keys(item, (*loc, index))
+
+
+def cross_check(enterprise: Enterprise) -> list[tuple[Loc, str]]:
+    """Rules spanning several fields, each reported with the location of the offending value."""
+    problems: list[tuple[Loc, str]] = []
+    spec = enterprise.spec
+    domains: set[str] = set()
+    for i, domain in enumerate(spec.domains):
+        if domain in domains:
+            problems.append((("spec", "domains", i), f"duplicate domain '{domain}'"))
+        domains.add(domain)
+    if spec.sso.domain_identifier not in domains:
+        problems.append(
+            (
+                ("spec", "sso", "domainIdentifier"),
+                f"domainIdentifier '{spec.sso.domain_identifier}' is not one of the claimed "
+                f"domains ({', '.join(sorted(domains))})",
+            )
+        )
+    orgs: set[str] = set()
+    login_of: dict[str, str] = {}
+    email_of: dict[str, str] = {}
+    for o, org in enumerate(spec.organizations):
+        where: Loc = ("spec", "organizations", o)
+        if org.name in orgs:
+            problems.append(((*where, "name"), f"duplicate organization '{org.name}'"))
+        orgs.add(org.name)
+        seen: set[str] = set()
+        for m, member in enumerate(org.members):
+            at: Loc = (*where, "members", m)
+            email = member.email
+            if email in seen:
+                problems.append(
+                    ((*at, "email"), f"duplicate member '{email}' in organization '{org.name}'")
+                )
+            seen.add(email)
+            domain = email.rpartition("@")[2]
+            if domain not in domains:
+                problems.append(
+                    (
+                        (*at, "email"),
+                        f"'{email}' is not in a claimed domain ({', '.join(sorted(domains))})",
+                    )
+                )
+            login = member.login
+            if login_of.setdefault(email, login) != login:
+                problems.append(
+                    (
+                        (*at, "oktaLogin"),
+                        f"'{email}' has Okta login '{login}' here but "
+                        f"'{login_of[email]}' in another organization",
+                    )
+                )
+            if email_of.setdefault(login, email) != email:
+                problems.append(
+                    (
+                        (*at, "oktaLogin" if member.okta_login else "email"),
+                        f"Okta login '{login}' belongs to both '{email_of[login]}' and '{email}'",
+                    )
+                )
+    return problems
