@@ -1,0 +1,134 @@
+"""The Okta half's results, as the reconciler needs them: Pulumi stack outputs.
+
+Read from the JSON of `pulumi stack output --json --show-secrets` (a file, or the CLI run for
+`--stack`). The client secret is reduced to a keyed fingerprint on arrival and the plaintext
+is dropped: nothing downstream can print, journal or store it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from reconciler.errors import OutputsError
+from reconciler.spec import Enterprise
+
+UNKNOWN = "(known after pulumi up)"
+SENSITIVE = "(sensitive)"
+REQUIRED = ("client_id", "client_secret", "issuer", "app_id", "auth_server_id", "assigned_users")
+MAX_OUTPUTS_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class OktaOutputs:
+    """Okta values the Insomnia side must hold; None everywhere means not known yet."""
+
+    client_id: str | None = None
+    issuer: str | None = None
+    secret_fingerprint: str | None = None
+    app_id: str | None = None
+    auth_server_id: str | None = None
+    assigned_users: frozenset[str] | None = None
+
+    @property
+    def known(self) -> bool:
+        """True once outputs were given (after `pulumi up`)."""
+        return self.client_id is not None
+
+
+def fingerprint(secret: str, enterprise: str) -> str:
+    """A keyed, one-way fingerprint that detects a changed secret without keeping it."""
+    digest = hmac.new(enterprise.encode(), secret.encode(), hashlib.sha256).hexdigest()
+    return f"hmac-sha256:{digest}"
+
+
+def load_outputs_file(path: str | Path, enterprise: Enterprise) -> OktaOutputs:
+    """Outputs from a file holding `pulumi stack output --json --show-secrets`."""
+    try:
+        if Path(path).stat().st_size > MAX_OUTPUTS_BYTES:
+            raise OutputsError(f"{path}: larger than {MAX_OUTPUTS_BYTES:,} bytes")
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise OutputsError(f"{path}: cannot read Okta outputs: {reason}") from None
+    return parse_outputs(text, str(path), enterprise)
+
+
+def outputs_from_stack(stack: str, enterprise: Enterprise) -> OktaOutputs:
+    """Run `pulumi stack output --json --show-secrets --stack NAME` and parse it."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise OutputsError(
+            "--stack needs the Pulumi CLI on PATH; without it, save "
+            "`pulumi stack output --json --show-secrets` to a file and pass --okta-outputs FILE"
+        )
+    command = [pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack]
+    try:
+        done = subprocess.run(  # noqa: S603  (fixed argv, no shell)
+            command, capture_output=True, text=True, timeout=300, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise OutputsError(f"pulumi stack output --stack {stack}: {err}") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise OutputsError(f"pulumi stack output --stack {stack} failed: {last}")
+    return parse_outputs(done.stdout, f"stack {stack}", enterprise)
+
+
+def parse_outputs(text: str, source: str, enterprise: Enterprise) -> OktaOutputs:
+    """Validate outputs JSON against the stack-output contract and this enterprise's spec."""
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise OutputsError(f"{source}:{err.lineno}: not JSON: {err.msg}") from None
+    if not isinstance(data, dict):
+        raise OutputsError(f"{source}: expected a JSON object of stack outputs")
+    missing = [key for key in REQUIRED if key not in data]
+    if missing:
+        raise OutputsError(
+            f"{source}: missing stack output(s) {', '.join(missing)}; "
+            "is this the output of the insomnia-sso Pulumi stack?"
+        )
+    for key in ("client_id", "issuer", "app_id", "auth_server_id"):
+        if not isinstance(data[key], str) or not data[key]:
+            raise OutputsError(f"{source}: {key} must be a non-empty string")
+    secret = data["client_secret"]
+    if not isinstance(secret, str) or not secret:
+        raise OutputsError(f"{source}: client_secret must be a non-empty string")
+    if secret == "[secret]":  # noqa: S105  (Pulumi's mask, not a password)
+        raise OutputsError(
+            f"{source}: client_secret is masked; export with "
+            "`pulumi stack output --json --show-secrets`"
+        )
+    users = data["assigned_users"]
+    if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
+        raise OutputsError(f"{source}: assigned_users must be a list of logins")
+    _check_same_okta_org(source, data["issuer"], enterprise)
+    return OktaOutputs(
+        client_id=data["client_id"],
+        issuer=data["issuer"],
+        secret_fingerprint=fingerprint(secret, enterprise.name),
+        app_id=data["app_id"],
+        auth_server_id=data["auth_server_id"],
+        assigned_users=frozenset(u.lower() for u in users),
+    )
+
+
+def _check_same_okta_org(source: str, issuer: str, enterprise: Enterprise) -> None:
+    """Outputs of another enterprise's stack name another Okta org in their issuer."""
+    expected = urlsplit(enterprise.spec.sso.okta.org_url).hostname
+    issuer_parts = urlsplit(issuer)
+    if issuer_parts.scheme != "https" or not issuer_parts.hostname:
+        raise OutputsError(f"{source}: issuer {issuer!r} is not an https URL")
+    if issuer_parts.hostname != expected:
+        raise OutputsError(
+            f"{source}: issuer {issuer} is not in enterprise '{enterprise.name}''s Okta org "
+            f"({expected}); these outputs belong to another stack"
+        )

@@ -1,0 +1,116 @@
+"""The Insomnia-side store interface every implementation (SQLite, Postgres, SCIM) shares.
+
+Stores never import each other; `reconciler.stores.open_store(url)` picks one by scheme.
+Shared behaviour (waiting for the lock, its error message) lives here, in the base.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from reconciler.errors import LockHeldError
+from reconciler.plan import PlanChange
+from reconciler.state import ActualState
+
+LOCK_LEASE = timedelta(minutes=10)
+"""A lock not renewed for this long is stale: its holder crashed or hung."""
+
+
+@dataclass(frozen=True, slots=True)
+class LockInfo:
+    """Who holds an enterprise's write lock, since when, and until when it is leased."""
+
+    holder: str
+    acquired_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One audit row: who did what, when, and how it went. Never holds a secret."""
+
+    id: int
+    enterprise: str
+    at: datetime
+    actor: str
+    action: str
+    kind: str
+    key: str
+    outcome: str
+    detail: str
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the only clock stores and apply use."""
+    return datetime.now(UTC)
+
+
+class Store(ABC):
+    """Actual Insomnia-side state for any number of enterprises."""
+
+    url: str
+
+    @abstractmethod
+    def read(self, *, enterprise: str, now: datetime) -> ActualState:
+        """Snapshot one enterprise; mark it incomplete rather than guess when a read fails."""
+
+    @abstractmethod
+    def write(
+        self, *, enterprise: str, changes: Sequence[PlanChange], actor: str, now: datetime
+    ) -> None:
+        """Carry out changes atomically (all or none), journaling each; idempotent per change."""
+
+    @abstractmethod
+    def try_lock(
+        self, *, enterprise: str, holder: str, now: datetime, lease: timedelta = LOCK_LEASE
+    ) -> LockInfo | None:
+        """Take or renew the write lock; return the current holder's lock when it is taken."""
+
+    @abstractmethod
+    def unlock(self, *, enterprise: str, holder: str) -> None:
+        """Release the write lock if `holder` still holds it."""
+
+    @abstractmethod
+    def journal(self, *, enterprise: str, limit: int = 100) -> list[JournalEntry]:
+        """The latest journal rows, newest first."""
+
+    @abstractmethod
+    def accept_invitation(
+        self, *, enterprise: str, organization: str, email: str, actor: str, now: datetime
+    ) -> None:
+        """Record that a person accepted their pending invitation and became a member."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    @contextmanager
+    def locked(
+        self,
+        *,
+        enterprise: str,
+        holder: str,
+        timeout: float = 0.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> Iterator[None]:
+        """Hold the enterprise's write lock, waiting up to `timeout` seconds for it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            other = self.try_lock(enterprise=enterprise, holder=holder, now=clock())
+            if other is None:
+                break
+            if time.monotonic() >= deadline:
+                raise LockHeldError(
+                    f"enterprise '{enterprise}' is locked by {other.holder} since "
+                    f"{other.acquired_at.isoformat(timespec='seconds')}"
+                )
+            time.sleep(min(0.5, max(0.05, deadline - time.monotonic())))
+        try:
+            yield
+        finally:
+            self.unlock(enterprise=enterprise, holder=holder)
