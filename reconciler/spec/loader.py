@@ -159,6 +159,21 @@ def _syntax_problem(message: str, text: str, name: str) -> Problem:
     if message.startswith("duplicate mapping key"):
         key = message.partition(": ")[2]
         return Problem(name, _duplicate_key_line(text), f"duplicate key {key}")
+    try:
+        for _ in yaml.compose_all(text, Loader=_Loader):
+            pass
+    except yaml.MarkedYAMLError as err:
+        # PyYAML names the construct that was left open and where it started.
+        if err.problem_mark is not None and err.problem:
+            context = ""
+            start = err.context_mark
+            if err.context and start is not None and start.line != err.problem_mark.line:
+                context = f" ({err.context} that starts at line {start.line + 1})"
+            return Problem(
+                name, err.problem_mark.line + 1, f"YAML syntax error: {err.problem}{context}"
+            )
+    except yaml.YAMLError:
+        pass
     found = _YAML_LINE.search(message)
     reason = message.strip().splitlines()[-1].strip()
     return Problem(name, int(found.group(1)) if found else None, f"YAML syntax error: {reason}")
