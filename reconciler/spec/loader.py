@@ -28,7 +28,7 @@ from reconciler.spec.models import (
     Enterprise,
     Loc,
     cross_check,
-    secret_keys,
+    looks_secret,
 )
 
 MAX_SPEC_BYTES = 32 * 1024 * 1024
@@ -119,14 +119,12 @@ def load_text(text: str, name: str = "<spec>") -> Enterprise:
     if len(text) > MAX_SPEC_BYTES:
         raise SpecError([Problem(name, None, f"document is over {MAX_SPEC_BYTES:,} bytes")])
     data = _parse_fast(text, name)
-    problems = [(loc, _secret_message(loc)) for loc in secret_keys(data)]
-    secret_locs = {loc for loc, _ in problems}
     try:
         enterprise = Enterprise.model_validate(data)
     except ValidationError as err:
-        problems.extend((_loc(e), _message(e)) for e in err.errors() if _loc(e) not in secret_locs)
+        problems = [(_loc(e), _message(e)) for e in err.errors()]
         raise _located(text, name, problems) from None
-    problems.extend(cross_check(enterprise))
+    problems = cross_check(enterprise)
     if problems:
         raise _located(text, name, problems)
     return enterprise
@@ -284,6 +282,9 @@ def _message(error: ErrorDetails) -> str:
     kind, loc, value = error["type"], _loc(error), error.get("input")
     field = loc[-1] if loc else ""
     ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden" and looks_secret(str(field)):
+        # No field of the spec looks like a secret, so any such key is an unknown one.
+        return _secret_message(loc)
     if kind == "extra_forbidden":
         return f"unknown key '{field}'{_did_you_mean(str(field), loc)}"
     if kind == "missing":

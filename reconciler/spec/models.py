@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
@@ -163,20 +163,6 @@ def looks_secret(key: str) -> bool:
     """True for keys such as clientSecret, api_token or private-key."""
     folded = key.lower().replace("_", "").replace("-", "")
     return any(word in folded for word in _SECRET_WORDS)
-
-
-def secret_keys(data: Any, loc: Loc = ()) -> Iterator[Loc]:
-    """Locations of secret-looking keys anywhere in raw YAML data."""
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if isinstance(key, str) and looks_secret(key):
-                yield (*loc, key)
-            elif isinstance(value, dict | list):
-                yield from secret_keys(value, (*loc, key))
-    elif isinstance(data, list):
-        for index, item in enumerate(data):
-            if isinstance(item, dict | list):
-                yield from secret_keys(item, (*loc, index))
 
 
 def cross_check(enterprise: Enterprise) -> list[tuple[Loc, str]]:

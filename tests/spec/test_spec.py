@@ -113,3 +113,23 @@ def test_python_dash_m_runs_the_same_cli() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "ok: enterprise 'acme'" in done.stdout
+
+
+def test_no_spec_key_looks_like_a_secret() -> None:
+    # The loader reports a secret-looking key only among unknown keys; that holds only
+    # while no real key of the spec looks like one.
+    from pydantic import BaseModel
+
+    from reconciler.spec.models import Enterprise, looks_secret
+
+    def keys(model: type[BaseModel]) -> list[str]:
+        found = []
+        for name, field in model.model_fields.items():
+            found.append(field.alias or name)
+            for arg in (field.annotation, *getattr(field.annotation, "__args__", ())):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    found += keys(arg)
+        return found
+
+    assert "audience" in keys(Enterprise)
+    assert [key for key in keys(Enterprise) if looks_secret(key)] == []
