@@ -12,7 +12,7 @@ import hmac
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,7 +32,7 @@ class OktaOutputs:
 
     client_id: str | None = None
     issuer: str | None = None
-    secret_fingerprint: str | None = None
+    secret_fingerprint: str | None = field(default=None, repr=False)
     app_id: str | None = None
     auth_server_id: str | None = None
     assigned_users: frozenset[str] | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -53,7 +53,7 @@ class PlanChange:
     key: str
     before: Attrs | None
     after: Attrs | None
-    secret_fingerprint: str | None = None
+    secret_fingerprint: str | None = field(default=None, repr=False)
 
     @property
     def organization(self) -> str:

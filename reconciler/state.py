@@ -44,7 +44,7 @@ class SsoConnectionState:
     sso_url: str
     client_id: str
     issuer: str
-    secret_fingerprint: str
+    secret_fingerprint: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)

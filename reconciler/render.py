@@ -1,0 +1,157 @@
+"""Plans and onboarding status as text (Terraform-like), JSON (the contract) and Markdown.
+
+Renderers only read `before`/`after`, which never hold a secret: the client secret is
+`(sensitive)` by construction in the planner.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.plan import Action, Kind, Plan, PlanChange
+from reconciler.status import OnboardingStatus
+
+SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
+COLOR = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
+MARKDOWN_ROWS = 500
+"""Changes listed one by one in Markdown; beyond this the table is trimmed, never the summary."""
+
+
+def summary_line(plan: Plan) -> str:
+    """`Plan: 3 to create, 1 to update, 0 to delete.`"""
+    s = plan.summary()
+    return f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete."
+
+
+def _value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def change_line(change: PlanChange) -> str:
+    """One change on one line: symbol, kind, key and what is set or changed."""
+    head = f"{SYMBOL[change.action]} {change.kind.value} {change.key}"
+    if change.action is Action.UPDATE and change.before is not None and change.after:
+        diffs = ", ".join(
+            f"{k}: {_value(change.before.get(k))} → {_value(v)}" for k, v in change.after.items()
+        )
+        return f"{head}  ({diffs})"
+    if change.action is Action.CREATE and change.kind in (Kind.INVITATION, Kind.MEMBER):
+        assert change.after is not None
+        return f"{head}  (role {change.after['role']})"
+    return head
+
+
+def _detail_lines(change: PlanChange) -> list[str]:
+    """Attributes of a created SSO connection, aligned like Terraform's."""
+    if change.kind is not Kind.SSO_CONNECTION or change.action is not Action.CREATE:
+        return []
+    after: Mapping[str, Any] = change.after or {}
+    width = max(len(k) for k in after)
+    return [f"      {k.ljust(width)} = {_value(v)}" for k, v in after.items()]
+
+
+def plan_text(plan: Plan) -> list[tuple[str, str | None]]:
+    """Lines of the text plan, each with the color it deserves on a terminal."""
+    lines: list[tuple[str, str | None]] = []
+    if plan.empty:
+        lines.append((f"No changes. Enterprise {plan.enterprise} matches the spec.", None))
+    else:
+        lines.append((f"Enterprise {plan.enterprise}: apply will make these changes:", None))
+        lines.append(("", None))
+        for change in plan.changes:
+            lines.append((f"  {change_line(change)}", COLOR[change.action]))
+            lines.extend((line, None) for line in _detail_lines(change))
+    if plan.warnings:
+        lines.append(("", None))
+        lines.extend((f"  ! {warning}", "magenta") for warning in plan.warnings)
+    lines.append(("", None))
+    lines.append((summary_line(plan), None))
+    return lines
+
+
+def plan_json(plan: Plan) -> str:
+    """The documented plan JSON."""
+    return json.dumps(plan.to_json(), indent=2)
+
+
+def plan_markdown(plan: Plan, *, title: str = "insomnia-sso plan") -> str:
+    """A plan for a PR comment or an issue: summary first, details collapsed and bounded."""
+    out = [f"### {title}: `{plan.enterprise}`", "", f"**{summary_line(plan)}**", ""]
+    for warning in plan.warnings:
+        out.append(f"> [!WARNING]\n> {warning}\n")
+    if plan.changes:
+        out += ["<details><summary>Changes</summary>", ""]
+        out += ["| | kind | key | detail |", "|---|---|---|---|"]
+        for change in plan.changes[:MARKDOWN_ROWS]:
+            detail = change_line(change).partition("  ")[2]
+            out.append(
+                f"| {SYMBOL[change.action]} | {change.kind.value} | `{change.key}` | {detail} |"
+            )
+        hidden = len(plan.changes) - MARKDOWN_ROWS
+        if hidden > 0:
+            out.append(f"| | | … {hidden} more | run `insomnia-sso plan` for all |")
+        out += ["", "</details>"]
+    return "\n".join(out) + "\n"
+
+
+STATUS_COLUMNS = ("organization", "email", "role", "okta", "stage")
+
+
+def _okta(assigned: bool | None) -> str:
+    return "?" if assigned is None else ("yes" if assigned else "NO")
+
+
+def status_rows(status: OnboardingStatus) -> list[tuple[str, ...]]:
+    """One row per person, in spec order."""
+    return [
+        (p.organization, p.email, p.role, _okta(p.assigned_in_okta), p.stage.value)
+        for p in status.people
+    ]
+
+
+def status_text(status: OnboardingStatus) -> str:
+    """An aligned table of people, then counts per organization."""
+    rows = [STATUS_COLUMNS, *status_rows(status)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(STATUS_COLUMNS))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.append("")
+    for org, counts in status.counts().items():
+        parts = ", ".join(f"{v} {k}" for k, v in counts.items() if k != "people")
+        lines.append(f"{org}: {counts['people']} people: {parts}")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def status_json(status: OnboardingStatus) -> str:
+    """People and per-organization counts as JSON."""
+    people = [
+        {
+            "organization": p.organization,
+            "email": p.email,
+            "role": p.role,
+            "assigned_in_okta": p.assigned_in_okta,
+            "stage": p.stage.value,
+        }
+        for p in status.people
+    ]
+    return json.dumps(
+        {"enterprise": status.enterprise, "people": people, "organizations": status.counts()},
+        indent=2,
+    )
+
+
+def status_markdown(status: OnboardingStatus) -> str:
+    """Counts per organization, then everyone in a collapsed table."""
+    out = [f"### Onboarding: `{status.enterprise}`", ""]
+    counts = status.counts()
+    if counts:
+        keys = list(next(iter(counts.values())))
+        out += ["| organization | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        for org, row in counts.items():
+            out.append(f"| {org} | " + " | ".join(str(row[k]) for k in keys) + " |")
+    out += ["", "<details><summary>People</summary>", ""]
+    out += ["| " + " | ".join(STATUS_COLUMNS) + " |", "|---" * len(STATUS_COLUMNS) + "|"]
+    out += ["| " + " | ".join(row) + " |" for row in status_rows(status)[:MARKDOWN_ROWS]]
+    out += ["", "</details>"]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,85 @@
+"""Onboarding status: where each person in the spec stands, from Okta assignment to member.
+
+The manual guide's last step ("chase them until they log in, set their passphrase and
+accept") becomes a table: assigned in Okta → invited → accepted, or expired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from reconciler.outputs import OktaOutputs
+from reconciler.spec import Enterprise
+from reconciler.state import ActualState, InvitationStatus, member_key
+
+
+class Stage(StrEnum):
+    """Where one person is in onboarding, furthest stage reached."""
+
+    NOT_INVITED = "not invited"
+    INVITED = "invited"
+    EXPIRED = "expired"
+    ACCEPTED = "accepted"
+
+
+@dataclass(frozen=True, slots=True)
+class PersonStatus:
+    """One person in one organization."""
+
+    organization: str
+    email: str
+    role: str
+    assigned_in_okta: bool | None
+    stage: Stage
+
+
+@dataclass(frozen=True)
+class OnboardingStatus:
+    """Everyone in the spec plus counts per organization."""
+
+    enterprise: str
+    people: tuple[PersonStatus, ...]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per organization: how many people are at each stage, and how many in Okta."""
+        out: dict[str, dict[str, int]] = {}
+        for person in self.people:
+            row = out.get(person.organization)
+            if row is None:
+                row = out[person.organization] = {"people": 0, "assigned in okta": 0}
+                row.update({stage.value: 0 for stage in Stage})
+            row["people"] += 1
+            row[person.stage.value] += 1
+            row["assigned in okta"] += bool(person.assigned_in_okta)
+        return out
+
+
+def onboarding_status(
+    enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState
+) -> OnboardingStatus:
+    """The status of every person in the spec as of the store's read."""
+    people = []
+    assigned = outputs.assigned_users
+    for org, member in enterprise.memberships():
+        key = member_key(org.name, member.email)
+        invitation = actual.invitations.get(key)
+        if key in actual.members:
+            stage = Stage.ACCEPTED
+        elif invitation is None:
+            stage = Stage.NOT_INVITED
+        else:
+            stage = {
+                InvitationStatus.PENDING: Stage.INVITED,
+                InvitationStatus.EXPIRED: Stage.EXPIRED,
+            }.get(invitation.status_at(actual.as_of), Stage.NOT_INVITED)
+        people.append(
+            PersonStatus(
+                organization=org.name,
+                email=member.email,
+                role=member.role.value,
+                assigned_in_okta=None if assigned is None else member.login in assigned,
+                stage=stage,
+            )
+        )
+    return OnboardingStatus(enterprise.name, tuple(people))

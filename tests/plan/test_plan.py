@@ -1,0 +1,301 @@
+"""The planner: desired × actual → an ordered plan. Pure; every test builds its own state."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from reconciler.outputs import SENSITIVE, UNKNOWN, OktaOutputs, fingerprint, parse_outputs
+from reconciler.plan import Action, Kind, plan
+from reconciler.render import plan_json, plan_markdown, plan_text
+from reconciler.spec import Enterprise, load_text
+from reconciler.state import (
+    INVITATION_TTL,
+    ActualState,
+    DomainState,
+    InvitationState,
+    InvitationStatus,
+    MemberState,
+    SsoConnectionState,
+)
+from tests.conftest import MINIMAL
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+SECRET = "s3cr3t-client-secret-value-0123456789"
+OUTPUTS_JSON = {
+    "client_id": "0oa1client",
+    "client_secret": SECRET,
+    "issuer": "https://acme.okta.com/oauth2/aus1issuer",
+    "app_id": "0oa1client",
+    "auth_server_id": "aus1issuer",
+    "assigned_users": ["alice@acme.com", "bob@acme.io"],
+}
+
+
+def spec(text: str = MINIMAL) -> Enterprise:
+    return load_text(text)
+
+
+def outputs(enterprise: Enterprise, **overrides: object) -> OktaOutputs:
+    return parse_outputs(json.dumps({**OUTPUTS_JSON, **overrides}), "outputs.json", enterprise)
+
+
+def converged(enterprise: Enterprise, okta: OktaOutputs, **overrides: object) -> ActualState:
+    """The store as a successful apply leaves it, everyone still invited."""
+    invitations = {
+        f"{org.name}/{m.email}": InvitationState(
+            org.name, m.email, m.role.value, InvitationStatus.PENDING, NOW, NOW + INVITATION_TTL
+        )
+        for org, m in enterprise.memberships()
+    }
+    state = ActualState(
+        enterprise=enterprise.name,
+        as_of=NOW,
+        exists=True,
+        domains={d: DomainState(d, verified=True) for d in enterprise.spec.domains},
+        sso=SsoConnectionState(
+            enterprise.spec.sso.domain_identifier,
+            enterprise.spec.sso.sso_url,
+            okta.client_id or "",
+            okta.issuer or "",
+            okta.secret_fingerprint or "",
+        ),
+        organizations=frozenset(org.name for org in enterprise.spec.organizations),
+        invitations=invitations,
+    )
+    return replace(state, **overrides)  # type: ignore[arg-type]
+
+
+def keys(result_plan) -> list[tuple[str, str, str]]:
+    return [(c.action.value, c.kind.value, c.key) for c in result_plan.changes]
+
+
+def test_an_empty_store_gets_everything_parent_first() -> None:
+    enterprise = spec()
+    result = plan(enterprise, outputs(enterprise), ActualState("acme", NOW))
+    assert keys(result) == [
+        ("create", "enterprise", "acme"),
+        ("create", "domain", "acme.com"),
+        ("create", "domain", "acme.io"),
+        ("create", "sso_connection", "acme"),
+        ("create", "organization", "platform"),
+        ("create", "invitation", "platform/alice@acme.com"),
+        ("create", "invitation", "platform/bob@acme.io"),
+    ]
+    assert result.summary() == {"create": 7, "update": 0, "delete": 0}
+
+
+def test_a_converged_store_plans_nothing() -> None:
+    enterprise = spec()
+    okta = outputs(enterprise)
+    result = plan(enterprise, okta, converged(enterprise, okta))
+    assert result.empty
+    assert result.to_json() == {
+        "format_version": 1,
+        "enterprise": "acme",
+        "changes": [],
+        "summary": {"create": 0, "update": 0, "delete": 0},
+    }
+
+
+def test_unknown_okta_values_show_as_known_after_pulumi_up() -> None:
+    enterprise = spec()
+    result = plan(enterprise, OktaOutputs(), ActualState("acme", NOW))
+    [sso] = [c for c in result.changes if c.kind is Kind.SSO_CONNECTION]
+    assert sso.after is not None
+    assert (sso.after["client_id"], sso.after["issuer"], sso.after["client_secret"]) == (
+        UNKNOWN,
+        UNKNOWN,
+        UNKNOWN,
+    )
+
+
+def test_unknown_okta_values_never_cause_an_update_once_known() -> None:
+    enterprise = spec()
+    okta = outputs(enterprise)
+    assert plan(enterprise, OktaOutputs(), converged(enterprise, okta)).empty
+
+
+def test_a_rotated_secret_is_an_update_shown_only_as_sensitive() -> None:
+    enterprise = spec()
+    old = outputs(enterprise)
+    new = outputs(enterprise, client_secret="rotated-" + SECRET)
+    [change] = plan(enterprise, new, converged(enterprise, old)).changes
+    assert (change.action, change.kind) == (Action.UPDATE, Kind.SSO_CONNECTION)
+    assert change.to_json()["before"] == {"client_secret": SENSITIVE}
+    assert change.to_json()["after"] == {"client_secret": f"{SENSITIVE} (changed)"}
+    assert change.secret_fingerprint == fingerprint("rotated-" + SECRET, "acme")
+
+
+def test_a_new_issuer_updates_only_the_issuer() -> None:
+    enterprise = spec()
+    old = outputs(enterprise)
+    new = outputs(enterprise, issuer="https://acme.okta.com/oauth2/aus2new")
+    [change] = plan(enterprise, new, converged(enterprise, old)).changes
+    assert change.to_json()["before"] == {"issuer": "https://acme.okta.com/oauth2/aus1issuer"}
+    assert change.to_json()["after"] == {"issuer": "https://acme.okta.com/oauth2/aus2new"}
+
+
+def test_the_secret_never_reaches_any_rendering() -> None:
+    enterprise = spec()
+    result = plan(enterprise, outputs(enterprise), ActualState("acme", NOW))
+    text = "\n".join(line for line, _ in plan_text(result))
+    for rendered in (text, plan_json(result), plan_markdown(result), repr(result)):
+        assert SECRET not in rendered
+        assert (result.changes[3].secret_fingerprint or "x") not in rendered
+
+
+def test_an_expired_invitation_is_re_sent() -> None:
+    enterprise = spec()
+    okta = outputs(enterprise)
+    state = converged(enterprise, okta)
+    key = "platform/bob@acme.io"
+    old = state.invitations[key]
+    invitations = {**state.invitations, key: replace(old, expires_at=NOW - timedelta(days=1))}
+    [change] = plan(enterprise, okta, replace(state, invitations=invitations)).changes
+    assert change.to_json() == {
+        "action": "update",
+        "kind": "invitation",
+        "key": key,
+        "before": {"role": "member", "status": "expired"},
+        "after": {"role": "member", "status": "pending"},
+    }
+
+
+def test_a_role_change_updates_the_pending_invitation_or_the_membership() -> None:
+    enterprise = spec(MINIMAL.replace("role: admin", "role: member"))
+    okta = outputs(enterprise)
+    state = converged(enterprise, okta)
+    alice = "platform/alice@acme.com"
+    invitations = {
+        **state.invitations,
+        alice: replace(state.invitations[alice], role="admin"),
+    }
+    [change] = plan(enterprise, okta, replace(state, invitations=invitations)).changes
+    assert (change.kind, change.before, change.after) == (
+        Kind.INVITATION,
+        {"role": "admin", "status": "pending"},
+        {"role": "member", "status": "pending"},
+    )
+    members = {alice: MemberState("platform", "alice@acme.com", "admin", NOW)}
+    invitations[alice] = replace(invitations[alice], status=InvitationStatus.ACCEPTED)
+    [change] = plan(
+        enterprise, okta, replace(state, invitations=invitations, members=members)
+    ).changes
+    assert (change.kind, change.before, change.after) == (
+        Kind.MEMBER,
+        {"role": "admin"},
+        {"role": "member"},
+    )
+
+
+def test_people_removed_from_the_spec_have_pending_invitations_revoked() -> None:
+    enterprise = spec()
+    okta = outputs(enterprise)
+    state = converged(enterprise, okta)
+    smaller = spec(MINIMAL.replace("        - email: bob@acme.io\n", ""))
+    [change] = plan(smaller, okta, state).changes
+    assert (change.action, change.kind, change.key) == (
+        Action.DELETE,
+        Kind.INVITATION,
+        "platform/bob@acme.io",
+    )
+
+
+def member_left(prune: bool) -> tuple[Enterprise, OktaOutputs, ActualState]:
+    text = MINIMAL + f"  prune:\n    enabled: {str(prune).lower()}\n"
+    enterprise = spec(text.replace("        - email: bob@acme.io\n", ""))
+    okta = outputs(enterprise)
+    state = converged(enterprise, okta)
+    members = {"platform/bob@acme.io": MemberState("platform", "bob@acme.io", "member", NOW)}
+    return enterprise, okta, replace(state, members=members)
+
+
+def test_a_member_who_left_the_spec_stays_unless_prune_is_on() -> None:
+    result = plan(*member_left(prune=False))
+    assert result.empty
+    assert "1 member(s) are not in the spec and stay (prune is off)" in result.warnings
+    pruned = plan(*member_left(prune=True))
+    assert keys(pruned) == [("delete", "member", "platform/bob@acme.io")]
+    assert pruned.removals_by_organization() == {"platform": 1}
+
+
+def test_nobody_is_removed_after_an_incomplete_read() -> None:
+    enterprise, okta, state = member_left(prune=True)
+    partial = replace(state, complete=False, incomplete_reason="page 3 of members timed out")
+    result = plan(enterprise, okta, partial)
+    assert result.empty
+    assert not result.complete
+    assert result.warnings[0].startswith(
+        "the read of the store was incomplete (page 3 of members timed out)"
+    )
+
+
+def test_owner_is_never_granted_by_invitation() -> None:
+    enterprise = spec(MINIMAL.replace("role: admin", "role: owner"))
+    result = plan(enterprise, outputs(enterprise), ActualState("acme", NOW))
+    [alice] = [c for c in result.changes if c.key == "platform/alice@acme.com"]
+    assert alice.after is not None
+    assert alice.after["role"] == "admin"
+    assert (
+        "platform/alice@acme.com: owner cannot be granted by invitation (Insomnia's rule); "
+        "invited as admin: transfer ownership in Insomnia once they accept"
+    ) in result.warnings
+
+
+def test_people_not_yet_assigned_in_okta_are_called_out() -> None:
+    enterprise = spec()
+    okta = outputs(enterprise, assigned_users=["alice@acme.com"])
+    result = plan(enterprise, okta, converged(enterprise, okta))
+    assert result.warnings == (
+        "1 people in the spec are not assigned in Okta yet (bob@acme.io); run `pulumi up` "
+        "first or they cannot log in",
+    )
+
+
+def test_removals_come_last_children_first() -> None:
+    _, okta, state = member_left(prune=True)
+    state = replace(state, domains={**state.domains, "old.com": DomainState("old.com")})
+    state = replace(
+        state,
+        invitations={
+            **state.invitations,
+            "platform/zed@acme.com": InvitationState(
+                "platform",
+                "zed@acme.com",
+                "member",
+                InvitationStatus.PENDING,
+                NOW,
+                NOW + INVITATION_TTL,
+            ),
+        },
+    )
+    bigger = spec(
+        MINIMAL.replace("        - email: bob@acme.io\n", "")
+        + "    - name: new-team\n  prune:\n    enabled: true\n"
+    )
+    assert keys(plan(bigger, okta, state)) == [
+        ("create", "organization", "new-team"),
+        ("delete", "member", "platform/bob@acme.io"),
+        ("delete", "invitation", "platform/zed@acme.com"),
+        ("delete", "domain", "old.com"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"issuer": "https://other.okta.com/oauth2/aus9"}, "these outputs belong to another stack"),
+        ({"client_secret": "[secret]"}, "client_secret is masked"),
+        ({"assigned_users": "alice"}, "assigned_users must be a list of logins"),
+    ],
+)
+def test_foreign_or_masked_outputs_are_refused(change: dict[str, object], message: str) -> None:
+    from reconciler.errors import OutputsError
+
+    with pytest.raises(OutputsError, match=message) as caught:
+        outputs(spec(), **change)
+    assert SECRET not in str(caught.value)
