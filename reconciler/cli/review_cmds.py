@@ -1,0 +1,38 @@
+"""`review`: the pull-request comment for a spec change."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler.cli.base import format_option, main, spec_arguments, specs_or_default
+from reconciler.errors import ReviewError
+from reconciler.okta_preview import preview
+from reconciler.render_review import review_json, review_markdown
+from reconciler.review import review as review_specs
+from reconciler.revisions import repository_root, specs_at
+
+
+@main.command()
+@click.option("--base", required=True, help="Git revision the change starts from.")
+@click.option("--head", default=None, help="Git revision of the change [default: working tree].")
+@spec_arguments()
+@format_option("markdown", "json")
+def review(base: str, head: str | None, specs: tuple[str, ...], output_format: str) -> None:
+    """Render what a spec change does on both sides, as a PR comment. Exit 1 on risks.
+
+    Okta is previewed offline under mocks at both revisions; no credentials are needed.
+    """
+    cwd = Path.cwd()
+    root = repository_root(cwd)
+    paths = []
+    for spec in specs_or_default(specs):
+        try:
+            paths.append((cwd / spec).resolve().relative_to(root.resolve()).as_posix())
+        except ValueError:
+            raise ReviewError(f"{spec} is outside the git repository at {root}") from None
+    result = review_specs(specs_at(root, base, paths), specs_at(root, head, paths), preview)
+    click.echo(review_json(result) if output_format == "json" else review_markdown(result))
+    sys.exit(1 if result.failed else 0)

@@ -1,0 +1,260 @@
+"""`insomnia-sso review`: the PR comment, rendered from a real temporary git repository.
+
+Each test commits a base spec, edits it (in the working tree or in a second commit) and
+reads the comment a reviewer would read.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import main
+from reconciler.render_review import COMMENT_LIMIT, MARKER
+from tests.conftest import EXAMPLE_SPEC
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.email=ci@example.com", "-c", "user.name=CI", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A git repository whose first commit holds the example enterprise."""
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "enterprise.yaml").write_text(EXAMPLE_SPEC.read_text())
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "base")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+Edit = Callable[[str], str]
+
+
+def edit(repo: Path, *edits: Edit) -> None:
+    path = repo / "specs" / "enterprise.yaml"
+    text = path.read_text()
+    for change in edits:
+        text = change(text)
+    path.write_text(text)
+
+
+def replace(old: str, new: str) -> Edit:
+    def change(text: str) -> str:
+        assert old in text, old
+        return text.replace(old, new, 1)
+
+    return change
+
+
+THREE_JOIN = replace(
+    "        - email: grace.lee@acme.com\n",
+    "        - email: grace.lee@acme.com\n        - email: mona.ali@acme.com\n"
+    "        - email: noah.berg@acme.io\n        - email: olga.sokol@acme.com\n",
+)
+ONE_LEAVES = replace("        - email: dmitri.ivanov@acme.com\n", "")
+ONE_BECOMES_ADMIN = replace(
+    "        - email: kenji.tanaka@acme.com\n",
+    "        - email: kenji.tanaka@acme.com\n          role: admin\n",
+)
+ISSUER_CHANGES = replace("orgUrl: https://acme.okta.com", "orgUrl: https://acme-eu.okta.com")
+
+
+def run_review(*args: str) -> Result:
+    return CliRunner().invoke(main, ["review", "--base", "main", *args])
+
+
+def test_a_realistic_change_reads_clearly_on_both_sides(repo: Path) -> None:
+    edit(repo, THREE_JOIN, ONE_LEAVES, ONE_BECOMES_ADMIN, ISSUER_CHANGES)
+    result = run_review()
+    assert result.exit_code == 1, "an issuer change fails the review"
+    comment = result.output
+    lines = comment.splitlines()
+    assert lines[0] == MARKER
+    assert lines[1] == "## insomnia-sso review: `main` → `working tree`"
+    # Loud things first: the failed risk check, the removal, the escalation.
+    assert comment.index("**Risk checks failed**") < comment.index("**Access removed**")
+    assert "> - acme: the issuer changes: everyone's login breaks until" in comment
+    assert "> **Access removed** (1): `dmitri.ivanov@acme.com` from acme/platform" in comment
+    assert (
+        "> **Escalation** (1): `kenji.tanaka@acme.com` becomes **admin** in acme/payments-api"
+        in comment
+    )
+    assert "Suggested labels: `access-removed` `access-granted` `sso-settings-changed`" in lines
+    # One summary line per side.
+    assert "**Okta**: 0 to add, 1 to change, 0 to remove (3 assigned, 1 unassigned)  " in lines
+    assert (
+        "**Insomnia**: 3 invited, 1 removed (pending invitations revoked; members removed only "
+        "with prune on), 1 role(s) changed, domains +0 −0, SSO connection changes (okta.orgUrl)"
+    ) in lines
+    # Who gains and who loses access, by organization.
+    assert (
+        "| platform | `mona.ali@acme.com` (member)<br>`noah.berg@acme.io` (member)<br>"
+        "`olga.sokol@acme.com` (member) | `dmitri.ivanov@acme.com` (member) | – |"
+    ) in lines
+    assert "| payments-api | – | – | `kenji.tanaka@acme.com`: member → **admin** |" in lines
+    # Detail, collapsed.
+    assert "<details><summary>acme: Okta app assignments (+3 −1)</summary>" in lines
+    assert "| `okta.orgUrl` | `https://acme.okta.com` | `https://acme-eu.okta.com` |" in lines
+
+
+def test_no_spec_change_says_so_and_passes(repo: Path) -> None:
+    result = run_review()
+    assert result.exit_code == 0
+    assert "Suggested labels: `no-changes`" in result.output
+    assert "✅ no risks" in result.output
+
+
+def test_joiners_alone_pass_with_access_granted(repo: Path) -> None:
+    edit(repo, THREE_JOIN)
+    result = run_review()
+    assert result.exit_code == 0, result.output
+    assert "Suggested labels: `access-granted`" in result.output
+    assert "Risk checks failed" not in result.output
+
+
+def test_a_committed_head_revision_can_be_reviewed(repo: Path) -> None:
+    edit(repo, THREE_JOIN)
+    git(repo, "checkout", "-qb", "feature")
+    git(repo, "commit", "-qam", "three join")
+    edit(repo, ONE_LEAVES)  # uncommitted: must not show when --head is given
+    result = run_review("--head", "feature", "--format", "json")
+    assert result.exit_code == 0, result.output
+    review = json.loads(result.output)
+    [acme] = review["enterprises"]
+    assert review["head"] == "feature"
+    assert [c["email"] for c in acme["insomnia"]["access"]] == [
+        "mona.ali@acme.com",
+        "noah.berg@acme.io",
+        "olga.sokol@acme.com",
+    ]
+    assert acme["okta"]["summary"] == {"add": 0, "change": 1, "remove": 0}
+
+
+def test_a_base_ref_that_does_not_exist_is_a_clear_error(repo: Path) -> None:
+    result = CliRunner().invoke(main, ["review", "--base", "origin/nope"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: git revision 'origin/nope' does not exist")
+    assert "Traceback" not in result.output
+
+
+def test_a_merge_conflict_marker_is_reported_in_the_comment(repo: Path) -> None:
+    edit(
+        repo,
+        replace(
+            "  name: acme\n", "<<<<<<< HEAD\n  name: acme\n=======\n  name: acme2\n>>>>>>> x\n"
+        ),
+    )
+    result = run_review()
+    assert result.exit_code == 1
+    assert "> **The spec is invalid at head**; nothing can be applied:" in result.output
+    assert "> specs/enterprise.yaml:9: merge conflict marker: resolve the conflict first" in (
+        result.output
+    )
+    assert "whole enterprise is removed" not in result.output
+    assert "no-changes" not in result.output
+
+
+def test_an_invalid_spec_at_head_shows_its_errors(repo: Path) -> None:
+    edit(repo, replace("role: admin", "role: boss"))
+    result = run_review()
+    assert result.exit_code == 1
+    assert (
+        "> specs/enterprise.yaml:29: spec.organizations[0].members[0].role: unknown role "
+        "'boss'; expected owner, admin or member"
+    ) in result.output
+
+
+def test_an_enterprise_added_at_head_grants_everyone(repo: Path) -> None:
+    other = (
+        (repo / "specs" / "enterprise.yaml").read_text().replace("name: acme\n", "name: beta\n", 1)
+    )
+    (repo / "specs" / "beta.yaml").write_text(other)
+    result = run_review("--format", "json")
+    review = json.loads(result.output)
+    beta = next(e for e in review["enterprises"] if e["name"] == "beta")
+    assert beta["status"] == "added"
+    assert len(beta["okta"]["assigned"]) == 12
+    assert beta["okta"]["summary"]["add"] >= 6
+
+
+def test_an_enterprise_removed_at_head_fails_loudly(repo: Path) -> None:
+    (repo / "specs" / "enterprise.yaml").unlink()
+    (repo / "specs" / "other.yaml").write_text(
+        EXAMPLE_SPEC.read_text().replace("name: acme\n", "name: beta\n", 1)
+    )
+    result = run_review()
+    assert result.exit_code == 1
+    assert "> - acme: the whole enterprise is removed: 12 people lose SSO access" in result.output
+
+
+def test_removing_the_sso_domain_fails(repo: Path) -> None:
+    edit(
+        repo,
+        replace("    - acme.com\n    - acme.io\n", "    - acme.io\n"),
+        replace("domainIdentifier: acme.com", "domainIdentifier: acme.io"),
+        lambda text: text.replace("@acme.com", "@acme.io"),
+    )
+    result = run_review()
+    assert result.exit_code == 1
+    assert "domain acme.com, the SSO domainIdentifier, is removed" in result.output
+
+
+def test_an_organization_left_without_an_admin_fails(repo: Path) -> None:
+    edit(
+        repo,
+        replace(
+            "        - email: hannah.schmidt@acme.com\n          role: admin\n",
+            "        - email: hannah.schmidt@acme.com\n",
+        ),
+    )
+    result = run_review()
+    assert result.exit_code == 1
+    assert "> - acme: organization payments-api is left with no admin" in result.output
+
+
+def test_a_mass_removal_fails_naming_the_count(repo: Path) -> None:
+    edit(
+        repo,
+        replace("        - email: carol.jones@acme.com\n", ""),
+        replace("        - email: dmitri.ivanov@acme.com\n", ""),
+    )
+    result = run_review()
+    assert result.exit_code == 1
+    assert (
+        "> - acme: organization platform loses 2 of 7 people (29%), more than "
+        "prune.maxFraction (10%)"
+    ) in result.output
+
+
+def test_a_huge_change_stays_under_the_comment_limit_with_the_summary_intact(
+    repo: Path,
+) -> None:
+    joiners = "".join(f"        - email: person{i:05d}@acme.com\n" for i in range(5000))
+    edit(
+        repo,
+        replace(
+            "        - email: grace.lee@acme.com\n",
+            "        - email: grace.lee@acme.com\n" + joiners,
+        ),
+    )
+    result = run_review()
+    assert result.exit_code == 0, result.output[-500:]
+    assert len(result.output) <= COMMENT_LIMIT
+    assert "**Insomnia**: 5000 invited" in result.output
+    assert "… and 4975 more" in result.output
+    assert "detail section(s) trimmed to fit the comment" in result.output
