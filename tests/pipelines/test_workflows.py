@@ -1,0 +1,498 @@
+"""The CI workflows call only `insomnia-sso` commands and options that exist, and guard secrets.
+
+Every `run:` script is cut into simple shell commands (continuations joined, `${{ }}`
+expressions and redirections set aside); each `insomnia-sso` call is then checked against the
+real click group: the command must exist and every `--option` must be one it declares.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+
+from reconciler.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github" / "workflows"
+WORKFLOW_FILES = sorted([*WORKFLOWS.glob("*.yml"), *WORKFLOWS.glob("*.yaml")])
+
+PROGRAM = "insomnia-sso"
+# Stands in for a `${{ }}` expression: one word, never a literal value (it holds a `$`).
+PLACEHOLDER = "${{}}"
+EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
+ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+# Words that may come before the command itself in a simple command.
+PREFIX_WORDS = frozenset(
+    {"!", "{", "}", "if", "then", "else", "elif", "do", "while", "until", "time", "exec"}
+    | {"command", "env", "nohup"}
+)
+HELP_OPTIONS = frozenset({"--help", "-h"})
+
+
+# The parser ------------------------------------------------------------------------------
+
+
+def shell_commands(script: str) -> list[list[str]]:
+    """The simple commands of a shell script, as words, without redirections.
+
+    Lines ending in a backslash are joined; `${{ }}` becomes PLACEHOLDER; `&&`, `||`, `|`,
+    `;`, `&` and parentheses (also of `$( )`) separate commands; comments are dropped.
+    """
+    text = EXPRESSION.sub(PLACEHOLDER, script).replace("\\\n", " ")
+    commands: list[list[str]] = []
+    pending = ""
+    for line in text.splitlines():
+        if not pending and line.lstrip().startswith("#"):
+            continue
+        pending = f"{pending}\n{line}" if pending else line
+        try:
+            words = _words(pending)
+        except ValueError:  # a quoted string goes on to the next line
+            continue
+        pending = ""
+        commands += _simple_commands(words)
+    if pending:
+        raise ValueError(f"unbalanced quotes in a run script: {pending!r}")
+    return commands
+
+
+def invocations(script: str) -> list[list[str]]:
+    """The arguments of every `insomnia-sso` (or `python -m reconciler`) call in a script."""
+    found = []
+    for words in shell_commands(script):
+        while words and (words[0] in PREFIX_WORDS or ASSIGNMENT.match(words[0])):
+            words = words[1:]
+        if words and Path(words[0]).name == PROGRAM:
+            found.append(words[1:])
+        elif (
+            len(words) >= 3
+            and Path(words[0]).name.startswith("python")
+            and words[1:3]
+            == [
+                "-m",
+                "reconciler",
+            ]
+        ):
+            found.append(words[3:])
+    return found
+
+
+def check_invocation(args: Sequence[str], group: click.Group) -> list[str]:
+    """Problems with one call: an unknown command, an undeclared option, a wrong choice."""
+    command: click.Command = group
+    path = [PROGRAM]
+    rest = list(args)
+    while isinstance(command, click.Group):
+        if rest and rest[0] in _options(command):
+            rest.pop(0)  # e.g. `insomnia-sso --version`
+            continue
+        if not rest:
+            return []
+        name = rest.pop(0)
+        subcommand = command.commands.get(name)
+        if subcommand is None:
+            return [f"`{' '.join(path)}` has no command {name!r}"]
+        path.append(name)
+        command = subcommand
+    return _check_options(" ".join(path), command, rest)
+
+
+def _words(line: str) -> list[str]:
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""  # only a word that starts with `#` opens a comment, as in bash
+    words = list(lexer)
+    comment = next((i for i, word in enumerate(words) if word.startswith("#")), len(words))
+    return words[:comment]
+
+
+def _is_operator(word: str) -> bool:
+    return bool(word) and all(char in "();<>|&" for char in word)
+
+
+def _simple_commands(words: list[str]) -> list[list[str]]:
+    commands: list[list[str]] = []
+    current: list[str] = []
+    skip_target = False
+    for word in words:
+        if skip_target:
+            skip_target = False
+        elif _is_operator(word) and ("<" in word or ">" in word):
+            if current and current[-1].isdigit():  # the fd of `2>`, `2>&1`
+                current.pop()
+            skip_target = True
+        elif _is_operator(word):
+            commands.append(current)
+            current = []
+        else:
+            current.append(word)
+    commands.append(current)
+    return [command for command in commands if command]
+
+
+def _options(command: click.Command) -> dict[str, click.Option]:
+    return {
+        name: param
+        for param in command.params
+        if isinstance(param, click.Option)
+        for name in (*param.opts, *param.secondary_opts)
+    }
+
+
+def _check_options(where: str, command: click.Command, args: list[str]) -> list[str]:
+    options = _options(command)
+    problems = []
+    words = iter(args)
+    for word in words:
+        if word == "--":
+            break
+        if not word.startswith("-") or word == "-":
+            continue
+        name, has_value, value = word.partition("=")
+        option = options.get(name)
+        if option is None:
+            if name not in HELP_OPTIONS:
+                problems.append(f"`{where}` has no option {name}")
+            continue
+        if option.is_flag or option.count:
+            continue
+        if not has_value:
+            value = next(words, "")
+            if not value:
+                problems.append(f"`{where} {name}` needs a value")
+                continue
+        if isinstance(option.type, click.Choice) and "$" not in value:
+            choices = [str(choice) for choice in option.type.choices]
+            if value not in choices:
+                problems.append(f"`{where} {name}` got {value!r}, not one of {choices}")
+    return problems
+
+
+# The workflows ---------------------------------------------------------------------------
+
+
+def load(path: Path) -> dict[Any, Any]:
+    workflow = yaml.safe_load(path.read_text())
+    assert isinstance(workflow, dict), f"{path.name} is not a mapping"
+    return workflow
+
+
+def triggers(workflow: dict[Any, Any]) -> Any:
+    # YAML 1.1 reads the bare key `on` as the boolean true.
+    return workflow.get("on", workflow.get(True))
+
+
+def steps(workflow: dict[Any, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for job_name, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            yield job_name, step
+
+
+def workflow_invocations() -> list[Any]:
+    cases = []
+    for path in WORKFLOW_FILES:
+        for job_name, step in steps(load(path)):
+            for args in invocations(step.get("run", "")):
+                name = args[0] if args else ""
+                cases.append(pytest.param(args, id=f"{path.stem}:{job_name}:{name}"))
+    return cases
+
+
+def strings(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Every string in a YAML document with the keys that lead to it."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from strings(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from strings(value, (*path, index))
+    elif isinstance(node, str):
+        yield path, node
+
+
+def secret_env_names(workflow: dict[Any, Any]) -> set[str]:
+    """Names of environment variables, at any level, whose value comes from a secret."""
+    return {
+        path[-1]
+        for path, value in strings(workflow)
+        if len(path) >= 2 and path[-2] == "env" and "secrets." in value
+    }
+
+
+def test_the_workflows_exist() -> None:
+    assert {path.name for path in WORKFLOW_FILES} >= {
+        "pull-request.yml",
+        "apply.yml",
+        "drift.yml",
+    }
+
+
+def test_the_workflows_run_the_commands_the_pipelines_rely_on() -> None:
+    invoked = {
+        args[0]
+        for path in WORKFLOW_FILES
+        for _, step in steps(load(path))
+        for args in invocations(step.get("run", ""))
+        if args
+    }
+    assert invoked >= {"validate", "review", "apply", "drift"}
+
+
+@pytest.mark.parametrize("args", workflow_invocations())
+def test_every_insomnia_sso_call_in_a_workflow_exists_with_its_options(args: list[str]) -> None:
+    assert check_invocation(args, main) == []
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
+def test_every_workflow_sets_its_permissions(path: Path) -> None:
+    workflow = load(path)
+    assert isinstance(workflow.get("permissions"), dict), "set least-privilege permissions"
+    for job_name, job in workflow["jobs"].items():
+        assert job.get("permissions", {}) != "write-all", job_name
+
+
+def test_permissions_are_the_least_each_workflow_needs() -> None:
+    assert load(WORKFLOWS / "pull-request.yml")["permissions"] == {
+        "contents": "read",
+        "pull-requests": "write",
+    }
+    assert load(WORKFLOWS / "apply.yml")["permissions"] == {"contents": "read"}
+    assert load(WORKFLOWS / "drift.yml")["permissions"] == {
+        "contents": "read",
+        "issues": "write",
+    }
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
+def test_secrets_are_only_mapped_into_env_or_with(path: Path) -> None:
+    misplaced = [
+        "/".join(map(str, where))
+        for where, value in strings(load(path))
+        if "secrets." in value and (len(where) < 2 or where[-2] not in ("env", "with"))
+    ]
+    assert misplaced == []
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
+def test_secrets_are_never_echoed(path: Path) -> None:
+    workflow = load(path)
+    names = secret_env_names(workflow)
+    leaks = []
+    for job_name, step in steps(workflow):
+        for words in shell_commands(step.get("run", "")):
+            if words[:2] in (["set", "-x"], ["set", "-o"]) or words == ["env"]:
+                leaks.append(f"{job_name}: {' '.join(words)}")
+            if words[0] in ("echo", "printf", "printenv"):
+                leaks += [
+                    f"{job_name}: {words[0]} {name}"
+                    for name in names
+                    if any(f"${name}" in w or f"${{{name}}}" in w or w == name for w in words)
+                ]
+    assert leaks == []
+
+
+def test_the_okta_provider_gets_a_service_app_key_not_an_api_token() -> None:
+    for name in ("pull-request.yml", "apply.yml"):
+        names = secret_env_names(load(WORKFLOWS / name))
+        assert {"OKTA_API_CLIENT_ID", "OKTA_API_PRIVATE_KEY", "OKTA_API_PRIVATE_KEY_ID"} <= names
+        assert "OKTA_API_TOKEN" not in names
+
+
+def test_pull_requests_see_the_full_history_for_review() -> None:
+    workflow = load(WORKFLOWS / "pull-request.yml")
+    checkouts = [
+        step
+        for _, step in steps(workflow)
+        if str(step.get("uses", "")).startswith("actions/checkout")
+    ]
+    assert checkouts
+    assert all(step["with"]["fetch-depth"] == 0 for step in checkouts)
+    assert set(triggers(workflow)["pull_request"]["paths"]) >= {
+        "specs/**",
+        "infra/**",
+        "reconciler/**",
+        "policy/**",
+    }
+
+
+def test_the_review_comment_is_found_again_by_its_marker() -> None:
+    text = (WORKFLOWS / "pull-request.yml").read_text()
+    assert "<!-- insomnia-sso-review -->" in text
+    assert "updateComment" in text
+    assert "createComment" in text
+
+
+def test_pulumi_runs_with_the_policy_pack() -> None:
+    runs = [
+        step.get("run", "")
+        for path in WORKFLOW_FILES
+        for _, step in steps(load(path))
+        if "pulumi preview" in step.get("run", "") or "pulumi up" in step.get("run", "")
+    ]
+    assert len(runs) == 2
+    assert all("--policy-pack policy" in run for run in runs)
+
+
+def test_apply_runs_pulumi_up_before_insomnia_sso_apply_and_never_overlaps() -> None:
+    workflow = load(WORKFLOWS / "apply.yml")
+    runs = [step.get("run", "") for _, step in steps(workflow)]
+    pulumi_up = next(i for i, run in enumerate(runs) if "pulumi up" in run)
+    apply = next(i for i, run in enumerate(runs) if ["apply"] in [a[:1] for a in invocations(run)])
+    assert pulumi_up < apply
+    assert triggers(workflow)["push"]["branches"] == ["main"]
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+
+
+def test_drift_runs_on_a_schedule_and_reports_to_one_labelled_issue() -> None:
+    workflow = load(WORKFLOWS / "drift.yml")
+    assert {"schedule", "workflow_dispatch"} <= set(triggers(workflow))
+    text = (WORKFLOWS / "drift.yml").read_text()
+    assert "<!-- insomnia-sso-drift -->" in text
+    assert "--label drift" in text
+
+
+# The parser, against a made-up CLI -------------------------------------------------------
+
+
+@click.group()
+@click.version_option("0")
+def fake() -> None:
+    """A CLI shaped like insomnia-sso, to test the parser on its own."""
+
+
+@fake.command("plan")
+@click.argument("specs", nargs=-1)
+@click.option("--stack")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]))
+@click.option("--allow-mass-removal", is_flag=True)
+def fake_plan(specs: tuple[str, ...], stack: str, output_format: str, **_: Any) -> None:
+    """Plan."""
+
+
+@fake.group("store")
+def fake_store() -> None:
+    """Store."""
+
+
+@fake_store.command("accept")
+@click.argument("organization")
+@click.argument("email")
+@click.option("--store", "store_url")
+def fake_accept(organization: str, email: str, store_url: str) -> None:
+    """Accept."""
+
+
+def test_continuations_expressions_and_redirections_are_set_aside() -> None:
+    script = (
+        "insomnia-sso plan specs/ \\\n"
+        "  --stack \"${{ vars.STACK || 'prod' }}\" --format markdown > plan.md 2>&1\n"
+    )
+    assert shell_commands(script) == [
+        ["insomnia-sso", "plan", "specs/", "--stack", PLACEHOLDER, "--format", "markdown"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "insomnia-sso plan specs/ || status=$?",
+        "make install && insomnia-sso plan specs/",
+        "status=$(insomnia-sso plan specs/)",
+        "FOO=1 insomnia-sso plan specs/",
+        "if insomnia-sso plan specs/; then echo ok; fi",
+        ".venv/bin/insomnia-sso plan specs/ | tee plan.txt",
+        "python -m reconciler plan specs/",
+    ],
+)
+def test_calls_are_found_wherever_the_shell_puts_them(script: str) -> None:
+    assert invocations(script) == [["plan", "specs/"]]
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "# insomnia-sso plan --made-up",
+        'echo "run insomnia-sso plan --made-up"',
+        "insomnia-sso-helper plan",
+    ],
+)
+def test_comments_arguments_and_lookalikes_are_not_calls(script: str) -> None:
+    assert invocations(script) == []
+
+
+def test_a_quoted_string_may_span_lines() -> None:
+    script = 'gh issue create --body "line one\nline two" && insomnia-sso plan specs/'
+    assert invocations(script) == [["plan", "specs/"]]
+
+
+def test_valid_calls_pass() -> None:
+    assert check_invocation(["plan", "specs/", "--stack", PLACEHOLDER], fake) == []
+    assert check_invocation(["plan", "--format=json", "--allow-mass-removal"], fake) == []
+    assert (
+        check_invocation(["store", "accept", "platform", "a@acme.com", "--store", "x"], fake) == []
+    )
+    assert check_invocation(["--version"], fake) == []
+    assert check_invocation(["plan", "--help"], fake) == []
+
+
+def test_a_made_up_option_is_reported() -> None:
+    assert check_invocation(["plan", "specs/", "--made-up", "x"], fake) == [
+        "`insomnia-sso plan` has no option --made-up"
+    ]
+
+
+def test_an_option_of_another_command_is_reported() -> None:
+    assert check_invocation(["store", "accept", "o", "e", "--format", "json"], fake) == [
+        "`insomnia-sso store accept` has no option --format"
+    ]
+
+
+def test_an_unknown_command_is_reported() -> None:
+    assert check_invocation(["reveiw", "--base", "main"], fake) == [
+        "`insomnia-sso` has no command 'reveiw'"
+    ]
+    assert check_invocation(["store", "reject"], fake) == [
+        "`insomnia-sso store` has no command 'reject'"
+    ]
+
+
+def test_a_choice_outside_the_declared_ones_is_reported() -> None:
+    assert check_invocation(["plan", "--format", "md"], fake) == [
+        "`insomnia-sso plan --format` got 'md', not one of ['text', 'json', 'markdown']"
+    ]
+    assert check_invocation(["plan", "--format", "$FORMAT"], fake) == []
+
+
+def test_an_option_missing_its_value_is_reported() -> None:
+    assert check_invocation(["plan", "--stack"], fake) == [
+        "`insomnia-sso plan --stack` needs a value"
+    ]
+
+
+def test_the_parser_finds_a_made_up_flag_end_to_end() -> None:
+    script = "insomnia-sso plan specs/ \\\n  --stack ${{ env.STACK }} --made-up > plan.md"
+    problems = [problem for args in invocations(script) for problem in check_invocation(args, fake)]
+    assert problems == ["`insomnia-sso plan` has no option --made-up"]
+
+
+def gitlab_sketch_scripts() -> Iterator[str]:
+    """Every script line of the `.gitlab-ci.yml` sketch in docs/pipelines.md."""
+    text = (ROOT / "docs" / "pipelines.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", text, re.DOTALL)
+    assert block, "docs/pipelines.md has no yaml sketch"
+    for path, value in strings(yaml.safe_load(block.group(1))):
+        if "script" in path:
+            yield value
+
+
+def test_the_gitlab_sketch_in_the_docs_uses_real_commands_too() -> None:
+    calls = [args for script in gitlab_sketch_scripts() for args in invocations(script)]
+    assert {args[0] for args in calls} >= {"validate", "review", "apply", "drift"}
+    assert [problem for args in calls for problem in check_invocation(args, main)] == []
