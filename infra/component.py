@@ -1,0 +1,218 @@
+"""One enterprise's Okta side as a Pulumi component: issuer, OIDC web app, access rule, people.
+
+    InsomniaOktaSso (insomnia-sso:okta:InsomniaSso)
+    ├── auth.Server            the custom authorization server: Insomnia's OIDC issuer
+    ├── app.OAuth              the OIDC web app Insomnia signs in with (confidential client)
+    ├── auth.ServerPolicy      the issuer's access policy, bound to that app's client id only
+    │   └── ServerPolicyRule   authorization_code grant, openid/profile/email, the group only
+    ├── group.Group            the people assigned to the app, managed from the spec
+    ├── GroupMemberships       all of them in one bulk resource (absent when nobody is assigned)
+    └── app.GroupAssignment    the group assigned to the app
+
+The resource count does not depend on how many people the spec lists: people become user ids
+in one bulk membership resource, and the ids come from batched `getUsers` searches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pulumi
+import pulumi_okta as okta
+
+from reconciler.spec import Enterprise
+
+COMPONENT_TYPE = "insomnia-sso:okta:InsomniaSso"
+
+GRANT_TYPES = ("authorization_code",)
+RESPONSE_TYPES = ("code",)
+SCOPES = ("openid", "profile", "email")
+CLIENT_AUTHENTICATION = "client_secret_basic"
+
+LOOKUP_BATCH_SIZE = 50
+"""Logins per `getUsers` search. The provider reads results in pages of 200 users, so any
+batch up to 200 costs one Okta request. The search travels in the request URL: a typical
+`profile.login eq "…"` clause is about 70 bytes once URL-encoded, so 50 of them keep a request
+under 4 KB, well inside the 8 KB request lines HTTP front ends commonly accept (Okta publishes
+no limit of its own for search expressions)."""
+
+LOOKUP_MAX_EXPRESSION = 3_000
+"""Characters per search expression (before encoding): 50 logins of up to 37 characters fit;
+batches of longer logins are cut earlier so the URL stays as small."""
+
+_USER_UNUSABLE = frozenset({"DEPROVISIONED"})
+
+
+def login_batches(
+    logins: Sequence[str],
+    size: int = LOOKUP_BATCH_SIZE,
+    max_expression: int = LOOKUP_MAX_EXPRESSION,
+) -> Iterator[list[str]]:
+    """Split logins into search batches bounded by count and by expression length."""
+    batch: list[str] = []
+    length = 0
+    for login in logins:
+        cost = len(_clause(login)) + len(" or ")
+        if batch and (len(batch) == size or length + cost > max_expression):
+            yield batch
+            batch, length = [], 0
+        batch.append(login)
+        length += cost
+    if batch:
+        yield batch
+
+
+def search_expression(logins: Sequence[str]) -> str:
+    """An Okta search expression matching exactly these logins (case-insensitive in Okta)."""
+    return " or ".join(_clause(login) for login in logins)
+
+
+def _clause(login: str) -> str:
+    # Spec logins are validated emails, which cannot hold these; refuse rather than escape.
+    if '"' in login or "\\" in login:
+        raise ValueError(f"login {login!r} cannot be used in an Okta search expression")
+    return f'profile.login eq "{login}"'
+
+
+def _user_ids(results: Sequence[okta.user.GetUsersResult]) -> dict[str, str]:
+    """Okta user id by lower-cased login, leaving out deprovisioned users (they cannot sign in)."""
+    found: dict[str, str] = {}
+    for result in results:
+        for user in result.users or ():
+            if user.status not in _USER_UNUSABLE:
+                found[user.login.lower()] = user.id
+    return found
+
+
+class InsomniaOktaSso(pulumi.ComponentResource):
+    """Everything Okta needs for one enterprise's Insomnia SSO, declared from its spec."""
+
+    client_id: pulumi.Output[str]
+    client_secret: pulumi.Output[str]
+    issuer: pulumi.Output[str]
+    app_id: pulumi.Output[str]
+    auth_server_id: pulumi.Output[str]
+    assigned_users: pulumi.Output[list[str]]
+
+    def __init__(
+        self, name: str, enterprise: Enterprise, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        settings = enterprise.spec.sso.okta
+        child = pulumi.ResourceOptions(parent=self)
+
+        server = okta.auth.Server(
+            f"{name}-issuer",
+            name=settings.authorization_server.name,
+            audiences=[settings.authorization_server.audience],
+            description=settings.authorization_server.description,
+            opts=child,
+        )
+        app = okta.app.OAuth(
+            f"{name}-app",
+            label=settings.app_label,
+            type="web",
+            redirect_uris=[enterprise.spec.sso.sso_url],
+            grant_types=list(GRANT_TYPES),
+            response_types=list(RESPONSE_TYPES),
+            # A confidential client: Insomnia authenticates with the secret at the token endpoint.
+            token_endpoint_auth_method=CLIENT_AUTHENTICATION,
+            # The secret authenticates this server-side client; PKCE stays Okta's default (off)
+            # because Insomnia's sign-in broker is not documented to send a code challenge.
+            pkce_required=False,
+            # Off means only assigned people may sign in (on is Okta's Federation Broker Mode).
+            implicit_assignment=False,
+            # Sign-in starts in Insomnia; a dashboard tile would have no login URI to go to.
+            login_mode="DISABLED",
+            hide_web=True,
+            hide_ios=True,
+            opts=child,
+        )
+        group = okta.group.Group(
+            f"{name}-group",
+            name=f"insomnia-sso-{enterprise.name}",
+            description=(
+                f"People assigned to {settings.app_label} for enterprise '{enterprise.name}'. "
+                "Managed by insomnia-sso from its spec: change the spec, not this group."
+            ),
+            opts=child,
+        )
+        policy = okta.auth.ServerPolicy(
+            f"{name}-access-policy",
+            auth_server_id=server.id,
+            name=f"{settings.app_label} sign-in",
+            description=f"Tokens for the {settings.app_label} app only",
+            priority=1,
+            client_whitelists=[app.client_id],
+            opts=child,
+        )
+        okta.auth.ServerPolicyRule(
+            f"{name}-access-rule",
+            auth_server_id=server.id,
+            policy_id=policy.id,
+            name="authorization code, OIDC scopes, assigned people",
+            priority=1,
+            grant_type_whitelists=list(GRANT_TYPES),
+            scope_whitelists=list(SCOPES),
+            group_whitelists=[group.id],
+            opts=child,
+        )
+
+        logins = enterprise.assigned_logins()
+        found = self._look_up(logins)
+        if logins:
+            # Okta refuses an empty membership list (`users` is required), so with nobody
+            # assigned the resource is left out and the group stays empty.
+            okta.GroupMemberships(
+                f"{name}-members",
+                group_id=group.id,
+                users=found.apply(lambda ids: [ids[login] for login in logins if login in ids]),
+                # People added to the group by hand show up as drift and are removed.
+                track_all_users=True,
+                opts=child,
+            )
+        okta.app.GroupAssignment(f"{name}-assignment", app_id=app.id, group_id=group.id, opts=child)
+
+        self.client_id = app.client_id
+        self.client_secret = pulumi.Output.secret(app.client_secret)
+        self.issuer = server.issuer
+        self.app_id = app.id
+        self.auth_server_id = server.id
+        self.assigned_users = found.apply(lambda ids: self._assigned(logins, ids))
+        self.register_outputs(
+            {
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "issuer": self.issuer,
+                "app_id": self.app_id,
+                "auth_server_id": self.auth_server_id,
+                "assigned_users": self.assigned_users,
+            }
+        )
+
+    def _look_up(self, logins: Sequence[str]) -> pulumi.Output[dict[str, str]]:
+        """User ids by login: one `getUsers` search per batch, never one call per person."""
+        if not logins:
+            return pulumi.Output.from_input({})
+        searches = [
+            okta.user.get_users_output(
+                searches=[okta.user.GetUsersSearchArgs(expression=search_expression(batch))],
+                opts=pulumi.InvokeOutputOptions(parent=self),
+            )
+            for batch in login_batches(logins)
+        ]
+        return pulumi.Output.all(*searches).apply(_user_ids)
+
+    def _assigned(self, logins: Sequence[str], ids: dict[str, str]) -> list[str]:
+        """The logins that resolved to usable Okta users; warns about the rest."""
+        missing = [login for login in logins if login not in ids]
+        if missing:
+            shown = ", ".join(missing[:10])
+            if len(missing) > 10:
+                shown += f" and {len(missing) - 10} more"
+            pulumi.log.warn(
+                f"{len(missing)} login(s) in the spec have no active Okta user and are not "
+                f"assigned: {shown}",
+                resource=self,
+            )
+        return sorted(login for login in logins if login in ids)

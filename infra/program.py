@@ -1,0 +1,70 @@
+"""The Pulumi program, importable: spec → `InsomniaOktaSso` → six flat stack outputs.
+
+`infra/__main__.py` only calls `run()`. Tests and `insomnia-sso okta-preview` set Pulumi mocks
+first and then call the same `run()`, so what they check is what `pulumi up` declares.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from infra.component import InsomniaOktaSso
+from reconciler.errors import SpecError
+from reconciler.spec import Enterprise, load_file
+
+CONFIG_NAMESPACE = "insomnia-sso"
+SPEC_KEY = "spec"
+DEFAULT_SPEC = "specs/enterprise.yaml"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""Where Pulumi.yaml is. Pulumi runs the program from `infra/`, so relative spec paths in
+stack config are resolved from here, the folder people run `pulumi` in."""
+
+OUTPUT_NAMES = (
+    "client_id",
+    "client_secret",
+    "issuer",
+    "app_id",
+    "auth_server_id",
+    "assigned_users",
+)
+"""The stack outputs, flat, as `pulumi stack output --json` gives them to the reconciler."""
+
+
+def spec_path() -> Path:
+    """The spec named by `insomnia-sso:spec` (default `specs/enterprise.yaml`)."""
+    configured = pulumi.Config(CONFIG_NAMESPACE).get(SPEC_KEY) or DEFAULT_SPEC
+    path = Path(configured)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def configured_enterprise() -> Enterprise:
+    """Load the configured spec; a bad spec stops the program with its `path:line: message`s."""
+    try:
+        return load_file(spec_path())
+    except SpecError as err:
+        # RunError makes Pulumi print the message alone, without a Python traceback.
+        raise pulumi.RunError(str(err)) from None
+
+
+def declare(enterprise: Enterprise) -> dict[str, pulumi.Output[Any]]:
+    """Declare the enterprise's Okta resources; return the stack outputs, secret kept secret."""
+    sso = InsomniaOktaSso(enterprise.name, enterprise)
+    return {
+        "client_id": sso.client_id,
+        # Secret in the component already; said again where it leaves the program.
+        "client_secret": pulumi.Output.secret(sso.client_secret),
+        "issuer": sso.issuer,
+        "app_id": sso.app_id,
+        "auth_server_id": sso.auth_server_id,
+        "assigned_users": sso.assigned_users,
+    }
+
+
+def run(enterprise: Enterprise | None = None) -> None:
+    """The program: declare the configured (or given) enterprise and export its outputs."""
+    outputs = declare(enterprise if enterprise is not None else configured_enterprise())
+    for name in OUTPUT_NAMES:
+        pulumi.export(name, outputs[name])

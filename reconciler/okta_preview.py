@@ -1,0 +1,324 @@
+"""What `infra/` declares in Okta, computed offline: the real program under Pulumi mocks.
+
+`preview(enterprise)` runs `infra.program.run` in-process with `pulumi.runtime.set_mocks`: no
+Pulumi CLI, no Okta provider plugin, no credentials, no network. The mocks answer like Okta
+would, with placeholders where Okta assigns values at `pulumi up` (ids, the client id, the
+issuer's path) and `(sensitive)` for the client secret. What comes back is plain, sorted,
+JSON-ready data, so two revisions of a spec can be previewed and compared.
+
+Pulumi keeps its runtime state in context variables and in the thread's event loop, so each
+run gets a thread, an event loop and a context of its own: runs in one process cannot see each
+other, and nothing is left on the caller's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
+
+from reconciler.errors import InsomniaSsoError
+from reconciler.spec import Enterprise
+
+SENSITIVE = "(sensitive)"
+PROJECT = "insomnia-sso"
+STACK = "okta-preview"
+FORMAT_VERSION = 1
+
+OAUTH_APP = "okta:app/oAuth:OAuth"
+AUTH_SERVER = "okta:auth/server:Server"
+GROUP_MEMBERSHIPS = "okta:index/groupMemberships:GroupMemberships"
+GET_USERS = "okta:user/getUsers:getUsers"
+
+READING_ORDER = (
+    AUTH_SERVER,
+    OAUTH_APP,
+    "okta:auth/serverPolicy:ServerPolicy",
+    "okta:auth/serverPolicyRule:ServerPolicyRule",
+    "okta:group/group:Group",
+    GROUP_MEMBERSHIPS,
+    "okta:app/groupAssignment:GroupAssignment",
+)
+"""Resources are listed issuer, app, access rules, then people; other types after, by name."""
+
+_LOGIN_CLAUSE = re.compile(r'profile\.login eq "([^"]*)"')
+_SECRET_PROPERTY = re.compile(r"secret|password|privatekey", re.IGNORECASE)
+_INLINE_LIST = 5
+"""Lists longer than this are counted, not listed, in the text rendering (JSON lists all)."""
+
+
+class OktaPreviewError(InsomniaSsoError):
+    """The program could not be previewed: it failed, or declared nothing."""
+
+
+def unknown(what: str) -> str:
+    """The placeholder for a value Okta assigns at `pulumi up`."""
+    return f"(known after pulumi up: {what})"
+
+
+@dataclass(frozen=True)
+class DeclaredResource:
+    """One Okta resource as the program declares it: provider type, logical name, inputs."""
+
+    type: str
+    name: str
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The resource as JSON-ready data."""
+        return {"type": self.type, "name": self.name, "properties": self.properties}
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    """What a Pulumi program did under mocks."""
+
+    resources: tuple[DeclaredResource, ...]
+    """Custom (provider) resources in `READING_ORDER`, then by name; components are left out."""
+    outputs: dict[str, Any]
+    """Stack outputs by name, values as the mocks resolved them (secrets unredacted)."""
+    secret_outputs: frozenset[str]
+    """Names of the stack outputs Pulumi treats as secrets."""
+    invokes: tuple[str, ...]
+    """Provider function tokens called, one entry per call."""
+
+
+@dataclass(frozen=True)
+class OktaPreview:
+    """The Okta side of one enterprise as `infra/` declares it, with placeholder values."""
+
+    enterprise: str
+    resources: tuple[DeclaredResource, ...]
+    outputs: dict[str, Any]
+    """Stack outputs; secret ones read `(sensitive)`."""
+    user_lookups: int
+    """`getUsers` searches the program makes (people are looked up in batches)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The preview as JSON-ready data, keys sorted by `json.dumps(sort_keys=True)`."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "enterprise": self.enterprise,
+            "placeholders": "ids, client id and issuer path are assigned by Okta at pulumi up",
+            "resources": [resource.to_json() for resource in self.resources],
+            "outputs": self.outputs,
+            "user_lookups": self.user_lookups,
+        }
+
+
+def preview(enterprise: Enterprise) -> OktaPreview:
+    """Run the real Pulumi program for `enterprise` offline and list what it declares."""
+    from infra import program  # the Pulumi program; imported late, it loads pulumi_okta
+
+    run = run_under_mocks(lambda: program.run(enterprise), OfflineOkta(enterprise))
+    outputs = {
+        name: SENSITIVE if name in run.secret_outputs else _plain(value)
+        for name, value in sorted(run.outputs.items())
+    }
+    return OktaPreview(
+        enterprise=enterprise.name,
+        resources=run.resources,
+        outputs=outputs,
+        user_lookups=run.invokes.count(GET_USERS),
+    )
+
+
+def run_under_mocks(
+    program: Callable[[], object], mocks: Mocks, *, config: Mapping[str, str] | None = None
+) -> ProgramRun:
+    """Run `program` against `mocks`, isolated from any other Pulumi run in this process.
+
+    `config` holds stack config as `namespace:key` pairs. Errors from the program propagate;
+    a program that registers no resources at all is an error too, never an empty success.
+    """
+    recorder = _Recorder(mocks)
+    box: dict[str, Any] = {}
+
+    def in_thread() -> None:
+        try:
+            box["run"] = _run_isolated(program, recorder, dict(config or {}))
+        except BaseException as err:  # handed to the calling thread below
+            box["error"] = err
+
+    thread = threading.Thread(target=in_thread, name="pulumi-mocks")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    run: ProgramRun = box["run"]
+    if not run.resources:
+        raise OktaPreviewError(
+            "the Pulumi program registered no resources (were they declared before the mocks "
+            "were set, at import time?)"
+        )
+    return run
+
+
+def _run_isolated(
+    program: Callable[[], object], recorder: _Recorder, config: dict[str, str]
+) -> ProgramRun:
+    """One run on the current (fresh) thread: its own event loop, closed afterwards."""
+    worker_loops: list[asyncio.AbstractEventLoop] = []
+
+    def worker_loop() -> None:
+        # The mock monitor gives each executor thread an event loop; make them ours to close.
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        worker_loops.append(loop)
+
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(
+        ThreadPoolExecutor(thread_name_prefix="pulumi-mocks", initializer=worker_loop)
+    )
+    asyncio.set_event_loop(loop)
+    outputs: dict[str, Any] = {}
+    secrets: set[str] = set()
+    try:
+        pulumi.runtime.set_all_config(config)
+        pulumi.runtime.set_mocks(recorder, project=PROJECT, stack=STACK, preview=False)
+
+        def body() -> object:
+            program()
+            exported: dict[str, Any] = dict(
+                getattr(pulumi.runtime.get_root_resource(), "outputs", {})
+            )
+
+            async def collect() -> None:
+                for name, value in exported.items():
+                    output = pulumi.Output.from_input(value)
+                    outputs[name] = await output.future()
+                    if await output.is_secret():
+                        secrets.add(name)
+
+            return collect()
+
+        pulumi.runtime.test(body)()  # type: ignore[no-untyped-call]
+    finally:
+        loop.run_until_complete(loop.shutdown_default_executor())
+        asyncio.set_event_loop(None)
+        loop.close()
+        for worker in worker_loops:
+            worker.close()
+    return ProgramRun(
+        resources=tuple(sorted(recorder.declared, key=_reading_order)),
+        outputs=outputs,
+        secret_outputs=frozenset(secrets),
+        invokes=tuple(recorder.invokes),
+    )
+
+
+class _Recorder(Mocks):
+    """Writes down every resource and invoke, then lets the wrapped mocks answer."""
+
+    def __init__(self, inner: Mocks) -> None:
+        self.inner = inner
+        self.declared: list[DeclaredResource] = []
+        self.invokes: list[str] = []
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        if args.custom:
+            self.declared.append(DeclaredResource(args.typ, args.name, _plain(args.inputs)))
+        return self.inner.new_resource(args)
+
+    def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        self.invokes.append(args.token)
+        return self.inner.call(args)
+
+
+class OfflineOkta(Mocks):
+    """Okta as the offline preview imagines it: every person exists, every id is a placeholder."""
+
+    def __init__(self, enterprise: Enterprise) -> None:
+        self.org_url = enterprise.spec.sso.okta.org_url.rstrip("/")
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        resource_id = unknown(f"{args.name}.id")
+        state = dict(args.inputs)
+        if args.typ == OAUTH_APP:
+            state["clientId"] = unknown(f"{args.name}.client_id")
+            state["clientSecret"] = SENSITIVE
+        elif args.typ == AUTH_SERVER:
+            state["issuer"] = f"{self.org_url}/oauth2/{resource_id}"
+        return resource_id, state
+
+    def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        if args.token != GET_USERS:
+            raise OktaPreviewError(f"the offline preview has no answer for {args.token}")
+        logins = [
+            login
+            for search in args.args.get("searches") or ()
+            for login in _LOGIN_CLAUSE.findall(search.get("expression") or "")
+        ]
+        users = [
+            {"id": f"(user id of {login})", "login": login, "status": "ACTIVE"} for login in logins
+        ]
+        return {"id": f"search of {len(logins)} logins", "users": users}, []
+
+
+def _reading_order(resource: DeclaredResource) -> tuple[int, str, str]:
+    known = resource.type in READING_ORDER
+    rank = READING_ORDER.index(resource.type) if known else len(READING_ORDER)
+    return rank, resource.type, resource.name
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: sorted keys, lists for tuples, whole floats as ints, secrets hidden."""
+    if isinstance(value, Mapping):
+        return {
+            str(key): SENSITIVE if _SECRET_PROPERTY.search(str(key)) else _plain(item)
+            for key, item in sorted(value.items(), key=lambda kv: str(kv[0]))
+        }
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+# --- text rendering ----------------------------------------------------------------------------
+
+
+def render_text(result: OktaPreview) -> str:
+    """The preview for people: each resource with its properties, then the stack outputs."""
+    lines = [
+        f"Okta resources declared by infra/ for enterprise '{result.enterprise}' "
+        "(offline preview under Pulumi mocks;",
+        "values shown as '(known after pulumi up: …)' are assigned by Okta when you run pulumi up)",
+        "",
+    ]
+    for resource in result.resources:
+        lines.append(f"+ {resource.type}  {resource.name}")
+        lines.extend(
+            f"    {key}: {_show(key, value)}" for key, value in resource.properties.items()
+        )
+        lines.append("")
+    lines.append("stack outputs:")
+    lines.extend(f"    {name}: {_show(name, value)}" for name, value in result.outputs.items())
+    people = len(result.outputs.get("assigned_users") or ())
+    lines.append("")
+    lines.append(
+        f"{len(result.resources)} Okta resources; {people} people looked up in "
+        f"{result.user_lookups} getUsers search(es)."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _show(key: str, value: Any) -> str:
+    if isinstance(value, list):
+        if len(value) > _INLINE_LIST:
+            noun = "users" if key in {"users", "assigned_users"} else "items"
+            return f"{len(value)} {noun}"
+        return "[" + ", ".join(_show(key, item) for item in value) + "]"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)
