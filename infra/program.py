@@ -6,8 +6,10 @@ first and then call the same `run()`, so what they check is what `pulumi up` dec
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi
 
@@ -43,10 +45,34 @@ def spec_path() -> Path:
 def configured_enterprise() -> Enterprise:
     """Load the configured spec; a bad spec stops the program with its `path:line: message`s."""
     try:
-        return load_file(spec_path())
+        enterprise = load_file(spec_path())
     except SpecError as err:
         # RunError makes Pulumi print the message alone, without a Python traceback.
         raise pulumi.RunError(str(err)) from None
+    check_okta_org(enterprise)
+    return enterprise
+
+
+def check_okta_org(enterprise: Enterprise) -> None:
+    """Refuse to declare one enterprise's SSO in another Okta org.
+
+    The provider's org comes from `okta:orgName` + `okta:baseUrl` (or OKTA_ORG_NAME and
+    OKTA_BASE_URL); when it is set and names another host than the spec's `orgUrl`, the stack
+    and the spec disagree, and the reconciler would later refuse the outputs anyway.
+    """
+    config = pulumi.Config("okta")
+    org_name = config.get("orgName") or os.environ.get("OKTA_ORG_NAME")
+    if not org_name:
+        return
+    base_url = config.get("baseUrl") or os.environ.get("OKTA_BASE_URL") or "okta.com"
+    provider_host = f"{org_name}.{base_url}".lower()
+    spec_host = (urlsplit(enterprise.spec.sso.okta.org_url).hostname or "").lower()
+    if provider_host != spec_host:
+        raise pulumi.RunError(
+            f"the stack's Okta provider points at https://{provider_host} but enterprise "
+            f"'{enterprise.name}' declares orgUrl {enterprise.spec.sso.okta.org_url}; "
+            "fix okta:orgName/okta:baseUrl or the spec"
+        )
 
 
 def declare(enterprise: Enterprise) -> dict[str, pulumi.Output[Any]]:

@@ -241,12 +241,12 @@ def test_a_search_names_each_login_exactly() -> None:
 # --- the stack outputs, through infra/__main__.py ----------------------------------------------
 
 
-def run_main(okta: FakeOkta, spec: str | Path) -> ProgramRun:
+def run_main(okta: FakeOkta, spec: str | Path, **okta_config: str) -> ProgramRun:
     """Run infra/__main__.py as `pulumi up` would, with `insomnia-sso:spec` set to `spec`."""
     return run_under_mocks(
         lambda: runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__"),
         okta,
-        config={"insomnia-sso:spec": str(spec)},
+        config={"insomnia-sso:spec": str(spec), **{f"okta:{k}": v for k, v in okta_config.items()}},
     )
 
 
@@ -287,6 +287,20 @@ def test_a_bad_spec_stops_the_program_with_path_line_message(
     assert str(raised.value) == (
         f"{spec}:21: spec.sso.okta.appLabell: unknown key 'appLabell' (did you mean 'appLabel'?)"
     )
+
+
+def test_a_stack_pointing_at_another_okta_org_is_refused() -> None:
+    with pytest.raises(pulumi.RunError) as raised:
+        run_main(FakeOkta(), EXAMPLE_SPEC, orgName="globex", baseUrl="okta.com")
+    assert str(raised.value) == (
+        "the stack's Okta provider points at https://globex.okta.com but enterprise 'acme' "
+        "declares orgUrl https://acme.okta.com; fix okta:orgName/okta:baseUrl or the spec"
+    )
+
+
+def test_a_stack_pointing_at_the_spec_org_runs() -> None:
+    run = run_main(FakeOkta(), EXAMPLE_SPEC, orgName="acme", baseUrl="okta.com")
+    assert run.outputs["assigned_users"]
 
 
 # --- isolation ---------------------------------------------------------------------------------
