@@ -1,0 +1,705 @@
+"""The embedded store: one SQLite file, the default `sqlite:///.insomnia-sso/state.db`.
+
+The file (and its folder) is created by the first call that writes; reading a store that does
+not exist yet gives an empty snapshot and creates nothing, so `plan` never writes. WAL mode
+lets readers run beside the one writer; `synchronous=NORMAL` keeps every committed batch
+across a killed process (a power cut may lose the last batches, which the next apply redoes).
+
+The schema is versioned with `PRAGMA user_version`: MIGRATIONS run in order inside one
+transaction, and a file from a newer insomnia-sso is refused, never downgraded. Timestamps are
+fixed-width ISO-8601 UTC text (`2025-01-31T09:00:00.000000+00:00`), so SQL compares them as
+text. The client secret is never held: only its keyed fingerprint, and the journal holds
+neither.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import StoreError
+from reconciler.outputs import SENSITIVE, UNKNOWN
+from reconciler.plan import Action, Kind, PlanChange
+from reconciler.state import (
+    INVITATION_TTL,
+    ActualState,
+    DomainState,
+    InvitationState,
+    InvitationStatus,
+    MemberState,
+    SsoConnectionState,
+    member_key,
+)
+from reconciler.stores.base import LOCK_LEASE, JournalEntry, LockInfo, Store
+
+BUSY_TIMEOUT = 10.0
+"""Seconds a statement waits for another process's write transaction before failing."""
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: the first schema
+        "CREATE TABLE enterprises (name TEXT PRIMARY KEY, created_at TEXT NOT NULL)",
+        """CREATE TABLE domains (
+            enterprise TEXT NOT NULL REFERENCES enterprises (name) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            verified INTEGER NOT NULL DEFAULT 0 CHECK (verified IN (0, 1)),
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (enterprise, name)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE sso_connections (
+            enterprise TEXT PRIMARY KEY REFERENCES enterprises (name) ON DELETE CASCADE,
+            domain_identifier TEXT NOT NULL,
+            sso_url TEXT NOT NULL,
+            client_id TEXT NOT NULL,
+            issuer TEXT NOT NULL,
+            secret_fingerprint TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE organizations (
+            enterprise TEXT NOT NULL REFERENCES enterprises (name) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (enterprise, name)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE invitations (
+            enterprise TEXT NOT NULL,
+            organization TEXT NOT NULL,
+            email TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+            status TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'expired', 'revoked')),
+            invited_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (enterprise, organization, email),
+            FOREIGN KEY (enterprise, organization)
+                REFERENCES organizations (enterprise, name) ON DELETE CASCADE
+        ) WITHOUT ROWID""",
+        """CREATE TABLE members (
+            enterprise TEXT NOT NULL,
+            organization TEXT NOT NULL,
+            email TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+            joined_at TEXT NOT NULL,
+            PRIMARY KEY (enterprise, organization, email),
+            FOREIGN KEY (enterprise, organization)
+                REFERENCES organizations (enterprise, name) ON DELETE CASCADE
+        ) WITHOUT ROWID""",
+        """CREATE TABLE locks (
+            enterprise TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            acquired_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE journal (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            enterprise TEXT NOT NULL,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            detail TEXT NOT NULL
+        )""",
+        "CREATE INDEX journal_by_enterprise ON journal (enterprise, id)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# Inviting makes sure a person holds a live invitation with a role. A pending, unexpired one
+# keeps its dates (a replay is a no-op; a role change keeps them too); one that no longer
+# invites anyone (revoked, expired, or accepted by someone no longer a member) is re-sent:
+# pending again with fresh dates. The row's own state decides, not the plan's `before`, so a
+# replayed re-send stays a no-op too.
+_LAPSED = """(
+    i.status IN ('revoked', 'expired')
+    OR (i.status = 'pending' AND i.expires_at <= excluded.invited_at)
+    OR (i.status = 'accepted' AND NOT EXISTS (
+        SELECT 1 FROM members AS m
+        WHERE m.enterprise = i.enterprise AND m.organization = i.organization
+          AND m.email = i.email))
+)"""
+_INVITE = f"""
+    INSERT INTO invitations AS i
+        (enterprise, organization, email, role, status, invited_at, expires_at, updated_at)
+    VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?5)
+    ON CONFLICT (enterprise, organization, email) DO UPDATE SET
+        role = excluded.role,
+        status = 'pending',
+        invited_at = CASE WHEN {_LAPSED} THEN excluded.invited_at ELSE i.invited_at END,
+        expires_at = CASE WHEN {_LAPSED} THEN excluded.expires_at ELSE i.expires_at END,
+        updated_at = excluded.updated_at
+    WHERE {_LAPSED} OR (i.status = 'pending' AND i.role <> excluded.role)
+"""  # noqa: S608  (made of constants only)
+_JOURNAL = """
+    INSERT INTO journal (enterprise, at, actor, action, kind, key, outcome, detail)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_SSO_FIELDS = ("domain_identifier", "sso_url", "client_id", "issuer", "secret_fingerprint")
+_UPSERT_SSO = """
+    INSERT INTO sso_connections (enterprise, domain_identifier, sso_url, client_id, issuer,
+        secret_fingerprint, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (enterprise) DO UPDATE SET
+        domain_identifier = excluded.domain_identifier, sso_url = excluded.sso_url,
+        client_id = excluded.client_id, issuer = excluded.issuer,
+        secret_fingerprint = excluded.secret_fingerprint, updated_at = excluded.updated_at
+"""
+
+
+def _split(key: str) -> tuple[str, str]:
+    organization, _, email = key.partition("/")
+    return organization, email
+
+
+def _role(change: PlanChange) -> str:
+    return str((change.after or {})["role"])
+
+
+Params = Callable[[str, PlanChange, str, str], tuple[Any, ...]]
+"""(enterprise, change, now, now + INVITATION_TTL) → the statement's parameters."""
+
+# One statement per kind and action, each an upsert or a guarded update keyed by natural keys,
+# so that a replayed change is a no-op. Invitation create and update share one statement:
+# both mean "this person holds a live invitation with this role" (see _LAPSED).
+_WRITES: dict[tuple[Kind, Action], tuple[str, Params]] = {
+    (Kind.ENTERPRISE, Action.CREATE): (
+        "INSERT INTO enterprises (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        lambda enterprise, change, now, expires: (enterprise, now),
+    ),
+    (Kind.DOMAIN, Action.CREATE): (
+        "INSERT INTO domains (enterprise, name, verified, created_at) VALUES (?, ?, 0, ?) "
+        "ON CONFLICT DO NOTHING",
+        lambda enterprise, change, now, expires: (enterprise, change.key, now),
+    ),
+    (Kind.DOMAIN, Action.DELETE): (
+        "DELETE FROM domains WHERE enterprise = ? AND name = ?",
+        lambda enterprise, change, now, expires: (enterprise, change.key),
+    ),
+    (Kind.ORGANIZATION, Action.CREATE): (
+        "INSERT INTO organizations (enterprise, name, created_at) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        lambda enterprise, change, now, expires: (enterprise, change.key, now),
+    ),
+    (Kind.INVITATION, Action.CREATE): (
+        _INVITE,
+        lambda enterprise, change, now, expires: (
+            enterprise,
+            *_split(change.key),
+            _role(change),
+            now,
+            expires,
+        ),
+    ),
+    (Kind.INVITATION, Action.DELETE): (  # a revocation: the row stays, for the record
+        "UPDATE invitations SET status = 'revoked', updated_at = ? WHERE enterprise = ? "
+        "AND organization = ? AND email = ? AND status IN ('pending', 'expired')",
+        lambda enterprise, change, now, expires: (now, enterprise, *_split(change.key)),
+    ),
+    (Kind.MEMBER, Action.UPDATE): (
+        "UPDATE members SET role = ? WHERE enterprise = ? AND organization = ? AND email = ?",
+        lambda enterprise, change, now, expires: (_role(change), enterprise, *_split(change.key)),
+    ),
+    (Kind.MEMBER, Action.DELETE): (
+        "DELETE FROM members WHERE enterprise = ? AND organization = ? AND email = ?",
+        lambda enterprise, change, now, expires: (enterprise, *_split(change.key)),
+    ),
+}
+_WRITES[Kind.INVITATION, Action.UPDATE] = _WRITES[Kind.INVITATION, Action.CREATE]
+
+_STATUSES = {status.value: status for status in InvitationStatus}
+_HOLDER = re.compile(r"@(?P<host>[^@\s]+) pid (?P<pid>[0-9]{1,10})$")
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+Row = tuple[Any, ...]
+
+
+def _ts(moment: datetime) -> str:
+    """Fixed-width UTC text; a naive datetime is a bug, not a guess about the local zone."""
+    if moment.tzinfo is None:
+        raise ValueError("stores take timezone-aware datetimes")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class _Times(dict[str, datetime]):
+    """Timestamps parsed once per distinct text: a batch shares one `now` across its rows."""
+
+    def __missing__(self, text: str) -> datetime:
+        moment = self[text] = datetime.fromisoformat(text)
+        return moment
+
+
+def stale_reason(lock: LockInfo, now: datetime) -> str | None:
+    """Why a lock may be taken over, or None while its holder may still be working.
+
+    A lock is stale when either
+      * its lease expired: the holder did not renew it within the lease (LOCK_LEASE), which
+        a live apply does between every batch; or
+      * its holder string (`user@host pid 1234`, see `reconciler.apply.default_actor`) names
+        this very host and a process id that is no longer alive (on POSIX only).
+    Anything else is live, including a holder on another host or a holder string that does
+    not parse: only its lease can free it. Hosts are compared by name, so two containers
+    sharing one hostname must not share one SQLite file (use the Postgres store for that).
+    """
+    if lock.expires_at <= now:
+        return f"its lease expired at {lock.expires_at.isoformat(timespec='seconds')}"
+    if _holder_process_ended(lock.holder):
+        return "its process is no longer running"
+    return None
+
+
+def _holder_process_ended(holder: str) -> bool:
+    found = _HOLDER.search(holder)
+    if found is None or os.name != "posix" or found["host"] != socket.gethostname():
+        return False
+    pid = int(found["pid"])
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[None]:
+    """BEGIN … COMMIT, rolled back on any error (IMMEDIATE takes the write lock up front)."""
+    conn.execute(f"BEGIN {mode}")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+
+
+class SqliteStore(Store):
+    """Actual state in one SQLite file; see the module docstring for the file's rules."""
+
+    def __init__(self, path: str | os.PathLike[str], *, url: str | None = None) -> None:
+        self.path = Path(path)
+        self.url = url or f"sqlite:///{self.path}"
+        self._conn: sqlite3.Connection | None = None
+
+    # -- opening -------------------------------------------------------------------------------
+
+    def _connection(self, *, create: bool = True) -> sqlite3.Connection:
+        if self._conn is None:
+            if not create and not self.path.exists():
+                raise StoreError(f"{self.path}: there is no store here yet (run apply first)")
+            self._conn = self._open()
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        path = self.path
+        if path.is_dir():
+            raise StoreError(f"{path} is a directory, not a store file")
+        if path.exists():
+            self._check_header()
+        else:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreError(
+                    f"cannot create the store's folder {path.parent}: {err.strerror}"
+                ) from err
+        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise StoreError(
+                f"{path}: the store's location is read-only (SQLite writes the file and its "
+                "-wal and -shm files beside it); choose a writable --store path"
+            )
+        try:
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        except sqlite3.Error as err:
+            raise self._error("open the store", err) from err
+        try:
+            self._prepare(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _check_header(self) -> None:
+        """Refuse, before SQLite touches it, a file that is not a database at all."""
+        try:
+            with self.path.open("rb") as file:
+                header = file.read(len(SQLITE_HEADER))
+        except OSError as err:
+            raise StoreError(f"{self.path}: cannot read the store: {err.strerror}") from err
+        if header and header != SQLITE_HEADER[: len(header)]:
+            raise StoreError(
+                f"{self.path} is not an SQLite database (corrupted, or another kind of file); "
+                "it was left untouched: restore it from a backup or point --store elsewhere"
+            )
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        try:  # reads only: a damaged or newer file is refused before anything is written
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as err:
+            raise StoreError(
+                f"{self.path} is corrupted or not an SQLite database ({err}); it was left "
+                "untouched: restore it from a backup or point --store elsewhere"
+            ) from err
+        self._refuse_newer(version)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if version < SCHEMA_VERSION:
+                with _transaction(conn):
+                    # Re-read under the write lock: another process may have migrated meanwhile.
+                    version = conn.execute("PRAGMA user_version").fetchone()[0]
+                    self._refuse_newer(version)
+                    for statements in MIGRATIONS[version:]:
+                        for statement in statements:
+                            conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.Error as err:
+            raise self._error("prepare the store", err) from err
+
+    def _refuse_newer(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer insomnia-sso (schema {version} > "
+                f"{SCHEMA_VERSION}); upgrade insomnia-sso to use it"
+            )
+
+    def _error(self, doing: str, err: sqlite3.Error) -> StoreError:
+        text = str(err)
+        hint = ""
+        if "readonly" in text or "unable to open" in text:
+            hint = "; is the store's location writable?"
+        elif "locked" in text or "busy" in text:
+            hint = f"; another process kept the store busy for over {BUSY_TIMEOUT:g} s"
+        return StoreError(f"{self.path}: cannot {doing}: {text}{hint}")
+
+    def close(self) -> None:
+        """Close the connection; the next call opens it again."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def read(self, *, enterprise: str, now: datetime) -> ActualState:
+        """One consistent snapshot: one query per table, rows turned straight into dataclasses."""
+        if self._conn is None and not self.path.exists():
+            return ActualState(enterprise=enterprise, as_of=now)
+        conn = self._connection()
+        times = _Times()
+        statuses = _STATUSES
+        where = (enterprise,)
+        try:
+            with _transaction(conn, "DEFERRED"):
+                exists = (
+                    conn.execute("SELECT 1 FROM enterprises WHERE name = ?", where).fetchone()
+                    is not None
+                )
+                domains = {
+                    name: DomainState(name, bool(verified))
+                    for name, verified in conn.execute(
+                        "SELECT name, verified FROM domains WHERE enterprise = ?", where
+                    )
+                }
+                sso_row = conn.execute(
+                    "SELECT domain_identifier, sso_url, client_id, issuer, secret_fingerprint "
+                    "FROM sso_connections WHERE enterprise = ?",
+                    where,
+                ).fetchone()
+                organizations = frozenset(
+                    name
+                    for (name,) in conn.execute(
+                        "SELECT name FROM organizations WHERE enterprise = ?", where
+                    )
+                )
+                invitations = {
+                    key: InvitationState(
+                        org, email, role, statuses[status], times[invited], times[expires]
+                    )
+                    for key, org, email, role, status, invited, expires in conn.execute(
+                        "SELECT organization || '/' || email, organization, email, role, "
+                        "status, invited_at, expires_at FROM invitations WHERE enterprise = ?",
+                        where,
+                    )
+                }
+                members = {
+                    key: MemberState(org, email, role, times[joined])
+                    for key, org, email, role, joined in conn.execute(
+                        "SELECT organization || '/' || email, organization, email, role, "
+                        "joined_at FROM members WHERE enterprise = ?",
+                        where,
+                    )
+                }
+        except sqlite3.Error as err:
+            raise self._error("read the store", err) from err
+        return ActualState(
+            enterprise=enterprise,
+            as_of=now,
+            exists=exists,
+            domains=domains,
+            sso=SsoConnectionState(*sso_row) if sso_row is not None else None,
+            organizations=organizations,
+            invitations=invitations,
+            members=members,
+        )
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def write(
+        self, *, enterprise: str, changes: Sequence[PlanChange], actor: str, now: datetime
+    ) -> None:
+        """Carry out `changes` in one transaction, one journal row each; idempotent per change.
+
+        Runs of changes of one kind and action go to one `executemany`, keeping plan order.
+        Every write is an upsert or a guarded update keyed by natural keys, so a change that
+        was already applied changes nothing. On failure nothing is kept and the attempt is
+        journaled with outcome `failed`.
+        """
+        if not changes:
+            return
+        conn = self._connection()
+        stamp, expires = _ts(now), _ts(now + INVITATION_TTL)
+        try:
+            with _transaction(conn):
+                for (kind, action), run in groupby(changes, key=lambda c: (c.kind, c.action)):
+                    if kind is Kind.SSO_CONNECTION and action is not Action.DELETE:
+                        for change in run:
+                            self._upsert_sso(conn, enterprise, change, stamp)
+                        continue
+                    if (kind, action) not in _WRITES:
+                        raise StoreError(f"the SQLite store cannot {action.value} a {kind.value}")
+                    sql, params = _WRITES[kind, action]
+                    conn.executemany(sql, [params(enterprise, c, stamp, expires) for c in run])
+                conn.executemany(
+                    _JOURNAL, _journal_rows(enterprise, stamp, actor, changes, "applied")
+                )
+        except StoreError as err:
+            self._journal_failure(conn, enterprise, stamp, actor, changes, str(err))
+            raise
+        except sqlite3.Error as err:
+            error = self._error("write changes", err)
+            if not isinstance(err, sqlite3.OperationalError) or "locked" not in str(err):
+                self._journal_failure(conn, enterprise, stamp, actor, changes, str(error))
+            raise error from err
+
+    def _journal_failure(
+        self,
+        conn: sqlite3.Connection,
+        enterprise: str,
+        stamp: str,
+        actor: str,
+        changes: Sequence[PlanChange],
+        error: str,
+    ) -> None:
+        """Best effort: the audit trail shows failed attempts too, unless the disk is gone."""
+        rows = _journal_rows(enterprise, stamp, actor, changes, "failed", error)
+        try:
+            with _transaction(conn):
+                conn.executemany(_JOURNAL, rows)
+        except sqlite3.Error:
+            pass
+
+    def _upsert_sso(
+        self, conn: sqlite3.Connection, enterprise: str, change: PlanChange, stamp: str
+    ) -> None:
+        """Create or update with the values the change gives, the stored ones for the rest."""
+        after = change.after or {}
+        if UNKNOWN in after.values():
+            raise StoreError(
+                f"the SSO connection of '{enterprise}' still has values {UNKNOWN}; "
+                "run `pulumi up` and pass its outputs first"
+            )
+        row = conn.execute(
+            "SELECT domain_identifier, sso_url, client_id, issuer, secret_fingerprint "
+            "FROM sso_connections WHERE enterprise = ?",
+            (enterprise,),
+        ).fetchone()
+        values = dict(zip(_SSO_FIELDS, row or (None,) * len(_SSO_FIELDS), strict=True))
+        values.update((k, after[k]) for k in _SSO_FIELDS[:-1] if k in after)
+        values["secret_fingerprint"] = change.secret_fingerprint or values["secret_fingerprint"]
+        missing = [k for k, v in values.items() if not v]
+        if missing:
+            raise StoreError(f"the SSO connection of '{enterprise}' lacks {', '.join(missing)}")
+        conn.execute(_UPSERT_SSO, (enterprise, *values.values(), stamp))
+
+    # -- the lock ------------------------------------------------------------------------------
+
+    def try_lock(
+        self, *, enterprise: str, holder: str, now: datetime, lease: timedelta = LOCK_LEASE
+    ) -> LockInfo | None:
+        """Take the lock when free or stale (see `stale_reason`), or renew our own lease.
+
+        Atomic: the row is read and written under SQLite's write lock (BEGIN IMMEDIATE).
+        Taking over a stale lock is journaled, naming the previous holder.
+        """
+        conn = self._connection()
+        stamp = _ts(now)
+        try:
+            with _transaction(conn):
+                row = conn.execute(
+                    "SELECT holder, acquired_at, expires_at FROM locks WHERE enterprise = ?",
+                    (enterprise,),
+                ).fetchone()
+                acquired = stamp
+                if row is not None:
+                    current = LockInfo(
+                        row[0], datetime.fromisoformat(row[1]), datetime.fromisoformat(row[2])
+                    )
+                    if current.holder == holder:
+                        acquired = row[1]
+                    else:
+                        reason = stale_reason(current, now)
+                        if reason is None:
+                            return current
+                        detail = {"previous_holder": current.holder, "reason": reason}
+                        conn.execute(
+                            _JOURNAL,
+                            (
+                                enterprise,
+                                stamp,
+                                holder,
+                                "lock",
+                                "enterprise",
+                                enterprise,
+                                "taken over",
+                                _to_json(detail),
+                            ),
+                        )
+                conn.execute(
+                    "INSERT INTO locks (enterprise, holder, acquired_at, expires_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (enterprise) DO UPDATE SET "
+                    "holder = excluded.holder, acquired_at = excluded.acquired_at, "
+                    "expires_at = excluded.expires_at",
+                    (enterprise, holder, acquired, _ts(now + lease)),
+                )
+        except sqlite3.Error as err:
+            raise self._error("take the lock", err) from err
+        return None
+
+    def unlock(self, *, enterprise: str, holder: str) -> None:
+        """Release the lock if `holder` still holds it."""
+        if self._conn is None and not self.path.exists():
+            return
+        conn = self._connection()
+        try:
+            with _transaction(conn):
+                conn.execute(
+                    "DELETE FROM locks WHERE enterprise = ? AND holder = ?", (enterprise, holder)
+                )
+        except sqlite3.Error as err:
+            raise self._error("release the lock", err) from err
+
+    # -- people and the journal ----------------------------------------------------------------
+
+    def accept_invitation(
+        self, *, enterprise: str, organization: str, email: str, actor: str, now: datetime
+    ) -> None:
+        """A pending, unexpired invitation becomes accepted and the person a member."""
+        email = email.lower()
+        key = member_key(organization, email)
+        conn = self._connection(create=False)
+        where = (enterprise, organization, email)
+        stamp = _ts(now)
+        try:
+            with _transaction(conn):
+                row = conn.execute(
+                    "SELECT role, status, expires_at FROM invitations "
+                    "WHERE enterprise = ? AND organization = ? AND email = ?",
+                    where,
+                ).fetchone()
+                if row is None:
+                    raise StoreError(f"no invitation for {key} in enterprise '{enterprise}'")
+                role, status, expires_at = row
+                if status != InvitationStatus.PENDING:
+                    raise StoreError(f"the invitation for {key} is {status}, not pending")
+                if datetime.fromisoformat(expires_at) <= now:
+                    raise StoreError(
+                        f"the invitation for {key} expired at {expires_at[:19]}Z; "
+                        "run apply to re-send it"
+                    )
+                conn.execute(
+                    "UPDATE invitations SET status = 'accepted', updated_at = ? "
+                    "WHERE enterprise = ? AND organization = ? AND email = ?",
+                    (stamp, *where),
+                )
+                conn.execute(
+                    "INSERT INTO members (enterprise, organization, email, role, joined_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET role = excluded.role",
+                    (*where, role, stamp),
+                )
+                detail = {"before": {"status": status}, "after": {"status": "accepted"}}
+                conn.execute(
+                    _JOURNAL,
+                    (
+                        enterprise,
+                        stamp,
+                        actor,
+                        "accept",
+                        "invitation",
+                        key,
+                        "applied",
+                        _to_json(detail),
+                    ),
+                )
+        except sqlite3.Error as err:
+            raise self._error("record the acceptance", err) from err
+
+    def journal(self, *, enterprise: str, limit: int = 100) -> list[JournalEntry]:
+        """The latest journal rows of one enterprise, newest first."""
+        if self._conn is None and not self.path.exists():
+            return []
+        conn = self._connection()
+        try:
+            rows = conn.execute(
+                "SELECT id, enterprise, at, actor, action, kind, key, outcome, detail "
+                "FROM journal WHERE enterprise = ? ORDER BY id DESC LIMIT ?",
+                (enterprise, limit),
+            ).fetchall()
+        except sqlite3.Error as err:
+            raise self._error("read the journal", err) from err
+        return [
+            JournalEntry(id_, name, datetime.fromisoformat(at), *rest)
+            for id_, name, at, *rest in rows
+        ]
+
+
+def _journal_rows(
+    enterprise: str,
+    stamp: str,
+    actor: str,
+    changes: Sequence[PlanChange],
+    outcome: str,
+    error: str | None = None,
+) -> list[Row]:
+    """One row per change; detail is the change's before/after, which never hold a secret."""
+    rows: list[Row] = []
+    for change in changes:
+        detail: dict[str, Any] = {
+            "before": dict(change.before) if change.before is not None else None,
+            "after": dict(change.after) if change.after is not None else None,
+        }
+        if error is not None:
+            detail["error"] = error
+        text = _to_json(detail)
+        if change.secret_fingerprint:  # only SSO changes carry one; it is never journaled
+            text = text.replace(change.secret_fingerprint, SENSITIVE)
+        # Action and Kind are str enums: bound as their text, without `.value`'s cost per row.
+        what = (change.action, change.kind, change.key)
+        rows.append((enterprise, stamp, actor, *what, outcome, text))
+    return rows

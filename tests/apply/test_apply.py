@@ -1,0 +1,662 @@
+"""Apply end to end on specs written as YAML: the lifecycle of people, the SSO connection that
+waits for Okta, the lock, the refusals that protect people, and recovery from crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from reconciler.apply import ApplyResult, apply, check_removals, default_actor
+from reconciler.errors import LockHeldError, PlanRefusedError
+from reconciler.outputs import UNKNOWN, OktaOutputs, parse_outputs
+from reconciler.plan import Action, Kind, PlanChange, plan
+from reconciler.spec import Enterprise, load_text
+from reconciler.state import INVITATION_TTL, ActualState, InvitationStatus, MemberState
+from reconciler.stores.base import LockInfo, Store
+from reconciler.stores.sqlite import SqliteStore
+
+NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
+ACTOR = "ci@runner-7 pid 1"
+
+HEADER = """\
+apiVersion: insomnia-sso/v1
+kind: Enterprise
+metadata:
+  name: acme
+spec:
+  domains: [acme.com, acme.io]
+  sso:
+    type: oidc
+    domainIdentifier: acme.com
+    ssoUrl: https://insomnia-dev.us.auth0.com/login/callback
+    okta:
+      orgUrl: https://acme.okta.com
+      authorizationServer:
+        name: insomnia
+        audience: api://insomnia
+  prune:
+    enabled: {prune}
+    maxFraction: {max_fraction}
+  organizations:
+"""
+
+
+def spec(prune: bool = False, max_fraction: float = 0.1, **organizations: list[str]) -> Enterprise:
+    """A spec from YAML text; each member is written `email` or `email role`."""
+    lines = [HEADER.format(prune=str(prune).lower(), max_fraction=max_fraction)]
+    for name, members in organizations.items():
+        lines.append(f"    - name: {name.replace('_', '-')}\n      members:\n")
+        for member in members:
+            email, _, role = member.partition(" ")
+            lines.append(f"        - email: {email}\n          role: {role or 'member'}\n")
+    return load_text("".join(lines), "acme.yaml")
+
+
+def outputs_for(enterprise: Enterprise, secret: str = "okta-client-secret-1") -> OktaOutputs:
+    text = json.dumps(
+        {
+            "client_id": "0oa1insomnia",
+            "client_secret": secret,
+            "issuer": "https://acme.okta.com/oauth2/aus1insomnia",
+            "app_id": "0oa1insomnia",
+            "auth_server_id": "aus1insomnia",
+            "assigned_users": enterprise.assigned_logins(),
+        }
+    )
+    return parse_outputs(text, "outputs.json", enterprise)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "state.db"
+
+
+@pytest.fixture
+def store(db: Path) -> Iterator[SqliteStore]:
+    opened = SqliteStore(db)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def run(store: SqliteStore, clock: Clock):
+    """apply() against the test's store and clock, with Okta outputs unless told otherwise."""
+
+    def run_apply(enterprise: Enterprise, outputs: OktaOutputs | None = None, **options):
+        outputs = outputs_for(enterprise) if outputs is None else outputs
+        return apply(enterprise, outputs, store, actor=ACTOR, clock=clock, **options)
+
+    return run_apply
+
+
+def read(store: Store, clock: Clock) -> ActualState:
+    return store.read(enterprise="acme", now=clock())
+
+
+def accept(store: Store, clock: Clock, key: str) -> None:
+    organization, _, email = key.partition("/")
+    store.accept_invitation(
+        enterprise="acme", organization=organization, email=email, actor="person", now=clock()
+    )
+
+
+def invitations(store: Store, clock: Clock) -> dict[str, tuple[str, str]]:
+    return {
+        key: (i.role, i.status_at(clock()).value)
+        for key, i in read(store, clock).invitations.items()
+    }
+
+
+TEAM = spec(platform=["alice@acme.com admin", "bob@acme.io"], payments=["carol@acme.com"])
+
+
+# -- the first apply, and the second ---------------------------------------------------------
+
+
+def test_a_first_apply_creates_the_enterprise_and_invites_everyone(run, store, clock) -> None:
+    result = run(TEAM)
+    assert result.plan.summary() == {"create": 9, "update": 0, "delete": 0}
+    assert (result.applied, result.deferred) == (9, ())
+    actual = read(store, clock)
+    assert actual.exists
+    assert set(actual.domains) == {"acme.com", "acme.io"}
+    assert actual.organizations == {"platform", "payments"}
+    assert actual.sso is not None
+    assert actual.sso.client_id == "0oa1insomnia"
+    assert invitations(store, clock) == {
+        "platform/alice@acme.com": ("admin", "pending"),
+        "platform/bob@acme.io": ("member", "pending"),
+        "payments/carol@acme.com": ("member", "pending"),
+    }
+
+
+def test_a_second_apply_plans_nothing(run, store) -> None:
+    run(TEAM)
+    journaled = len(store.journal(enterprise="acme", limit=1000))
+    again = run(TEAM)
+    assert again.plan.empty
+    assert again.applied == 0
+    assert len(store.journal(enterprise="acme", limit=1000)) == journaled
+
+
+def test_every_change_is_journaled_with_who_and_when(run, store, clock) -> None:
+    result = run(TEAM)
+    entries = store.journal(enterprise="acme", limit=1000)
+    assert [(e.action, e.kind, e.key) for e in reversed(entries)] == [
+        (c.action.value, c.kind.value, c.key) for c in result.plan.changes
+    ]
+    assert {(e.actor, e.at, e.outcome) for e in entries} == {(ACTOR, NOW, "applied")}
+
+
+# -- the lifecycle of people -----------------------------------------------------------------
+
+
+def test_an_accepted_invitation_makes_a_member_whose_role_follows_the_spec(
+    run, store, clock
+) -> None:
+    run(TEAM)
+    accept(store, clock, "platform/bob@acme.io")
+    assert run(TEAM).plan.empty  # a member needs no invitation
+    promoted = spec(
+        platform=["alice@acme.com admin", "bob@acme.io admin"], payments=["carol@acme.com"]
+    )
+    [change] = run(promoted).plan.changes
+    assert (change.action, change.kind, change.key) == (
+        Action.UPDATE,
+        Kind.MEMBER,
+        "platform/bob@acme.io",
+    )
+    assert read(store, clock).members["platform/bob@acme.io"].role == "admin"
+
+
+def test_an_expired_invitation_is_re_sent(run, store, clock) -> None:
+    run(TEAM)
+    clock.advance(days=8)
+    result = run(TEAM)
+    assert {(c.action, c.kind) for c in result.plan.changes} == {(Action.UPDATE, Kind.INVITATION)}
+    carol = read(store, clock).invitations["payments/carol@acme.com"]
+    assert (carol.status, carol.invited_at, carol.expires_at) == (
+        InvitationStatus.PENDING,
+        clock(),
+        clock() + INVITATION_TTL,
+    )
+
+
+def test_a_person_removed_before_accepting_has_the_invitation_revoked(run, store, clock) -> None:
+    run(TEAM)
+    result = run(spec(platform=["alice@acme.com admin"], payments=["carol@acme.com"]))
+    [change] = result.plan.changes
+    assert (change.action, change.key) == (Action.DELETE, "platform/bob@acme.io")
+    assert invitations(store, clock)["platform/bob@acme.io"] == ("member", "revoked")
+
+
+def test_a_member_removed_from_the_spec_stays_while_prune_is_off(run, store, clock) -> None:
+    run(TEAM)
+    accept(store, clock, "platform/bob@acme.io")
+    result = run(spec(platform=["alice@acme.com admin"], payments=["carol@acme.com"]))
+    assert result.plan.empty
+    assert "1 member(s) are not in the spec and stay (prune is off)" in result.plan.warnings
+    assert "platform/bob@acme.io" in read(store, clock).members
+
+
+def test_with_prune_enabled_a_member_removed_from_the_spec_is_removed(run, store, clock) -> None:
+    run(TEAM)
+    accept(store, clock, "platform/alice@acme.com")
+    accept(store, clock, "platform/bob@acme.io")
+    result = run(
+        spec(
+            prune=True,
+            max_fraction=0.5,
+            platform=["alice@acme.com admin"],
+            payments=["carol@acme.com"],
+        )
+    )
+    [change] = result.plan.changes
+    assert (change.action, change.kind, change.key) == (
+        Action.DELETE,
+        Kind.MEMBER,
+        "platform/bob@acme.io",
+    )
+    assert set(read(store, clock).members) == {"platform/alice@acme.com"}
+
+
+def test_an_owner_is_never_invited_as_owner(run, store, clock) -> None:
+    result = run(spec(platform=["olga@acme.com owner"]))
+    assert invitations(store, clock) == {"platform/olga@acme.com": ("admin", "pending")}
+    assert any("owner cannot be granted by invitation" in w for w in result.plan.warnings)
+
+
+# -- refusals that protect people ------------------------------------------------------------
+
+TEN = [f"dev{i}@acme.com" for i in range(10)]
+
+
+def ten_members(run, store, clock) -> None:
+    run(spec(platform=TEN, payments=["carol@acme.com"]))
+    for email in TEN:
+        accept(store, clock, f"platform/{email}")
+
+
+def test_a_mass_removal_is_refused_naming_the_count(run, store, clock) -> None:
+    ten_members(run, store, clock)
+    journaled = len(store.journal(enterprise="acme", limit=1000))
+    half = spec(prune=True, platform=TEN[:5], payments=["carol@acme.com"])
+    with pytest.raises(PlanRefusedError) as refused:
+        run(half)
+    assert str(refused.value) == (
+        "refusing to remove 5 of 10 member(s) from 'platform': more than prune.maxFraction "
+        "(10%) of an organization at once; nothing was changed. If this is intended, apply "
+        "with --allow-mass-removal"
+    )
+    assert len(read(store, clock).members) == 10
+    assert len(store.journal(enterprise="acme", limit=1000)) == journaled
+
+    result = run(half, allow_mass_removal=True)
+    assert result.plan.removals_by_organization() == {"platform": 5}
+    assert len(read(store, clock).members) == 5
+
+
+def test_removals_up_to_the_fraction_are_allowed_and_counted_per_organization() -> None:
+    enterprise = spec(prune=True, max_fraction=0.2, platform=TEN[:8], payments=TEN[:1])
+    members = {
+        f"{org}/{email}": MemberState(org, email, "member", NOW)
+        for org, emails in (("platform", TEN), ("payments", TEN[:2]))
+        for email in emails
+    }
+    actual = ActualState("acme", NOW, exists=True, members=members)
+    result = plan(enterprise, OktaOutputs(), actual)
+    assert result.removals_by_organization() == {"platform": 2, "payments": 1}
+    with pytest.raises(PlanRefusedError, match=r"remove 1 of 2 member\(s\) from 'payments':"):
+        check_removals(result, actual, enterprise, allow_mass_removal=False)
+    check_removals(result, actual, enterprise, allow_mass_removal=True)
+
+
+class Delegating(Store):
+    """A store that hands every call to another: subclasses change one behaviour."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.url = inner.url
+
+    def read(self, *, enterprise: str, now: datetime) -> ActualState:
+        return self.inner.read(enterprise=enterprise, now=now)
+
+    def write(
+        self, *, enterprise: str, changes: Sequence[PlanChange], actor: str, now: datetime
+    ) -> None:
+        self.inner.write(enterprise=enterprise, changes=changes, actor=actor, now=now)
+
+    def try_lock(self, *, enterprise: str, holder: str, now: datetime, **lease) -> LockInfo | None:
+        return self.inner.try_lock(enterprise=enterprise, holder=holder, now=now, **lease)
+
+    def unlock(self, *, enterprise: str, holder: str) -> None:
+        self.inner.unlock(enterprise=enterprise, holder=holder)
+
+    def journal(self, *, enterprise: str, limit: int = 100) -> list:
+        return self.inner.journal(enterprise=enterprise, limit=limit)
+
+    def accept_invitation(self, **kwargs) -> None:
+        self.inner.accept_invitation(**kwargs)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class PartialReads(Delegating):
+    """Reads that say they missed something, as a paginated SCIM listing that timed out."""
+
+    def read(self, *, enterprise: str, now: datetime) -> ActualState:
+        actual = super().read(enterprise=enterprise, now=now)
+        return replace(actual, complete=False, incomplete_reason="page 3 of 5 timed out")
+
+
+def test_an_incomplete_read_never_removes_anyone(run, store, clock) -> None:
+    run(TEAM)
+    accept(store, clock, "platform/bob@acme.io")
+    partial = PartialReads(store)
+    without_platform = spec(prune=True, max_fraction=1.0, payments=["carol@acme.com"])
+    with pytest.raises(PlanRefusedError) as refused:
+        apply(without_platform, OktaOutputs(), partial, actor=ACTOR, clock=clock)
+    assert str(refused.value) == (
+        "the read of the store was incomplete (page 3 of 5 timed out); refusing to remove "
+        "1 invitation(s) on a partial view; nothing was changed"
+    )
+    assert invitations(store, clock)["platform/alice@acme.com"] == ("admin", "pending")
+
+    without_bob = spec(
+        prune=True, max_fraction=1.0, payments=["carol@acme.com"], platform=["alice@acme.com admin"]
+    )
+    result = apply(without_bob, OktaOutputs(), partial, actor=ACTOR, clock=clock)
+    assert result.plan.empty  # the member who left is not even planned for removal
+    assert "platform/bob@acme.io" in read(store, clock).members
+
+
+# -- the SSO connection waits for Okta -------------------------------------------------------
+
+
+def test_the_sso_connection_waits_for_okta_outputs_then_is_created_once(run, store, clock) -> None:
+    before_pulumi_up = run(TEAM, OktaOutputs())
+    [waiting] = before_pulumi_up.deferred
+    assert (waiting.kind, waiting.action) == (Kind.SSO_CONNECTION, Action.CREATE)
+    assert waiting.after is not None
+    assert waiting.after["client_id"] == UNKNOWN
+    assert before_pulumi_up.applied == len(before_pulumi_up.plan.changes) - 1
+    assert read(store, clock).sso is None
+    assert len(read(store, clock).invitations) == 3  # people are invited meanwhile
+
+    after_pulumi_up = run(TEAM)
+    assert [c.kind for c in after_pulumi_up.plan.changes] == [Kind.SSO_CONNECTION]
+    assert (after_pulumi_up.applied, after_pulumi_up.deferred) == (1, ())
+    assert read(store, clock).sso.issuer == "https://acme.okta.com/oauth2/aus1insomnia"
+
+    assert run(TEAM, OktaOutputs()).plan.empty  # no spurious update without outputs
+
+
+def test_a_rotated_client_secret_updates_the_fingerprint_only(run, store, clock) -> None:
+    run(TEAM)
+    first = read(store, clock).sso
+    result = run(TEAM, outputs_for(TEAM, secret="okta-client-secret-2"))
+    [change] = result.plan.changes
+    assert (change.kind, change.action, dict(change.after)) == (
+        Kind.SSO_CONNECTION,
+        Action.UPDATE,
+        {"client_secret": "(sensitive) (changed)"},
+    )
+    rotated = read(store, clock).sso
+    assert rotated.secret_fingerprint != first.secret_fingerprint
+    assert rotated.client_id == first.client_id
+
+
+# -- the lock --------------------------------------------------------------------------------
+
+
+def test_an_apply_elsewhere_holds_the_lock(run, db, store, clock) -> None:
+    elsewhere = SqliteStore(db)
+    elsewhere.try_lock(enterprise="acme", holder="alice@laptop pid 42", now=NOW)
+    with pytest.raises(LockHeldError) as held:
+        run(TEAM)
+    elsewhere.close()
+    assert str(held.value) == (
+        "enterprise 'acme' is locked by alice@laptop pid 42 since 2025-01-06T09:00:00+00:00"
+    )
+    assert held.value.exit_code == 3
+    assert not read(store, clock).exists
+
+
+def test_apply_waits_up_to_lock_timeout_for_the_other_apply_to_finish(run, db, store) -> None:
+    elsewhere = SqliteStore(db)
+    elsewhere.try_lock(enterprise="acme", holder="alice@laptop pid 42", now=NOW)
+    elsewhere.close()
+
+    def other_apply_finishes() -> None:
+        other = SqliteStore(db)  # its own connection, as another process has
+        other.unlock(enterprise="acme", holder="alice@laptop pid 42")
+        other.close()
+
+    finish = threading.Timer(0.3, other_apply_finishes)
+    started = time.monotonic()
+    finish.start()
+    try:
+        result = run(TEAM, lock_timeout=10.0)
+    finally:
+        finish.join()
+    assert time.monotonic() - started >= 0.3
+    assert result.applied == 9
+
+
+def test_apply_gives_up_after_lock_timeout(run, db) -> None:
+    elsewhere = SqliteStore(db)
+    elsewhere.try_lock(enterprise="acme", holder="alice@laptop pid 42", now=NOW)
+    elsewhere.close()
+    started = time.monotonic()
+    with pytest.raises(LockHeldError, match="locked by alice@laptop pid 42"):
+        run(TEAM, lock_timeout=0.3)
+    assert time.monotonic() - started >= 0.3
+
+
+def test_an_apply_whose_lock_was_taken_over_stops_before_the_next_batch(store, clock) -> None:
+    class TakenOverAfterFirstBatch(Delegating):
+        renewals = 0
+
+        def try_lock(self, **kwargs):
+            self.renewals += 1
+            if self.renewals == 1:
+                return super().try_lock(**kwargs)
+            return LockInfo("ops@bastion pid 9", NOW, NOW + timedelta(minutes=10))
+
+    with pytest.raises(LockHeldError) as taken:
+        apply(
+            TEAM,
+            outputs_for(TEAM),
+            TakenOverAfterFirstBatch(store),
+            actor=ACTOR,
+            clock=clock,
+            batch_size=4,
+        )
+    assert str(taken.value) == (
+        "enterprise 'acme' was taken over by ops@bastion pid 9 since 2025-01-06T09:00:00+00:00 "
+        "after 4 of 9 change(s); run apply again once it is done"
+    )
+    assert len(store.journal(enterprise="acme")) == 4
+
+
+def test_changes_are_written_in_batches_renewing_the_lock_between_them(run, store, clock) -> None:
+    calls: list[str] = []
+
+    class Recording(Delegating):
+        def write(self, *, changes, **kwargs) -> None:
+            calls.append(f"write {len(changes)}")
+            super().write(changes=changes, **kwargs)
+
+        def try_lock(self, **kwargs):
+            calls.append("lock")
+            return super().try_lock(**kwargs)
+
+    recording = Recording(store)
+    progress: list[tuple[int, int]] = []
+    apply(
+        TEAM,
+        outputs_for(TEAM),
+        recording,
+        actor=ACTOR,
+        clock=clock,
+        batch_size=4,
+        progress=lambda done, total: progress.append((done, total)),
+    )
+    assert calls == ["lock", "write 4", "lock", "write 4", "lock", "write 1"]
+    assert progress == [(4, 9), (8, 9), (9, 9)]
+
+
+# -- crashes ---------------------------------------------------------------------------------
+
+
+class SimulatedCrashError(Exception):
+    """The process dies here."""
+
+
+def assert_converged(db: Path, people: int) -> None:
+    """One row per person, and each invitation journaled as created exactly once."""
+    conn = sqlite3.connect(db)
+    try:
+        duplicates = conn.execute(
+            "SELECT organization, email, count(*) FROM invitations "
+            "GROUP BY enterprise, organization, email HAVING count(*) > 1"
+        ).fetchall()
+        invited = conn.execute("SELECT count(*) FROM invitations").fetchone()[0]
+        created = conn.execute(
+            "SELECT key, count(*) FROM journal WHERE kind = 'invitation' AND action = 'create' "
+            "AND outcome = 'applied' GROUP BY key"
+        ).fetchall()
+        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        conn.close()
+    assert duplicates == []
+    assert invited == people
+    assert len(created) == people
+    assert {count for _, count in created} == {1}
+    assert integrity == "ok"
+
+
+def team_of(people: int, organizations: int) -> Enterprise:
+    per = people // organizations
+    return spec(
+        **{
+            f"team_{o}": [f"person{p}@acme.com" for p in range(o * per, (o + 1) * per)]
+            for o in range(organizations)
+        }
+    )
+
+
+def test_an_apply_that_dies_between_batches_resumes_without_duplicates(
+    run, db, store, clock
+) -> None:
+    class DiesAfterThreeBatches(Delegating):
+        writes = 0
+
+        def write(self, **kwargs) -> None:
+            if self.writes == 3:
+                raise SimulatedCrashError
+            self.writes += 1
+            super().write(**kwargs)
+
+    team = team_of(1000, 4)
+    with pytest.raises(SimulatedCrashError):
+        apply(
+            team,
+            outputs_for(team),
+            DiesAfterThreeBatches(store),
+            actor=ACTOR,
+            clock=clock,
+            batch_size=100,
+        )
+    assert len(read(store, clock).invitations) == 300 - 8  # enterprise, domains, SSO, teams first
+
+    resumed = run(team, batch_size=100)
+    assert resumed.applied == 1000 - 292
+    assert run(team).plan.empty
+    assert_converged(db, people=1000)
+
+
+CHILD = """
+import sys, time
+from reconciler.apply import apply, default_actor
+from reconciler.outputs import OktaOutputs
+from reconciler.spec import load_file
+from reconciler.stores.sqlite import SqliteStore
+
+def progress(done, total):
+    print(done, total, flush=True)
+    time.sleep(0.005)
+
+apply(load_file(sys.argv[1]), OktaOutputs(), SqliteStore(sys.argv[2]), actor=default_actor(),
+      batch_size=500, progress=progress)
+print("finished", flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+def test_an_apply_killed_mid_way_resumes_without_duplicates(tmp_path, db, store) -> None:
+    lines = [HEADER.format(prune="false", max_fraction=0.1)]
+    for o in range(20):
+        lines.append(f"    - name: team-{o}\n      members:\n")
+        lines += [
+            f"        - email: person{p}@acme.com\n" for p in range(o * 1000, o * 1000 + 1000)
+        ]
+    spec_file = tmp_path / "acme.yaml"
+    spec_file.write_text("".join(lines), encoding="utf-8")
+
+    env = {**os.environ, "INSOMNIA_SSO_ACTOR": "ci-child"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(spec_file), str(db)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert child.stdout is not None
+    for _ in range(4):  # let it write a few batches, then pull the plug
+        assert child.stdout.readline().strip(), "the child ended early"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    child.stdout.close()
+    assert child.returncode == -signal.SIGKILL
+    after_the_crash = SqliteStore(db)
+    left_behind = after_the_crash.read(enterprise="acme", now=datetime.now(UTC))
+    after_the_crash.close()
+    assert 0 < len(left_behind.invitations) < 20_000
+
+    # The killed apply still holds the lock, but its process is gone from this host.
+    enterprise = load_text(spec_file.read_text(encoding="utf-8"))
+    resumed = apply(enterprise, OktaOutputs(), store, actor=f"ci@{socket.gethostname()} pid 1")
+    assert resumed.applied == 20_000 - len(left_behind.invitations)
+    assert apply(enterprise, OktaOutputs(), store, actor=ACTOR).applied == 0  # SSO waits for Okta
+    assert_converged(db, people=20_000)
+    takeover = [e for e in store.journal(enterprise="acme", limit=100_000) if e.action == "lock"]
+    assert len(takeover) == 1
+    assert f"ci-child@{socket.gethostname()} pid {child.pid}" in takeover[0].detail
+
+
+# -- who applies -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"INSOMNIA_SSO_ACTOR": "release-bot", "GITHUB_ACTOR": "octocat"}, "release-bot@HOST"),
+        ({"INSOMNIA_SSO_ACTOR": "alice@acme.com"}, "alice@acme.com"),
+        ({"GITHUB_ACTOR": "octocat"}, "octocat@HOST"),
+        ({"GITLAB_USER_LOGIN": "tanuki"}, "tanuki@HOST"),
+    ],
+)
+def test_the_actor_names_who_where_and_which_process(monkeypatch, env, name) -> None:
+    for var in ("INSOMNIA_SSO_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    expected = name.replace("HOST", socket.gethostname())
+    assert default_actor() == f"{expected} pid {os.getpid()}"
+
+
+def test_without_ci_variables_the_actor_is_the_local_user(monkeypatch) -> None:
+    for var in ("INSOMNIA_SSO_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr("getpass.getuser", lambda: "dana")
+    assert default_actor() == f"dana@{socket.gethostname()} pid {os.getpid()}"
+
+
+def test_apply_result_is_the_plan_and_what_happened(run) -> None:
+    result = run(TEAM, OktaOutputs())
+    assert isinstance(result, ApplyResult)
+    assert result.applied + len(result.deferred) == len(result.plan.changes)

@@ -1,0 +1,88 @@
+"""The Okta client secret never reaches the store: not the database, not its WAL, not the journal.
+
+Only a keyed fingerprint is kept, to notice a rotated secret; the journal keeps not even that.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reconciler.apply import apply
+from reconciler.outputs import parse_outputs
+from reconciler.plan import plan
+from reconciler.spec import Enterprise, load_text
+from reconciler.stores.base import utcnow
+from reconciler.stores.sqlite import SqliteStore
+
+SPEC = """\
+apiVersion: insomnia-sso/v1
+kind: Enterprise
+metadata:
+  name: acme
+spec:
+  domains: [acme.com]
+  sso:
+    type: oidc
+    domainIdentifier: acme.com
+    ssoUrl: https://insomnia-dev.us.auth0.com/login/callback
+    okta:
+      orgUrl: https://acme.okta.com
+      authorizationServer:
+        name: insomnia
+        audience: api://insomnia
+  organizations:
+    - name: platform
+      members:
+        - email: alice@acme.com
+"""
+
+FIRST_SECRET = "Recognisable-Client-Secret-0xC0FFEE-first"
+ROTATED_SECRET = "Recognisable-Client-Secret-0xC0FFEE-rotated"
+
+
+def outputs(enterprise: Enterprise, secret: str):
+    text = json.dumps(
+        {
+            "client_id": "0oa1insomnia",
+            "client_secret": secret,
+            "issuer": "https://acme.okta.com/oauth2/aus1insomnia",
+            "app_id": "0oa1insomnia",
+            "auth_server_id": "aus1insomnia",
+            "assigned_users": ["alice@acme.com"],
+        }
+    )
+    return parse_outputs(text, "outputs.json", enterprise)
+
+
+def store_files(db: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in db.parent.glob(db.name + "*")}
+
+
+def test_the_client_secret_is_nowhere_in_the_store(tmp_path: Path) -> None:
+    enterprise = load_text(SPEC)
+    db = tmp_path / "state.db"
+    store = SqliteStore(db)
+    seen: dict[str, bytes] = {}
+    fingerprints = []
+    for secret in (FIRST_SECRET, ROTATED_SECRET):
+        okta = outputs(enterprise, secret)
+        fingerprints.append(okta.secret_fingerprint)
+        planned = plan(enterprise, okta, store.read(enterprise="acme", now=utcnow()))
+        assert secret not in json.dumps(planned.to_json())
+        apply(enterprise, okta, store, actor="ci")
+        seen.update(store_files(db))  # while open: the WAL and its index are on disk
+    journal = repr(store.journal(enterprise="acme", limit=1000))
+    store.close()
+    seen.update({f"{name} (closed)": data for name, data in store_files(db).items()})
+
+    assert {"state.db", "state.db-wal"} <= set(seen)
+    found = b"".join(seen.values())
+    assert fingerprints[-1].encode() in found  # the right files were searched
+    for secret in (FIRST_SECRET, ROTATED_SECRET):
+        assert secret.encode() not in found
+        assert secret.encode("utf-16-le") not in found
+        assert secret not in journal
+    for fingerprint in fingerprints:
+        assert fingerprint.partition(":")[2] not in journal
+    assert "(sensitive) (changed)" in journal  # the rotation is journaled, as a fact only

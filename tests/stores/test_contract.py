@@ -1,0 +1,480 @@
+"""What every store promises, run against each implementation by one parametrized fixture.
+
+A new store joins by adding a factory to STORES: a function that, given pytest's tmp_path,
+returns an opener; each call of the opener is a fresh Store on the same backing state, the
+way a second process would see it. The tests below must pass unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import LockHeldError, StoreError
+from reconciler.outputs import SENSITIVE, fingerprint
+from reconciler.plan import Action, Kind, PlanChange
+from reconciler.state import INVITATION_TTL, InvitationStatus
+from reconciler.stores.base import LOCK_LEASE, Store
+from reconciler.stores.sqlite import SqliteStore
+
+NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+LATER = NOW + timedelta(hours=1)
+SOON = NOW + timedelta(minutes=1)  # well within a lock's lease
+SECRET = "contract-client-secret-d41d8cd9"
+FINGERPRINT = fingerprint(SECRET, "acme")
+ROTATED = fingerprint("a-rotated-client-secret-0b1c", "acme")
+
+Opener = Callable[[], Store]
+
+
+def sqlite_store(tmp_path: Path) -> Opener:
+    return lambda: SqliteStore(tmp_path / "state.db")
+
+
+STORES: dict[str, Callable[[Path], Opener]] = {"sqlite": sqlite_store}
+
+
+@pytest.fixture(params=sorted(STORES))
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens stores on one shared backing; every store opened is closed afterwards."""
+    opener = STORES[request.param](tmp_path)
+    opened: list[Store] = []
+
+    def open_one() -> Store:
+        opened.append(opener())
+        return opened[-1]
+
+    yield open_one
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(open_store: Opener) -> Store:
+    return open_store()
+
+
+# -- building changes the way the planner does ----------------------------------------------
+
+
+def create(kind: Kind, key: str, fingerprint: str | None = None, **after: object) -> PlanChange:
+    return PlanChange(Action.CREATE, kind, key, None, after, fingerprint)
+
+
+def update(
+    kind: Kind, key: str, before: dict[str, object], fingerprint: str | None = None, **after: object
+) -> PlanChange:
+    return PlanChange(Action.UPDATE, kind, key, before, after, fingerprint)
+
+
+def delete(kind: Kind, key: str, **before: object) -> PlanChange:
+    return PlanChange(Action.DELETE, kind, key, before, None)
+
+
+def invite(key: str, role: str = "member") -> PlanChange:
+    organization, _, email = key.partition("/")
+    return create(
+        Kind.INVITATION, key, organization=organization, email=email, role=role, status="pending"
+    )
+
+
+SSO = create(
+    Kind.SSO_CONNECTION,
+    "acme",
+    FINGERPRINT,
+    type="oidc",
+    domain_identifier="acme.com",
+    sso_url="https://insomnia-dev.us.auth0.com/login/callback",
+    client_id="0oa1client",
+    issuer="https://acme.okta.com/oauth2/aus1",
+    client_secret=SENSITIVE,
+)
+FOUNDATION = [
+    create(Kind.ENTERPRISE, "acme", name="acme"),
+    create(Kind.DOMAIN, "acme.com", name="acme.com", verified=False),
+    create(Kind.DOMAIN, "acme.io", name="acme.io", verified=False),
+    SSO,
+    create(Kind.ORGANIZATION, "platform", name="platform"),
+    invite("platform/alice@acme.com", "admin"),
+    invite("platform/bob@acme.io"),
+]
+
+
+def write(store: Store, *changes: PlanChange, now: datetime = NOW, actor: str = "ci") -> None:
+    store.write(enterprise="acme", changes=changes, actor=actor, now=now)
+
+
+def accept(store: Store, key: str, now: datetime = NOW) -> None:
+    organization, _, email = key.partition("/")
+    store.accept_invitation(
+        enterprise="acme", organization=organization, email=email, actor="bob", now=now
+    )
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def test_an_empty_store_holds_no_enterprise(store: Store) -> None:
+    actual = store.read(enterprise="acme", now=NOW)
+    assert (actual.enterprise, actual.as_of, actual.exists) == ("acme", NOW, False)
+    assert (actual.domains, actual.sso, actual.organizations) == ({}, None, frozenset())
+    assert (actual.invitations, actual.members) == ({}, {})
+    assert actual.complete
+
+
+def test_every_kind_of_creation_reads_back(store: Store) -> None:
+    write(store, *FOUNDATION)
+    actual = store.read(enterprise="acme", now=NOW)
+    assert actual.exists
+    assert {name: d.verified for name, d in actual.domains.items()} == {
+        "acme.com": False,
+        "acme.io": False,
+    }
+    assert actual.sso is not None
+    assert (actual.sso.domain_identifier, actual.sso.client_id, actual.sso.issuer) == (
+        "acme.com",
+        "0oa1client",
+        "https://acme.okta.com/oauth2/aus1",
+    )
+    assert actual.sso.sso_url == "https://insomnia-dev.us.auth0.com/login/callback"
+    assert actual.sso.secret_fingerprint == FINGERPRINT
+    assert actual.organizations == {"platform"}
+    alice = actual.invitations["platform/alice@acme.com"]
+    assert (alice.organization, alice.email, alice.role) == ("platform", "alice@acme.com", "admin")
+    assert (alice.status, alice.invited_at, alice.expires_at) == (
+        InvitationStatus.PENDING,
+        NOW,
+        NOW + INVITATION_TTL,
+    )
+    assert actual.invitations["platform/bob@acme.io"].role == "member"
+    assert actual.members == {}
+
+
+def test_enterprises_do_not_see_each_other(store: Store) -> None:
+    write(store, *FOUNDATION)
+    other = store.read(enterprise="globex", now=NOW)
+    assert not other.exists
+    assert (other.domains, other.invitations) == ({}, {})
+
+
+def test_timestamps_read_back_as_aware_utc(store: Store) -> None:
+    tokyo = datetime(2025, 1, 6, 18, 0, tzinfo=timezone(timedelta(hours=9)))  # 09:00 UTC
+    write(store, *FOUNDATION, now=tokyo)
+    alice = store.read(enterprise="acme", now=NOW).invitations["platform/alice@acme.com"]
+    assert alice.invited_at == NOW
+    assert alice.invited_at.utcoffset() == timedelta(0)
+
+
+# -- writing: idempotent, atomic -------------------------------------------------------------
+
+
+def test_rewriting_the_same_changes_changes_nothing(store: Store) -> None:
+    write(store, *FOUNDATION)
+    first = store.read(enterprise="acme", now=NOW)
+    write(store, *FOUNDATION, now=LATER)
+    again = store.read(enterprise="acme", now=NOW)
+    assert again == first  # same rows, same dates: a replay after a crash is a no-op
+
+
+def test_a_failed_batch_leaves_nothing_behind(store: Store) -> None:
+    unknown = create(Kind.SSO_CONNECTION, "acme", None, client_id="(known after pulumi up)")
+    with pytest.raises(StoreError):
+        write(store, *FOUNDATION[:3], unknown)
+    assert not store.read(enterprise="acme", now=NOW).exists
+
+
+def test_a_domain_is_removed(store: Store) -> None:
+    write(store, *FOUNDATION)
+    write(store, delete(Kind.DOMAIN, "acme.io", name="acme.io", verified=False))
+    assert set(store.read(enterprise="acme", now=NOW).domains) == {"acme.com"}
+
+
+def test_an_sso_update_changes_the_given_values_and_the_fingerprint(store: Store) -> None:
+    write(store, *FOUNDATION)
+    change = update(
+        Kind.SSO_CONNECTION,
+        "acme",
+        {"client_id": "0oa1client", "client_secret": SENSITIVE},
+        ROTATED,
+        client_id="0oa2client",
+        client_secret=f"{SENSITIVE} (changed)",
+    )
+    write(store, change)
+    sso = store.read(enterprise="acme", now=NOW).sso
+    assert sso is not None
+    assert (sso.client_id, sso.issuer, sso.secret_fingerprint) == (
+        "0oa2client",
+        "https://acme.okta.com/oauth2/aus1",
+        ROTATED,
+    )
+
+
+def test_an_sso_connection_with_unknown_values_is_refused(store: Store) -> None:
+    write(store, *FOUNDATION[:3])
+    unknown = create(
+        Kind.SSO_CONNECTION,
+        "acme",
+        None,
+        domain_identifier="acme.com",
+        sso_url="https://insomnia-dev.us.auth0.com/login/callback",
+        client_id="(known after pulumi up)",
+        issuer="(known after pulumi up)",
+    )
+    with pytest.raises(StoreError, match=r"pulumi up"):
+        write(store, unknown)
+    assert store.read(enterprise="acme", now=NOW).sso is None
+
+
+# -- the invitation lifecycle ----------------------------------------------------------------
+
+
+def test_a_role_change_keeps_a_pending_invitations_dates(store: Store) -> None:
+    write(store, *FOUNDATION)
+    key = "platform/bob@acme.io"
+    write(
+        store,
+        update(Kind.INVITATION, key, {"role": "member", "status": "pending"}, role="admin"),
+        now=LATER,
+    )
+    bob = store.read(enterprise="acme", now=LATER).invitations[key]
+    assert (bob.role, bob.status, bob.invited_at) == ("admin", InvitationStatus.PENDING, NOW)
+
+
+def test_a_pending_invitation_expires_after_its_ttl(store: Store) -> None:
+    write(store, *FOUNDATION)
+    bob = store.read(enterprise="acme", now=NOW).invitations["platform/bob@acme.io"]
+    assert bob.status_at(NOW + INVITATION_TTL - timedelta(seconds=1)) is InvitationStatus.PENDING
+    assert bob.status_at(NOW + INVITATION_TTL) is InvitationStatus.EXPIRED
+
+
+def test_an_expired_invitation_is_re_sent_with_fresh_dates(store: Store) -> None:
+    write(store, *FOUNDATION)
+    key = "platform/bob@acme.io"
+    week_later = NOW + INVITATION_TTL + timedelta(days=1)
+    resend = update(Kind.INVITATION, key, {"role": "member", "status": "expired"}, role="member")
+    write(store, resend, now=week_later)
+    bob = store.read(enterprise="acme", now=week_later).invitations[key]
+    assert (bob.status, bob.invited_at, bob.expires_at) == (
+        InvitationStatus.PENDING,
+        week_later,
+        week_later + INVITATION_TTL,
+    )
+    write(store, resend, now=week_later + timedelta(hours=1))  # replayed: still that invitation
+    assert store.read(enterprise="acme", now=week_later).invitations[key] == bob
+
+
+def test_deleting_an_invitation_revokes_it(store: Store) -> None:
+    write(store, *FOUNDATION)
+    key = "platform/bob@acme.io"
+    revoke = delete(Kind.INVITATION, key, role="member", status="pending")
+    write(store, revoke, now=LATER)
+    write(store, revoke, now=LATER + timedelta(hours=1))
+    bob = store.read(enterprise="acme", now=LATER).invitations[key]
+    assert (bob.status, bob.invited_at) == (InvitationStatus.REVOKED, NOW)
+
+
+def test_re_inviting_a_revoked_person_sends_a_new_invitation(store: Store) -> None:
+    write(store, *FOUNDATION)
+    key = "platform/bob@acme.io"
+    write(store, delete(Kind.INVITATION, key, role="member", status="pending"))
+    write(store, invite(key), now=LATER)
+    bob = store.read(enterprise="acme", now=LATER).invitations[key]
+    assert (bob.status, bob.invited_at) == (InvitationStatus.PENDING, LATER)
+
+
+def test_accepting_makes_the_person_a_member_with_the_invited_role(store: Store) -> None:
+    write(store, *FOUNDATION)
+    accept(store, "platform/alice@acme.com", now=LATER)
+    actual = store.read(enterprise="acme", now=LATER)
+    alice = actual.members["platform/alice@acme.com"]
+    assert (alice.organization, alice.email, alice.role, alice.joined_at) == (
+        "platform",
+        "alice@acme.com",
+        "admin",
+        LATER,
+    )
+    assert actual.invitations["platform/alice@acme.com"].status is InvitationStatus.ACCEPTED
+
+
+def test_emails_are_matched_case_insensitively_on_acceptance(store: Store) -> None:
+    write(store, *FOUNDATION)
+    accept(store, "platform/Alice@ACME.com")
+    assert "platform/alice@acme.com" in store.read(enterprise="acme", now=NOW).members
+
+
+@pytest.mark.parametrize(
+    ("key", "prepare", "message"),
+    [
+        ("platform/carol@acme.com", None, "no invitation for platform/carol@acme.com"),
+        ("platform/bob@acme.io", "revoke", "invitation for platform/bob@acme.io is revoked"),
+        ("platform/bob@acme.io", "accept", "invitation for platform/bob@acme.io is accepted"),
+    ],
+)
+def test_only_a_pending_invitation_can_be_accepted(store: Store, key, prepare, message) -> None:
+    write(store, *FOUNDATION)
+    if prepare == "revoke":
+        write(store, delete(Kind.INVITATION, key, role="member", status="pending"))
+    elif prepare == "accept":
+        accept(store, key)
+    with pytest.raises(StoreError, match=message):
+        accept(store, key, now=LATER)
+
+
+def test_an_expired_invitation_cannot_be_accepted(store: Store) -> None:
+    write(store, *FOUNDATION)
+    with pytest.raises(StoreError, match=r"expired at 2025-01-13T09:00:00Z; run apply to re-send"):
+        accept(store, "platform/bob@acme.io", now=NOW + INVITATION_TTL)
+    assert store.read(enterprise="acme", now=NOW).members == {}
+
+
+def test_a_members_role_changes_and_a_member_is_removed(store: Store) -> None:
+    write(store, *FOUNDATION)
+    accept(store, "platform/alice@acme.com")
+    accept(store, "platform/bob@acme.io")
+    alice, bob = "platform/alice@acme.com", "platform/bob@acme.io"
+    write(store, update(Kind.MEMBER, bob, {"role": "member"}, role="admin"))
+    write(store, delete(Kind.MEMBER, alice, organization="platform", role="admin"))
+    members = store.read(enterprise="acme", now=NOW).members
+    assert {key: m.role for key, m in members.items()} == {bob: "admin"}
+
+
+def test_a_removed_member_who_is_re_added_is_invited_again(store: Store) -> None:
+    write(store, *FOUNDATION)
+    key = "platform/alice@acme.com"
+    accept(store, key)
+    write(store, delete(Kind.MEMBER, key, organization="platform", role="admin"))
+    write(store, invite(key, "admin"), now=LATER)
+    alice = store.read(enterprise="acme", now=LATER).invitations[key]
+    assert (alice.status, alice.invited_at) == (InvitationStatus.PENDING, LATER)
+
+
+# -- the lock --------------------------------------------------------------------------------
+
+
+def test_the_lock_is_taken_held_renewed_and_released(open_store: Opener) -> None:
+    ours, theirs = open_store(), open_store()
+    assert ours.try_lock(enterprise="acme", holder="ci-1", now=NOW) is None
+    held = theirs.try_lock(enterprise="acme", holder="ci-2", now=SOON)
+    assert held is not None
+    assert (held.holder, held.acquired_at, held.expires_at) == ("ci-1", NOW, NOW + LOCK_LEASE)
+
+    assert ours.try_lock(enterprise="acme", holder="ci-1", now=SOON) is None  # a renewal
+    renewed = theirs.try_lock(enterprise="acme", holder="ci-2", now=SOON)
+    assert renewed is not None
+    assert (renewed.acquired_at, renewed.expires_at) == (NOW, SOON + LOCK_LEASE)
+
+    theirs.unlock(enterprise="acme", holder="ci-2")  # not theirs to release
+    assert theirs.try_lock(enterprise="acme", holder="ci-2", now=SOON) is not None
+    ours.unlock(enterprise="acme", holder="ci-1")
+    assert theirs.try_lock(enterprise="acme", holder="ci-2", now=SOON) is None
+
+
+def test_locks_are_per_enterprise(store: Store) -> None:
+    assert store.try_lock(enterprise="acme", holder="ci-1", now=NOW) is None
+    assert store.try_lock(enterprise="globex", holder="ci-2", now=NOW) is None
+
+
+def test_a_lock_whose_lease_ran_out_is_stale_and_taken_over(open_store: Opener) -> None:
+    crashed, ours = open_store(), open_store()
+    assert crashed.try_lock(enterprise="acme", holder="crashed@elsewhere pid 1", now=NOW) is None
+    lapsed = NOW + LOCK_LEASE
+    assert ours.try_lock(enterprise="acme", holder="ci", now=lapsed - timedelta(seconds=1))
+    assert ours.try_lock(enterprise="acme", holder="ci", now=lapsed) is None
+    back = crashed.try_lock(enterprise="acme", holder="crashed@elsewhere pid 1", now=lapsed)
+    assert back is not None
+    assert (back.holder, back.acquired_at) == ("ci", lapsed)
+
+
+def test_locked_waits_then_names_the_holder(open_store: Opener) -> None:
+    ours, theirs = open_store(), open_store()
+    ours.try_lock(enterprise="acme", holder="alice@laptop pid 42", now=NOW)
+    with (
+        pytest.raises(LockHeldError) as raised,
+        theirs.locked(enterprise="acme", holder="ci", timeout=0.1, clock=lambda: SOON),
+    ):
+        pytest.fail("the lock was taken twice")
+    assert str(raised.value) == (
+        "enterprise 'acme' is locked by alice@laptop pid 42 since 2025-01-06T09:00:00+00:00"
+    )
+    assert raised.value.exit_code == 3
+
+
+def test_locked_releases_the_lock_when_the_block_ends(open_store: Opener) -> None:
+    ours, theirs = open_store(), open_store()
+    with (
+        pytest.raises(RuntimeError),
+        ours.locked(enterprise="acme", holder="ci", clock=lambda: NOW),
+    ):
+        raise RuntimeError("apply failed")
+    assert theirs.try_lock(enterprise="acme", holder="other", now=NOW) is None
+
+
+# -- the journal -----------------------------------------------------------------------------
+
+
+def test_every_change_is_journaled_newest_first(store: Store) -> None:
+    write(store, *FOUNDATION, actor="alice@laptop pid 7")
+    accept(store, "platform/bob@acme.io", now=LATER)
+    entries = store.journal(enterprise="acme")
+    assert len(entries) == len(FOUNDATION) + 1
+    newest, *rest = entries
+    assert (newest.actor, newest.at, newest.action, newest.kind, newest.key) == (
+        "bob",
+        LATER,
+        "accept",
+        "invitation",
+        "platform/bob@acme.io",
+    )
+    assert [(e.action, e.kind, e.key) for e in reversed(rest)] == [
+        (c.action.value, c.kind.value, c.key) for c in FOUNDATION
+    ]
+    alice = rest[1]
+    assert (alice.actor, alice.at, alice.outcome) == ("alice@laptop pid 7", NOW, "applied")
+    assert json.loads(alice.detail) == {
+        "before": None,
+        "after": {
+            "organization": "platform",
+            "email": "alice@acme.com",
+            "role": "admin",
+            "status": "pending",
+        },
+    }
+    assert [e.id for e in entries] == sorted((e.id for e in entries), reverse=True)
+
+
+def test_the_journal_is_limited_and_per_enterprise(store: Store) -> None:
+    write(store, *FOUNDATION)
+    assert [e.key for e in store.journal(enterprise="acme", limit=2)] == [
+        "platform/bob@acme.io",
+        "platform/alice@acme.com",
+    ]
+    assert store.journal(enterprise="globex") == []
+
+
+def test_no_journal_row_holds_a_secret_or_its_fingerprint(store: Store) -> None:
+    write(store, *FOUNDATION)
+    rotate = update(
+        Kind.SSO_CONNECTION,
+        "acme",
+        {"client_secret": SENSITIVE},
+        ROTATED,
+        client_secret=f"{SENSITIVE} (changed)",
+    )
+    write(store, rotate)
+    assert store.read(enterprise="acme", now=NOW).sso.secret_fingerprint == ROTATED
+    journal = repr(store.journal(enterprise="acme", limit=1000))
+    for secret in (SECRET, FINGERPRINT, ROTATED, FINGERPRINT.partition(":")[2]):
+        assert secret not in journal
+    assert SENSITIVE in journal  # the rows are there, saying only that a secret is involved
+
+
+def test_a_fingerprint_slipped_into_a_change_is_masked_in_the_journal(store: Store) -> None:
+    write(store, *FOUNDATION)
+    careless = update(Kind.SSO_CONNECTION, "acme", {}, ROTATED, client_secret=ROTATED)
+    write(store, careless)
+    [entry] = store.journal(enterprise="acme", limit=1)
+    assert json.loads(entry.detail)["after"] == {"client_secret": SENSITIVE}

@@ -1,0 +1,376 @@
+"""What is particular to the embedded SQLite store: the file, its schema, its failures, its URL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import StoreError
+from reconciler.plan import Action, Kind, PlanChange
+from reconciler.state import InvitationStatus
+from reconciler.stores import DEFAULT_STORE_URL, open_store
+from reconciler.stores import sqlite as sqlite_module
+from reconciler.stores.sqlite import SCHEMA_VERSION, SqliteStore
+from tests.stores.test_contract import FOUNDATION, NOW, invite
+
+SOON = NOW + timedelta(minutes=1)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "state.db"
+
+
+@pytest.fixture
+def store(db: Path) -> Iterator[SqliteStore]:
+    opened = SqliteStore(db)
+    yield opened
+    opened.close()
+
+
+def write(store: SqliteStore, *changes: PlanChange) -> None:
+    store.write(enterprise="acme", changes=changes, actor="ci", now=NOW)
+
+
+def siblings(db: Path) -> list[str]:
+    return sorted(p.name for p in db.parent.iterdir())
+
+
+def pragma(db: Path, name: str) -> object:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
+    finally:
+        conn.close()
+
+
+# -- the file --------------------------------------------------------------------------------
+
+
+def test_reading_a_store_that_does_not_exist_creates_nothing(db: Path, store: SqliteStore) -> None:
+    assert not store.read(enterprise="acme", now=NOW).exists
+    assert store.journal(enterprise="acme") == []
+    assert not db.parent.exists()  # `plan` never writes
+
+
+def test_the_first_write_creates_the_file_and_its_folder_in_wal_mode(
+    db: Path, store: SqliteStore
+) -> None:
+    write(store, *FOUNDATION)
+    assert db.is_file()
+    assert pragma(db, "journal_mode") == "wal"
+    assert pragma(db, "user_version") == SCHEMA_VERSION
+
+
+def test_foreign_keys_are_enforced(store: SqliteStore) -> None:
+    write(store, *FOUNDATION)
+    with pytest.raises(StoreError, match="FOREIGN KEY constraint failed"):
+        write(store, invite("no-such-team/alice@acme.com"))
+    [failed] = store.journal(enterprise="acme", limit=1)
+    assert (failed.key, failed.outcome) == ("no-such-team/alice@acme.com", "failed")
+    assert "no-such-team/alice@acme.com" not in store.read(enterprise="acme", now=NOW).invitations
+
+
+def test_a_change_the_store_cannot_make_is_refused(store: SqliteStore) -> None:
+    write(store, *FOUNDATION)
+    drop = PlanChange(Action.DELETE, Kind.ORGANIZATION, "platform", {"name": "platform"}, None)
+    with pytest.raises(StoreError, match="the SQLite store cannot delete a organization"):
+        write(store, drop)
+
+
+def test_naive_datetimes_are_a_bug_not_a_guess(store: SqliteStore) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.try_lock(enterprise="acme", holder="ci", now=datetime(2025, 1, 6, 9, 0))
+
+
+def test_one_hundred_thousand_invitations_read_in_well_under_a_second(
+    store: SqliteStore,
+) -> None:
+    people = [invite(f"team-{i % 50:02d}/person{i}@acme.com") for i in range(100_000)]
+    teams = [
+        PlanChange(Action.CREATE, Kind.ORGANIZATION, f"team-{i:02d}", None, {}) for i in range(50)
+    ]
+    write(store, *FOUNDATION[:1], *teams, *people)
+    seconds = []
+    for _ in range(3):
+        start = time.perf_counter()
+        actual = store.read(enterprise="acme", now=NOW)
+        seconds.append(time.perf_counter() - start)
+    assert len(actual.invitations) == 100_000
+    assert min(seconds) < 1.0, f"read took {min(seconds):.2f} s"
+
+
+# -- the schema ------------------------------------------------------------------------------
+
+
+def test_an_empty_file_is_migrated_to_the_current_schema(db: Path) -> None:
+    db.parent.mkdir()
+    db.touch()
+    store = SqliteStore(db)
+    write(store, *FOUNDATION)
+    store.close()
+    assert pragma(db, "user_version") == SCHEMA_VERSION
+    conn = sqlite3.connect(db)
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    assert {"enterprises", "domains", "sso_connections", "organizations"} <= tables
+    assert {"invitations", "members", "locks", "journal"} <= tables
+
+
+def test_an_older_schema_is_upgraded_in_place_keeping_its_rows(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteStore(db)
+    write(store, *FOUNDATION)
+    store.close()
+    extra = ("ALTER TABLE members ADD COLUMN note TEXT NOT NULL DEFAULT ''",)
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", (*sqlite_module.MIGRATIONS, extra))
+    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    upgraded = SqliteStore(db)
+    assert len(upgraded.read(enterprise="acme", now=NOW).invitations) == 2
+    upgraded.close()
+    assert pragma(db, "user_version") == SCHEMA_VERSION + 1
+
+
+def test_migrations_run_in_one_transaction(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = ("CREATE TABLE half_done (x)", "THIS IS NOT SQL")
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", (*sqlite_module.MIGRATIONS, broken))
+    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    store = SqliteStore(db)
+    with pytest.raises(StoreError, match="cannot prepare the store"):
+        store.try_lock(enterprise="acme", holder="ci", now=NOW)
+    assert pragma(db, "user_version") == 0
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+    conn.close()
+
+
+def test_a_store_from_a_newer_version_is_refused_untouched(db: Path) -> None:
+    db.parent.mkdir()
+    conn = sqlite3.connect(db)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 6}")
+    conn.close()
+    before = db.read_bytes()
+    with pytest.raises(StoreError) as raised:
+        SqliteStore(db).read(enterprise="acme", now=NOW)
+    assert str(raised.value) == (
+        f"{db} was written by a newer insomnia-sso (schema {SCHEMA_VERSION + 6} > "
+        f"{SCHEMA_VERSION}); upgrade insomnia-sso to use it"
+    )
+    assert db.read_bytes() == before
+    assert siblings(db) == ["state.db"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"name,email\nalice,alice@acme.com\n" * 200, "is not an SQLite database"),
+        (b"SQLite format 3\x00" + b"\xde\xad\xbe\xef" * 1024, "is corrupted or not an SQLite"),
+    ],
+    ids=["another-kind-of-file", "damaged-database"],
+)
+def test_a_corrupted_file_is_refused_and_left_untouched(
+    db: Path, content: bytes, message: str
+) -> None:
+    db.parent.mkdir()
+    db.write_bytes(content)
+    store = SqliteStore(db)
+    with pytest.raises(StoreError, match=message) as raised:
+        store.try_lock(enterprise="acme", holder="ci", now=NOW)
+    assert "left untouched" in str(raised.value)
+    assert db.read_bytes() == content
+    assert siblings(db) == ["state.db"]
+
+
+# -- a read-only location --------------------------------------------------------------------
+
+
+def without_privileges(func: Callable[[], str]) -> str:
+    """Run `func` where file permissions apply: as is, or as `nobody` in a child when root."""
+    if os.geteuid() != 0:
+        return func()
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop root, report, never return into pytest
+        code = 1
+        try:
+            os.close(reader)
+            os.setgid(65534)
+            os.setuid(65534)
+            os.write(writer, func().encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(writer)
+    with os.fdopen(reader) as pipe:
+        result = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert status == 0, "the unprivileged child failed"
+    return result
+
+
+@pytest.fixture
+def read_only_folder() -> Iterator[Path]:
+    """A folder nobody may write to (made outside tmp_path, which is private to its owner)."""
+    folder = Path(tempfile.mkdtemp(prefix="insomnia-sso-ro-"))
+    try:
+        yield folder
+    finally:
+        os.chmod(folder, 0o755)
+        shutil.rmtree(folder)
+
+
+def opening_error(path: Path) -> str:
+    store = SqliteStore(path)
+    try:
+        store.try_lock(enterprise="acme", holder="ci", now=NOW)
+    except StoreError as err:
+        return str(err)
+    finally:
+        store.close()
+    return "no error"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX permissions")
+def test_a_new_store_in_a_read_only_folder_is_refused(read_only_folder: Path) -> None:
+    db = read_only_folder / "state.db"
+    os.chmod(read_only_folder, 0o555)
+    assert without_privileges(lambda: opening_error(db)) == (
+        f"{db}: the store's location is read-only (SQLite writes the file and its -wal and "
+        "-shm files beside it); choose a writable --store path"
+    )
+    assert list(read_only_folder.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX permissions")
+def test_an_existing_store_in_a_read_only_folder_is_refused(read_only_folder: Path) -> None:
+    db = read_only_folder / "state.db"
+    store = SqliteStore(db)
+    write(store, *FOUNDATION)
+    store.close()
+    os.chmod(read_only_folder, 0o555)
+    assert "the store's location is read-only" in without_privileges(lambda: opening_error(db))
+
+
+# -- locks left by crashed processes ---------------------------------------------------------
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_lock_held_by_a_dead_process_on_this_host_is_stale(store: SqliteStore) -> None:
+    crashed = f"ci@{socket.gethostname()} pid {dead_pid()}"
+    assert store.try_lock(enterprise="acme", holder=crashed, now=NOW) is None
+    assert store.try_lock(enterprise="acme", holder="next-run", now=SOON) is None
+    [takeover] = store.journal(enterprise="acme")
+    assert (takeover.action, takeover.outcome, takeover.actor) == ("lock", "taken over", "next-run")
+    assert crashed in takeover.detail
+    assert "its process is no longer running" in takeover.detail
+
+
+@pytest.mark.parametrize(
+    "holder",
+    [
+        f"ci@{socket.gethostname()} pid {os.getpid()}",  # alive: this very process
+        f"ci@another-host.example pid {dead_pid()}",  # a pid elsewhere proves nothing here
+        "someone without a pid",
+    ],
+    ids=["alive-on-this-host", "other-host", "unparsable"],
+)
+def test_a_lock_whose_holder_may_be_alive_is_not_stale(store: SqliteStore, holder: str) -> None:
+    assert store.try_lock(enterprise="acme", holder=holder, now=NOW) is None
+    held = store.try_lock(enterprise="acme", holder="next-run", now=SOON)
+    assert held is not None
+    assert held.holder == holder
+
+
+# -- URLs ------------------------------------------------------------------------------------
+
+
+def test_sqlite_urls_name_relative_and_absolute_files() -> None:
+    relative = open_store("sqlite:///.insomnia-sso/state.db")
+    absolute = open_store("sqlite:////var/lib/insomnia-sso/state.db")
+    assert isinstance(relative, SqliteStore)
+    assert isinstance(absolute, SqliteStore)
+    assert relative.path == Path(".insomnia-sso/state.db")
+    assert absolute.path == Path("/var/lib/insomnia-sso/state.db")
+    assert relative.url == "sqlite:///.insomnia-sso/state.db"
+    assert DEFAULT_STORE_URL == "sqlite:///.insomnia-sso/state.db"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "mysql://admin:hunter2@db.acme.com/insomnia",
+            "unknown store URL scheme 'mysql' (expected sqlite:///PATH)",
+        ),
+        (
+            "postgresql://admin:hunter2@db.acme.com/insomnia",
+            "the PostgreSQL store (postgresql://) is not available in this version of "
+            "insomnia-sso; use sqlite:///PATH",
+        ),
+        (
+            "postgres://admin:hunter2@db.acme.com/insomnia",
+            "the PostgreSQL store (postgres://) is not available in this version of "
+            "insomnia-sso; use sqlite:///PATH",
+        ),
+        (
+            "scim+https://acme.insomnia.rest/scim/v2",
+            "the SCIM 2.0 store (scim+https://) is not available in this version of "
+            "insomnia-sso; use sqlite:///PATH",
+        ),
+        (
+            "sqlite://admin:hunter2@db.acme.com/state.db",
+            "sqlite store URLs name a file, not db.acme.com: use sqlite:///relative/path.db "
+            "or sqlite:////absolute/path.db",
+        ),
+        ("sqlite:///", "sqlite store URL names no file (expected sqlite:///PATH)"),
+        (
+            "state.db",
+            "store URL has no scheme (expected sqlite:///PATH, "
+            "e.g. sqlite:///.insomnia-sso/state.db)",
+        ),
+    ],
+)
+def test_unusable_store_urls_are_refused_without_echoing_passwords(url: str, message: str) -> None:
+    with pytest.raises(StoreError) as raised:
+        open_store(url)
+    assert str(raised.value) == message
+    assert "hunter2" not in str(raised.value)
+
+
+def test_an_accepted_invitation_survives_reopening(db: Path, store: SqliteStore) -> None:
+    write(store, *FOUNDATION)
+    store.accept_invitation(
+        enterprise="acme", organization="platform", email="bob@acme.io", actor="bob", now=NOW
+    )
+    store.close()
+    reopened = SqliteStore(db)
+    actual = reopened.read(enterprise="acme", now=NOW)
+    reopened.close()
+    assert actual.invitations["platform/bob@acme.io"].status is InvitationStatus.ACCEPTED
+    assert actual.members["platform/bob@acme.io"].joined_at == NOW.astimezone(UTC)
+
+
+def test_accepting_in_a_store_that_does_not_exist_creates_nothing(db: Path) -> None:
+    store = SqliteStore(db)
+    with pytest.raises(StoreError, match="there is no store here yet"):
+        store.accept_invitation(
+            enterprise="acme", organization="platform", email="bob@acme.io", actor="b", now=NOW
+        )
+    assert not db.parent.exists()
