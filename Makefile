@@ -4,6 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := .insomnia-sso/demo
+DEMO_STORE := sqlite:///$(DEMO)/state.db
+DEMO_OPTS  := --store $(DEMO_STORE) --okta-outputs examples/okta-outputs.example.json
+SSO    := $(BIN)/insomnia-sso
 
 .PHONY: install test lint typecheck unit demo bench schema clean
 
@@ -30,14 +33,26 @@ test: lint typecheck unit
 schema: install
 	$(BIN)/insomnia-sso schema > schema/insomnia-sso.schema.json
 
+# The whole story on the example enterprise, offline: an embedded store under .insomnia-sso/demo
+# and example Pulumi outputs (examples/okta-outputs.example.json, not real credentials).
 demo: install
-	@echo "== 1. validate the spec ==" && $(BIN)/insomnia-sso validate specs/
-	@echo && echo "== 2. what the Pulumi program declares in Okta (offline, under mocks) ==" \
-	  && $(BIN)/insomnia-sso okta-preview specs/enterprise.yaml
+	@rm -rf $(DEMO) && mkdir -p $(DEMO)
+	@echo "== 1. validate the spec ==" && $(SSO) validate specs/
+	@echo && echo "== 2. Okta: what the Pulumi program declares (offline, under mocks) ==" \
+	  && $(SSO) okta-preview specs/enterprise.yaml
+	@echo && echo "== 3. Insomnia: plan against an empty store (exit 2 = changes) ==" \
+	  && $(SSO) plan specs/enterprise.yaml $(DEMO_OPTS); test $$? -eq 2
+	@echo && echo "== 4. apply ==" && $(SSO) apply specs/enterprise.yaml $(DEMO_OPTS)
+	@echo && echo "== 5. alice accepts her invitation ==" \
+	  && $(SSO) store accept platform alice.nguyen@acme.com --store $(DEMO_STORE)
+	@echo && echo "== 6. onboarding status ==" && $(SSO) status specs/enterprise.yaml $(DEMO_OPTS)
+	@echo && echo "== 7. plan again: nothing to do (exit 0) ==" \
+	  && $(SSO) plan specs/enterprise.yaml $(DEMO_OPTS)
 
 bench: install
 	$(BIN)/python bench/spec_load.py
 	$(BIN)/python bench/okta_program.py
+	$(BIN)/python bench/reconcile.py
 
 clean:
 	rm -rf $(VENV) .insomnia-sso .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,276 @@
+"""`plan`, `apply`, `drift`, `status` and `store accept`: the Insomnia side."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+from reconciler.apply import apply as apply_plan
+from reconciler.apply import default_actor
+from reconciler.cli.base import format_option, main, spec_arguments, specs_or_default
+from reconciler.errors import InsomniaSsoError
+from reconciler.outputs import OktaOutputs, load_outputs_file, outputs_from_stack
+from reconciler.plan import Plan, plan
+from reconciler.render import (
+    plan_json,
+    plan_markdown,
+    plan_text,
+    status_json,
+    status_markdown,
+    status_text,
+)
+from reconciler.spec import Enterprise, load_specs
+from reconciler.status import onboarding_status
+from reconciler.stores import DEFAULT_STORE_URL, open_store
+from reconciler.stores.base import Store, utcnow
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_CHANGES = 2
+
+
+def store_option(func: F) -> F:
+    """`--store URL`, also from INSOMNIA_SSO_STORE."""
+    return click.option(
+        "--store",
+        "store_url",
+        envvar="INSOMNIA_SSO_STORE",
+        default=DEFAULT_STORE_URL,
+        show_default=True,
+        help="Insomnia-side store URL (env INSOMNIA_SSO_STORE).",
+    )(func)
+
+
+def okta_options(func: F) -> F:
+    """`--okta-outputs FILE` or `--stack NAME`: where the Okta half's results come from."""
+    func = click.option(
+        "--stack",
+        help="Pulumi stack to read outputs from (runs `pulumi stack output --show-secrets`).",
+    )(func)
+    return click.option(
+        "--okta-outputs",
+        "outputs_file",
+        type=click.Path(dir_okay=False),
+        help="JSON of `pulumi stack output --json --show-secrets`. Without it, Okta values "
+        "show as (known after pulumi up).",
+    )(func)
+
+
+def one_enterprise(specs: tuple[str, ...]) -> Enterprise:
+    """The single enterprise these commands act on (one Pulumi stack per enterprise)."""
+    loaded = load_specs(specs_or_default(specs))
+    if len(loaded) != 1:
+        names = ", ".join(f"{s.enterprise.name} ({s.path})" for s in loaded)
+        raise InsomniaSsoError(
+            f"{len(loaded)} enterprises given ({names}); name one spec file per run"
+        )
+    return loaded[0].enterprise
+
+
+def okta_outputs(
+    enterprise: Enterprise, outputs_file: str | None, stack: str | None
+) -> OktaOutputs:
+    """Outputs from a file, a stack, or unknown."""
+    if outputs_file and stack:
+        raise click.UsageError("give --okta-outputs or --stack, not both")
+    if outputs_file:
+        return load_outputs_file(outputs_file, enterprise)
+    if stack:
+        return outputs_from_stack(stack, enterprise)
+    return OktaOutputs()
+
+
+@contextmanager
+def opened(url: str) -> Iterator[Store]:
+    """A store that is closed however the command ends."""
+    store = open_store(url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def emit_plan(result: Plan, output_format: str, *, title: str) -> None:
+    """Print a plan in the asked format; warnings go to stderr when stdout is JSON."""
+    if output_format == "json":
+        click.echo(plan_json(result))
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
+    elif output_format == "markdown":
+        click.echo(plan_markdown(result, title=title), nl=False)
+    else:
+        for line, color in plan_text(result):
+            click.secho(line, fg=color)
+
+
+def _plan_for(
+    specs: tuple[str, ...], store_url: str, outputs_file: str | None, stack: str | None
+) -> Plan:
+    enterprise = one_enterprise(specs)
+    outputs = okta_outputs(enterprise, outputs_file, stack)
+    with opened(store_url) as store:
+        actual = store.read(enterprise=enterprise.name, now=utcnow())
+    return plan(enterprise, outputs, actual)
+
+
+@main.command("plan")
+@spec_arguments()
+@store_option
+@okta_options
+@format_option("text", "json", "markdown")
+def plan_command(
+    specs: tuple[str, ...],
+    store_url: str,
+    outputs_file: str | None,
+    stack: str | None,
+    output_format: str,
+) -> None:
+    """Show what apply would change. Exit 0: no changes, 2: changes, 1: error."""
+    result = _plan_for(specs, store_url, outputs_file, stack)
+    emit_plan(result, output_format, title="insomnia-sso plan")
+    sys.exit(0 if result.empty else EXIT_CHANGES)
+
+
+@main.command()
+@spec_arguments()
+@store_option
+@okta_options
+@format_option("text", "json", "markdown")
+def drift(
+    specs: tuple[str, ...],
+    store_url: str,
+    outputs_file: str | None,
+    stack: str | None,
+    output_format: str,
+) -> None:
+    """Check that Insomnia still matches the spec. Exit 0: in sync, 2: drifted, 1: error.
+
+    Meant for scheduled pipelines: the plan is printed as the drift report.
+    """
+    result = _plan_for(specs, store_url, outputs_file, stack)
+    emit_plan(result, output_format, title="insomnia-sso drift")
+    sys.exit(0 if result.empty else EXIT_CHANGES)
+
+
+@main.command("apply")
+@spec_arguments()
+@store_option
+@okta_options
+@format_option("text", "json", "markdown")
+@click.option(
+    "--allow-mass-removal",
+    is_flag=True,
+    help="Remove members even past prune.maxFraction of an organization.",
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another apply's lock before exiting 3.",
+)
+def apply_command(
+    specs: tuple[str, ...],
+    store_url: str,
+    outputs_file: str | None,
+    stack: str | None,
+    output_format: str,
+    allow_mass_removal: bool,
+    lock_timeout: float,
+) -> None:
+    """Make the store match the spec. Exit 0: done, 1: failed, 3: locked by another apply."""
+    enterprise = one_enterprise(specs)
+    outputs = okta_outputs(enterprise, outputs_file, stack)
+    with opened(store_url) as store, _progress() as progress:
+        result = apply_plan(
+            enterprise,
+            outputs,
+            store,
+            actor=default_actor(),
+            allow_mass_removal=allow_mass_removal,
+            lock_timeout=lock_timeout,
+            progress=progress,
+        )
+    emit_plan(result.plan, output_format, title="insomnia-sso apply")
+    if output_format == "text":
+        click.echo(f"Apply complete: {result.applied} change(s) applied.")
+        for change in result.deferred:
+            click.echo(
+                f"Deferred: {change.kind.value} {change.key} waits for Okta outputs "
+                "(run `pulumi up`, then apply with --okta-outputs or --stack)."
+            )
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on an interactive terminal, nothing in pipelines."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="Applying", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+@main.command()
+@spec_arguments()
+@store_option
+@okta_options
+@format_option("text", "json", "markdown")
+def status(
+    specs: tuple[str, ...],
+    store_url: str,
+    outputs_file: str | None,
+    stack: str | None,
+    output_format: str,
+) -> None:
+    """Onboarding per person: assigned in Okta, invited, accepted or expired."""
+    enterprise = one_enterprise(specs)
+    outputs = okta_outputs(enterprise, outputs_file, stack)
+    with opened(store_url) as store:
+        actual = store.read(enterprise=enterprise.name, now=utcnow())
+    report = onboarding_status(enterprise, outputs, actual)
+    render = {"json": status_json, "markdown": status_markdown}.get(output_format, status_text)
+    click.echo(render(report))
+
+
+@main.group()
+def store() -> None:
+    """Operate on a local store directly."""
+
+
+@store.command()
+@click.argument("organization")
+@click.argument("email")
+@store_option
+@click.option(
+    "--enterprise",
+    help="Enterprise name; defaults to the only enterprise in specs/.",
+)
+def accept(organization: str, email: str, store_url: str, enterprise: str | None) -> None:
+    """Record that EMAIL accepted their invitation to ORGANIZATION (local stores)."""
+    name = enterprise or one_enterprise(()).name
+    with opened(store_url) as opened_store:
+        opened_store.accept_invitation(
+            enterprise=name,
+            organization=organization,
+            email=email.lower(),
+            actor=default_actor(),
+            now=utcnow(),
+        )
+    click.echo(f"{organization}/{email.lower()}: accepted; now a member of {organization}.")
