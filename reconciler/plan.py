@@ -2,7 +2,8 @@
 
 A pure function, no I/O. Creations and updates come parent-first (enterprise → domains →
 SSO connection → organizations → invitations → members); removals follow in reverse.
-Nobody is removed unless the spec opts in (`prune.enabled`) and the read was complete;
+Nothing is removed or revoked after an incomplete read, and members only when the spec
+opts in (`prune.enabled`);
 the per-organization bound on removals is enforced by apply, which can be overridden there.
 """
 
@@ -121,7 +122,7 @@ def plan(enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState) -> P
     spec = enterprise.spec
     name = enterprise.name
     prune = spec.prune.enabled and actual.complete
-    if spec.prune.enabled and not actual.complete:
+    if not actual.complete:
         warnings.append(
             f"the read of the store was incomplete ({actual.incomplete_reason or 'unknown'}); "
             "nobody will be removed in this run"
@@ -293,7 +294,9 @@ def _people_changes(
             after = _frozen(role=invited_role, status="pending")
             changes.append(PlanChange(Action.UPDATE, Kind.INVITATION, key, before, after))
 
-    for key, invitation in actual.invitations.items():
+    # Absence from a partial read proves nothing: no revocation either.
+    revocable = actual.invitations.items() if actual.complete else ()
+    for key, invitation in revocable:
         status = invitation.status_at(now)
         if key in desired or status in (InvitationStatus.REVOKED, InvitationStatus.ACCEPTED):
             continue

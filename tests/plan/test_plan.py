@@ -223,8 +223,16 @@ def test_a_member_who_left_the_spec_stays_unless_prune_is_on() -> None:
     assert pruned.removals_by_organization() == {"platform": 1}
 
 
-def test_nobody_is_removed_after_an_incomplete_read() -> None:
+def test_nobody_is_removed_or_revoked_after_an_incomplete_read() -> None:
     enterprise, okta, state = member_left(prune=True)
+    bob = InvitationState(
+        "platform", "bob@acme.io", "member", InvitationStatus.PENDING, NOW, NOW + INVITATION_TTL
+    )
+    state = replace(state, invitations={**state.invitations, bob.key: bob})
+    assert keys(plan(enterprise, okta, state)) == [
+        ("delete", "member", "platform/bob@acme.io"),
+        ("delete", "invitation", "platform/bob@acme.io"),
+    ]
     partial = replace(state, complete=False, incomplete_reason="page 3 of members timed out")
     result = plan(enterprise, okta, partial)
     assert result.empty
