@@ -43,7 +43,8 @@ demo: install
 	@echo && echo "== 3. Insomnia: plan against an empty store (exit 2 = changes) ==" \
 	  && $(SSO) plan specs/enterprise.yaml $(DEMO_OPTS); test $$? -eq 2
 	@echo && echo "== 4. apply ==" && $(SSO) apply specs/enterprise.yaml $(DEMO_OPTS)
-	@echo && echo "== 5. alice accepts her invitation ==" \
+	@echo && echo "== 5. Insomnia verifies acme.com (DNS TXT); alice accepts her invitation ==" \
+	  && $(SSO) store verify-domain acme.com --store $(DEMO_STORE) \
 	  && $(SSO) store accept platform alice.nguyen@acme.com --store $(DEMO_STORE)
 	@echo && echo "== 6. onboarding status ==" && $(SSO) status specs/enterprise.yaml $(DEMO_OPTS)
 	@echo && echo "== 7. plan again: nothing to do (exit 0) ==" \

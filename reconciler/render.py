@@ -111,11 +111,21 @@ def status_rows(status: OnboardingStatus) -> list[tuple[str, ...]]:
     ]
 
 
+def _domains(status: OnboardingStatus) -> str:
+    return ", ".join(f"{d} ({'verified' if ok else 'NOT verified'})" for d, ok in status.domains)
+
+
 def status_text(status: OnboardingStatus) -> str:
-    """An aligned table of people, then counts per organization."""
+    """Domains and the SSO connection, an aligned table of people, then counts."""
     rows = [STATUS_COLUMNS, *status_rows(status)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(STATUS_COLUMNS))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines = [
+        f"enterprise {status.enterprise}",
+        f"  domains:        {_domains(status)}",
+        f"  SSO connection: {status.sso_connection}",
+        "",
+    ]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.append("")
     for org, counts in status.counts().items():
         parts = ", ".join(f"{v} {k}" for k, v in counts.items() if k != "people")
@@ -136,7 +146,13 @@ def status_json(status: OnboardingStatus) -> str:
         for p in status.people
     ]
     return json.dumps(
-        {"enterprise": status.enterprise, "people": people, "organizations": status.counts()},
+        {
+            "enterprise": status.enterprise,
+            "domains": dict(status.domains),
+            "sso_connection": status.sso_connection,
+            "people": people,
+            "organizations": status.counts(),
+        },
         indent=2,
     )
 
@@ -144,6 +160,7 @@ def status_json(status: OnboardingStatus) -> str:
 def status_markdown(status: OnboardingStatus) -> str:
     """Counts per organization, then everyone in a collapsed table."""
     out = [f"### Onboarding: `{status.enterprise}`", ""]
+    out += [f"Domains: {_domains(status)}  ", f"SSO connection: {status.sso_connection}", ""]
     counts = status.counts()
     if counts:
         keys = list(next(iter(counts.values())))

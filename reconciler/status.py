@@ -40,6 +40,10 @@ class OnboardingStatus:
 
     enterprise: str
     people: tuple[PersonStatus, ...]
+    domains: tuple[tuple[str, bool], ...] = ()
+    """Each domain of the spec and whether Insomnia has verified it (DNS TXT)."""
+    sso_connection: str = "not configured"
+    """`not configured`, `configured`, or `out of date` against the Okta outputs."""
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Per organization: how many people are at each stage, and how many in Okta."""
@@ -82,4 +86,24 @@ def onboarding_status(
                 stage=stage,
             )
         )
-    return OnboardingStatus(enterprise.name, tuple(people))
+    domains = tuple(
+        (name, bool(actual.domains.get(name) and actual.domains[name].verified))
+        for name in enterprise.spec.domains
+    )
+    return OnboardingStatus(
+        enterprise.name, tuple(people), domains, _sso_state(enterprise, outputs, actual)
+    )
+
+
+def _sso_state(enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState) -> str:
+    current = actual.sso
+    if current is None:
+        return "not configured"
+    expected = (enterprise.spec.sso.sso_url, enterprise.spec.sso.domain_identifier)
+    if (current.sso_url, current.domain_identifier) != expected or (
+        outputs.known
+        and (current.client_id, current.issuer, current.secret_fingerprint)
+        != (outputs.client_id, outputs.issuer, outputs.secret_fingerprint)
+    ):
+        return "out of date (run apply)"
+    return f"configured (issuer {current.issuer})"

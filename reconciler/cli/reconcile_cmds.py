@@ -254,14 +254,18 @@ def store() -> None:
     """Operate on a local store directly."""
 
 
+def enterprise_option(func: F) -> F:
+    """`--enterprise NAME`, defaulting to the only enterprise in specs/."""
+    return click.option(
+        "--enterprise", help="Enterprise name; defaults to the only enterprise in specs/."
+    )(func)
+
+
 @store.command()
 @click.argument("organization")
 @click.argument("email")
 @store_option
-@click.option(
-    "--enterprise",
-    help="Enterprise name; defaults to the only enterprise in specs/.",
-)
+@enterprise_option
 def accept(organization: str, email: str, store_url: str, enterprise: str | None) -> None:
     """Record that EMAIL accepted their invitation to ORGANIZATION (local stores)."""
     name = enterprise or one_enterprise(()).name
@@ -274,3 +278,17 @@ def accept(organization: str, email: str, store_url: str, enterprise: str | None
             now=utcnow(),
         )
     click.echo(f"{organization}/{email.lower()}: accepted; now a member of {organization}.")
+
+
+@store.command("verify-domain")
+@click.argument("domain")
+@store_option
+@enterprise_option
+def verify_domain(domain: str, store_url: str, enterprise: str | None) -> None:
+    """Record that DOMAIN passed Insomnia's DNS TXT verification (local stores)."""
+    name = enterprise or one_enterprise(()).name
+    with opened(store_url) as opened_store:
+        opened_store.verify_domain(
+            enterprise=name, domain=domain, actor=default_actor(), now=utcnow()
+        )
+    click.echo(f"{domain.lower()}: verified for enterprise {name}.")

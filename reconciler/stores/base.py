@@ -86,6 +86,10 @@ class Store(ABC):
         """Record that a person accepted their pending invitation and became a member."""
 
     @abstractmethod
+    def verify_domain(self, *, enterprise: str, domain: str, actor: str, now: datetime) -> None:
+        """Record that a claimed domain passed Insomnia's DNS TXT verification."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release connections."""
 

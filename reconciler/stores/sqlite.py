@@ -660,6 +660,45 @@ class SqliteStore(Store):
         except sqlite3.Error as err:
             raise self._error("record the acceptance", err) from err
 
+    def verify_domain(self, *, enterprise: str, domain: str, actor: str, now: datetime) -> None:
+        """A claimed domain is marked verified (Insomnia checked its DNS TXT record)."""
+        domain = domain.lower()
+        conn = self._connection(create=False)
+        stamp = _ts(now)
+        try:
+            with _transaction(conn):
+                row = conn.execute(
+                    "SELECT verified FROM domains WHERE enterprise = ? AND name = ?",
+                    (enterprise, domain),
+                ).fetchone()
+                if row is None:
+                    raise StoreError(
+                        f"domain {domain} is not claimed by enterprise '{enterprise}' "
+                        "(add it to the spec and apply first)"
+                    )
+                if row[0]:
+                    return
+                conn.execute(
+                    "UPDATE domains SET verified = 1 WHERE enterprise = ? AND name = ?",
+                    (enterprise, domain),
+                )
+                detail = {"before": {"verified": False}, "after": {"verified": True}}
+                conn.execute(
+                    _JOURNAL,
+                    (
+                        enterprise,
+                        stamp,
+                        actor,
+                        "verify",
+                        "domain",
+                        domain,
+                        "applied",
+                        _to_json(detail),
+                    ),
+                )
+        except sqlite3.Error as err:
+            raise self._error("record the domain verification", err) from err
+
     def journal(self, *, enterprise: str, limit: int = 100) -> list[JournalEntry]:
         """The latest journal rows of one enterprise, newest first."""
         if self._conn is None and not self.path.exists():

@@ -330,6 +330,9 @@ class Delegating(Store):
     def accept_invitation(self, **kwargs) -> None:
         self.inner.accept_invitation(**kwargs)
 
+    def verify_domain(self, **kwargs) -> None:
+        self.inner.verify_domain(**kwargs)
+
     def close(self) -> None:
         self.inner.close()
 

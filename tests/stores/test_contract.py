@@ -193,6 +193,30 @@ def test_a_domain_is_removed(store: Store) -> None:
     assert set(store.read(enterprise="acme", now=NOW).domains) == {"acme.com"}
 
 
+def test_a_claimed_domain_is_verified_once_and_journaled(store: Store) -> None:
+    write(store, *FOUNDATION)
+    for _ in range(2):  # verifying again is a no-op
+        store.verify_domain(enterprise="acme", domain="ACME.com", actor="dns-check", now=LATER)
+    domains = store.read(enterprise="acme", now=LATER).domains
+    assert {name: d.verified for name, d in domains.items()} == {
+        "acme.com": True,
+        "acme.io": False,
+    }
+    verifications = [e for e in store.journal(enterprise="acme") if e.action == "verify"]
+    assert [(e.actor, e.kind, e.key) for e in verifications] == [
+        ("dns-check", "domain", "acme.com")
+    ]
+
+
+def test_only_a_claimed_domain_can_be_verified(store: Store) -> None:
+    write(store, *FOUNDATION)
+    with pytest.raises(StoreError) as refused:
+        store.verify_domain(enterprise="acme", domain="other.com", actor="ci", now=NOW)
+    assert str(refused.value) == (
+        "domain other.com is not claimed by enterprise 'acme' (add it to the spec and apply first)"
+    )
+
+
 def test_an_sso_update_changes_the_given_values_and_the_fingerprint(store: Store) -> None:
     write(store, *FOUNDATION)
     change = update(
