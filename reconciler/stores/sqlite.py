@@ -19,7 +19,7 @@ import os
 import re
 import socket
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -40,182 +40,21 @@ from reconciler.state import (
     member_key,
 )
 from reconciler.stores.base import LOCK_LEASE, JournalEntry, LockInfo, Store
+from reconciler.stores.sqlite_schema import (
+    INSERT_JOURNAL,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SSO_FIELDS,
+    UPSERT_SSO,
+    WRITES,
+)
 
 BUSY_TIMEOUT = 10.0
 """Seconds a statement waits for another process's write transaction before failing."""
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (  # 1: the first schema
-        "CREATE TABLE enterprises (name TEXT PRIMARY KEY, created_at TEXT NOT NULL)",
-        """CREATE TABLE domains (
-            enterprise TEXT NOT NULL REFERENCES enterprises (name) ON DELETE CASCADE,
-            name TEXT NOT NULL,
-            verified INTEGER NOT NULL DEFAULT 0 CHECK (verified IN (0, 1)),
-            created_at TEXT NOT NULL,
-            PRIMARY KEY (enterprise, name)
-        ) WITHOUT ROWID""",
-        """CREATE TABLE sso_connections (
-            enterprise TEXT PRIMARY KEY REFERENCES enterprises (name) ON DELETE CASCADE,
-            domain_identifier TEXT NOT NULL,
-            sso_url TEXT NOT NULL,
-            client_id TEXT NOT NULL,
-            issuer TEXT NOT NULL,
-            secret_fingerprint TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        )""",
-        """CREATE TABLE organizations (
-            enterprise TEXT NOT NULL REFERENCES enterprises (name) ON DELETE CASCADE,
-            name TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            PRIMARY KEY (enterprise, name)
-        ) WITHOUT ROWID""",
-        """CREATE TABLE invitations (
-            enterprise TEXT NOT NULL,
-            organization TEXT NOT NULL,
-            email TEXT NOT NULL,
-            role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
-            status TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'expired', 'revoked')),
-            invited_at TEXT NOT NULL,
-            expires_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (enterprise, organization, email),
-            FOREIGN KEY (enterprise, organization)
-                REFERENCES organizations (enterprise, name) ON DELETE CASCADE
-        ) WITHOUT ROWID""",
-        """CREATE TABLE members (
-            enterprise TEXT NOT NULL,
-            organization TEXT NOT NULL,
-            email TEXT NOT NULL,
-            role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
-            joined_at TEXT NOT NULL,
-            PRIMARY KEY (enterprise, organization, email),
-            FOREIGN KEY (enterprise, organization)
-                REFERENCES organizations (enterprise, name) ON DELETE CASCADE
-        ) WITHOUT ROWID""",
-        """CREATE TABLE locks (
-            enterprise TEXT PRIMARY KEY,
-            holder TEXT NOT NULL,
-            acquired_at TEXT NOT NULL,
-            expires_at TEXT NOT NULL
-        )""",
-        """CREATE TABLE journal (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            enterprise TEXT NOT NULL,
-            at TEXT NOT NULL,
-            actor TEXT NOT NULL,
-            action TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            key TEXT NOT NULL,
-            outcome TEXT NOT NULL,
-            detail TEXT NOT NULL
-        )""",
-        "CREATE INDEX journal_by_enterprise ON journal (enterprise, id)",
-    ),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-# Inviting makes sure a person holds a live invitation with a role. A pending, unexpired one
-# keeps its dates (a replay is a no-op; a role change keeps them too); one that no longer
-# invites anyone (revoked, expired, or accepted by someone no longer a member) is re-sent:
-# pending again with fresh dates. The row's own state decides, not the plan's `before`, so a
-# replayed re-send stays a no-op too.
-_LAPSED = """(
-    i.status IN ('revoked', 'expired')
-    OR (i.status = 'pending' AND i.expires_at <= excluded.invited_at)
-    OR (i.status = 'accepted' AND NOT EXISTS (
-        SELECT 1 FROM members AS m
-        WHERE m.enterprise = i.enterprise AND m.organization = i.organization
-          AND m.email = i.email))
-)"""
-_INVITE = f"""
-    INSERT INTO invitations AS i
-        (enterprise, organization, email, role, status, invited_at, expires_at, updated_at)
-    VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?5)
-    ON CONFLICT (enterprise, organization, email) DO UPDATE SET
-        role = excluded.role,
-        status = 'pending',
-        invited_at = CASE WHEN {_LAPSED} THEN excluded.invited_at ELSE i.invited_at END,
-        expires_at = CASE WHEN {_LAPSED} THEN excluded.expires_at ELSE i.expires_at END,
-        updated_at = excluded.updated_at
-    WHERE {_LAPSED} OR (i.status = 'pending' AND i.role <> excluded.role)
-"""  # noqa: S608  (made of constants only)
-_JOURNAL = """
-    INSERT INTO journal (enterprise, at, actor, action, kind, key, outcome, detail)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-"""
-_SSO_FIELDS = ("domain_identifier", "sso_url", "client_id", "issuer", "secret_fingerprint")
-_UPSERT_SSO = """
-    INSERT INTO sso_connections (enterprise, domain_identifier, sso_url, client_id, issuer,
-        secret_fingerprint, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (enterprise) DO UPDATE SET
-        domain_identifier = excluded.domain_identifier, sso_url = excluded.sso_url,
-        client_id = excluded.client_id, issuer = excluded.issuer,
-        secret_fingerprint = excluded.secret_fingerprint, updated_at = excluded.updated_at
-"""
-
-
-def _split(key: str) -> tuple[str, str]:
-    organization, _, email = key.partition("/")
-    return organization, email
-
-
-def _role(change: PlanChange) -> str:
-    return str((change.after or {})["role"])
-
-
-Params = Callable[[str, PlanChange, str, str], tuple[Any, ...]]
-"""(enterprise, change, now, now + INVITATION_TTL) → the statement's parameters."""
-
-# One statement per kind and action, each an upsert or a guarded update keyed by natural keys,
-# so that a replayed change is a no-op. Invitation create and update share one statement:
-# both mean "this person holds a live invitation with this role" (see _LAPSED).
-_WRITES: dict[tuple[Kind, Action], tuple[str, Params]] = {
-    (Kind.ENTERPRISE, Action.CREATE): (
-        "INSERT INTO enterprises (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        lambda enterprise, change, now, expires: (enterprise, now),
-    ),
-    (Kind.DOMAIN, Action.CREATE): (
-        "INSERT INTO domains (enterprise, name, verified, created_at) VALUES (?, ?, 0, ?) "
-        "ON CONFLICT DO NOTHING",
-        lambda enterprise, change, now, expires: (enterprise, change.key, now),
-    ),
-    (Kind.DOMAIN, Action.DELETE): (
-        "DELETE FROM domains WHERE enterprise = ? AND name = ?",
-        lambda enterprise, change, now, expires: (enterprise, change.key),
-    ),
-    (Kind.ORGANIZATION, Action.CREATE): (
-        "INSERT INTO organizations (enterprise, name, created_at) VALUES (?, ?, ?) "
-        "ON CONFLICT DO NOTHING",
-        lambda enterprise, change, now, expires: (enterprise, change.key, now),
-    ),
-    (Kind.INVITATION, Action.CREATE): (
-        _INVITE,
-        lambda enterprise, change, now, expires: (
-            enterprise,
-            *_split(change.key),
-            _role(change),
-            now,
-            expires,
-        ),
-    ),
-    (Kind.INVITATION, Action.DELETE): (  # a revocation: the row stays, for the record
-        "UPDATE invitations SET status = 'revoked', updated_at = ? WHERE enterprise = ? "
-        "AND organization = ? AND email = ? AND status IN ('pending', 'expired')",
-        lambda enterprise, change, now, expires: (now, enterprise, *_split(change.key)),
-    ),
-    (Kind.MEMBER, Action.UPDATE): (
-        "UPDATE members SET role = ? WHERE enterprise = ? AND organization = ? AND email = ?",
-        lambda enterprise, change, now, expires: (_role(change), enterprise, *_split(change.key)),
-    ),
-    (Kind.MEMBER, Action.DELETE): (
-        "DELETE FROM members WHERE enterprise = ? AND organization = ? AND email = ?",
-        lambda enterprise, change, now, expires: (enterprise, *_split(change.key)),
-    ),
-}
-_WRITES[Kind.INVITATION, Action.UPDATE] = _WRITES[Kind.INVITATION, Action.CREATE]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SqliteStore", "stale_reason"]
 
 _STATUSES = {status.value: status for status in InvitationStatus}
 _HOLDER = re.compile(r"@(?P<host>[^@\s]+) pid (?P<pid>[0-9]{1,10})$")
@@ -482,12 +321,12 @@ class SqliteStore(Store):
                         for change in run:
                             self._upsert_sso(conn, enterprise, change, stamp)
                         continue
-                    if (kind, action) not in _WRITES:
+                    if (kind, action) not in WRITES:
                         raise StoreError(f"the SQLite store cannot {action.value} a {kind.value}")
-                    sql, params = _WRITES[kind, action]
+                    sql, params = WRITES[kind, action]
                     conn.executemany(sql, [params(enterprise, c, stamp, expires) for c in run])
                 conn.executemany(
-                    _JOURNAL, _journal_rows(enterprise, stamp, actor, changes, "applied")
+                    INSERT_JOURNAL, _journal_rows(enterprise, stamp, actor, changes, "applied")
                 )
         except StoreError as err:
             self._journal_failure(conn, enterprise, stamp, actor, changes, str(err))
@@ -511,7 +350,7 @@ class SqliteStore(Store):
         rows = _journal_rows(enterprise, stamp, actor, changes, "failed", error)
         try:
             with _transaction(conn):
-                conn.executemany(_JOURNAL, rows)
+                conn.executemany(INSERT_JOURNAL, rows)
         except sqlite3.Error:
             pass
 
@@ -530,13 +369,13 @@ class SqliteStore(Store):
             "FROM sso_connections WHERE enterprise = ?",
             (enterprise,),
         ).fetchone()
-        values = dict(zip(_SSO_FIELDS, row or (None,) * len(_SSO_FIELDS), strict=True))
-        values.update((k, after[k]) for k in _SSO_FIELDS[:-1] if k in after)
+        values = dict(zip(SSO_FIELDS, row or (None,) * len(SSO_FIELDS), strict=True))
+        values.update((k, after[k]) for k in SSO_FIELDS[:-1] if k in after)
         values["secret_fingerprint"] = change.secret_fingerprint or values["secret_fingerprint"]
         missing = [k for k, v in values.items() if not v]
         if missing:
             raise StoreError(f"the SSO connection of '{enterprise}' lacks {', '.join(missing)}")
-        conn.execute(_UPSERT_SSO, (enterprise, *values.values(), stamp))
+        conn.execute(UPSERT_SSO, (enterprise, *values.values(), stamp))
 
     # -- the lock ------------------------------------------------------------------------------
 
@@ -569,7 +408,7 @@ class SqliteStore(Store):
                             return current
                         detail = {"previous_holder": current.holder, "reason": reason}
                         conn.execute(
-                            _JOURNAL,
+                            INSERT_JOURNAL,
                             (
                                 enterprise,
                                 stamp,
@@ -645,7 +484,7 @@ class SqliteStore(Store):
                 )
                 detail = {"before": {"status": status}, "after": {"status": "accepted"}}
                 conn.execute(
-                    _JOURNAL,
+                    INSERT_JOURNAL,
                     (
                         enterprise,
                         stamp,
@@ -684,7 +523,7 @@ class SqliteStore(Store):
                 )
                 detail = {"before": {"verified": False}, "after": {"verified": True}}
                 conn.execute(
-                    _JOURNAL,
+                    INSERT_JOURNAL,
                     (
                         enterprise,
                         stamp,
