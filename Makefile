@@ -51,9 +51,9 @@ demo: install
 	  && $(SSO) plan specs/enterprise.yaml $(DEMO_OPTS)
 
 bench: install
-	$(BIN)/python bench/spec_load.py
-	$(BIN)/python bench/okta_program.py
-	$(BIN)/python bench/reconcile.py
+	$(BIN)/python -m bench.spec_load
+	$(BIN)/python -m bench.okta_program
+	$(BIN)/python -m bench.reconcile
 
 clean:
 	rm -rf $(VENV) .insomnia-sso .pytest_cache .mypy_cache .ruff_cache

@@ -6,48 +6,25 @@ number of Okta resources declared and the number of `getUsers` lookups.
 
 Targets: under 5 s for 10,000 people; the same resource count at every size.
 
-    .venv/bin/python bench/okta_program.py
+    .venv/bin/python -m bench.okta_program
 """
 
 from __future__ import annotations
 
 import resource
 import sys
-import time
-import tracemalloc
 
+from bench.common import spec_text, timed, traced_peak
 from reconciler.okta_preview import preview
 from reconciler.spec import Enterprise, load_text
 
 SIZES = (10, 10_000)
 TARGET_SECONDS = 5.0
 
-HEADER = """\
-apiVersion: insomnia-sso/v1
-kind: Enterprise
-metadata:
-  name: bench
-spec:
-  domains: [bench.example.com]
-  sso:
-    type: oidc
-    domainIdentifier: bench.example.com
-    ssoUrl: https://insomnia-dev.us.auth0.com/login/callback
-    okta:
-      orgUrl: https://bench.okta.com
-      authorizationServer:
-        name: insomnia
-        audience: api://insomnia
-  organizations:
-    - name: everyone
-      members:
-"""
-
 
 def enterprise(people: int) -> Enterprise:
     """A generated spec with `people` members, loaded like any spec file."""
-    members = "".join(f"        - email: person{i:05d}@bench.example.com\n" for i in range(people))
-    return load_text(HEADER + members, f"<bench {people}>")
+    return load_text(spec_text(people), f"<bench {people}>")
 
 
 def peak_rss_mib() -> float:
@@ -63,13 +40,8 @@ def main() -> int:
     slow = False
     for people in SIZES:
         spec = enterprise(people)
-        started = time.perf_counter()
-        result = preview(spec)
-        wall = time.perf_counter() - started
-        tracemalloc.start()
-        preview(spec)
-        peak = tracemalloc.get_traced_memory()[1] / (1024 * 1024)
-        tracemalloc.stop()
+        result, wall = timed(lambda spec=spec: preview(spec))
+        peak = traced_peak(lambda spec=spec: preview(spec))
         counts.add(len(result.resources))
         slow = slow or wall >= TARGET_SECONDS
         print(

@@ -1,6 +1,6 @@
 """Benchmark the Insomnia side at scale: 100,000 people across 50 organizations, SQLite store.
 
-    .venv/bin/python bench/reconcile.py [--people N] [--organizations N]
+    .venv/bin/python -m bench.reconcile [--people N] [--organizations N]
 
 Phases, each timed on its own (wall clock, `time.perf_counter`):
   (a) first apply into an empty store (read + plan + write + journal, under the lock);
@@ -19,12 +19,10 @@ import argparse
 import json
 import sys
 import tempfile
-import time
-import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.common import spec_text, timed, traced_peak
 from reconciler.apply import apply
 from reconciler.outputs import OktaOutputs, parse_outputs
 from reconciler.plan import plan
@@ -34,51 +32,6 @@ from reconciler.stores.sqlite import SqliteStore
 
 TARGETS = {"first apply": 10.0, "no-op plan": 3.0}
 MAX_RATIO = 1.5
-
-HEADER = """\
-apiVersion: insomnia-sso/v1
-kind: Enterprise
-metadata:
-  name: bench
-spec:
-  domains: [bench.example.com, bench.example.io]
-  sso:
-    type: oidc
-    domainIdentifier: bench.example.com
-    ssoUrl: https://insomnia-dev.us.auth0.com/login/callback
-    okta:
-      orgUrl: https://bench.okta.com
-      authorizationServer:
-        name: insomnia
-        audience: api://insomnia
-  prune:
-    enabled: true
-    maxFraction: 0.1
-  organizations:
-"""
-
-
-def spec_text(people: int, organizations: int, changed: float = 0.0) -> str:
-    """A spec of `people` memberships; `changed` of them re-roled, removed or new."""
-    lines = [HEADER]
-    per_org = people // organizations
-    every = int(1 / changed) if changed else 0
-    for o in range(organizations):
-        lines.append(f"    - name: team-{o:03d}\n      members:\n")
-        for p in range(o * per_org, (o + 1) * per_org):
-            domain = "bench.example.io" if p % 7 == 0 else "bench.example.com"
-            role = "admin" if p % 25 == 0 else "member"
-            if every and p % every == 0:
-                kind = (p // every) % 3
-                if kind == 0:  # re-roled
-                    role = "member" if role == "admin" else "admin"
-                elif kind == 1:  # removed from the spec
-                    continue
-                else:  # replaced by a newcomer
-                    lines.append(f"        - email: new.person{p}@{domain}\n")
-                    continue
-            lines.append(f"        - email: person{p}@{domain}\n          role: {role}\n")
-    return "".join(lines)
 
 
 def outputs_for(enterprise: Enterprise) -> OktaOutputs:
@@ -94,22 +47,6 @@ def outputs_for(enterprise: Enterprise) -> OktaOutputs:
         }
     )
     return parse_outputs(text, "bench outputs", enterprise)
-
-
-def timed(func: Callable[[], Any]) -> tuple[Any, float]:
-    start = time.perf_counter()
-    result = func()
-    return result, time.perf_counter() - start
-
-
-def traced_peak(func: Callable[[], Any]) -> float:
-    """Peak MiB of Python allocations while `func` runs."""
-    tracemalloc.start()
-    try:
-        func()
-        return tracemalloc.get_traced_memory()[1] / 2**20
-    finally:
-        tracemalloc.stop()
 
 
 def main() -> int:

@@ -6,10 +6,7 @@ organizations loads and validates in under 2 s.
 
 from __future__ import annotations
 
-import sys
 import tempfile
-import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,24 +14,14 @@ from typing import Any
 import yaml
 import yaml_rs
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.generate import spec_text
+from bench.common import spec_text, timed, traced_peak
 from reconciler.spec import load_file
 
 
 def measure(label: str, func: Callable[[], Any], *, memory: bool = True) -> float:
     """Wall time of one untraced run; peak traced memory from a second, traced run."""
-    started = time.perf_counter()
-    func()
-    elapsed = time.perf_counter() - started
-    mem = ""
-    if memory:
-        tracemalloc.start()
-        func()
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        mem = f"  peak {peak / 2**20:7.1f} MiB"
+    _, elapsed = timed(func)
+    mem = f"  peak {traced_peak(func):7.1f} MiB" if memory else ""
     print(f"  {label:<48} {elapsed:7.3f} s{mem}")
     return elapsed
 

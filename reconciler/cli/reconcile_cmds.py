@@ -24,6 +24,7 @@ from reconciler.render import (
     status_text,
 )
 from reconciler.spec import Enterprise, load_specs
+from reconciler.state import ActualState
 from reconciler.status import onboarding_status
 from reconciler.stores import DEFAULT_STORE_URL, open_store
 from reconciler.stores.base import Store, utcnow
@@ -107,60 +108,60 @@ def emit_plan(result: Plan, output_format: str, *, title: str) -> None:
             click.secho(line, fg=color)
 
 
-def _plan_for(
+def reconcile_options(func: F) -> F:
+    """SPEC, `--store`, `--okta-outputs`/`--stack` and `--format`: what every diff command takes."""
+    for decorate in (
+        format_option("text", "json", "markdown"),
+        okta_options,
+        store_option,
+        spec_arguments(),
+    ):
+        func = decorate(func)
+    return func
+
+
+def read_sides(
     specs: tuple[str, ...], store_url: str, outputs_file: str | None, stack: str | None
-) -> Plan:
+) -> tuple[Enterprise, OktaOutputs, ActualState]:
+    """Desired (spec and Okta outputs) and actual (one read of the store)."""
     enterprise = one_enterprise(specs)
     outputs = okta_outputs(enterprise, outputs_file, stack)
     with opened(store_url) as store:
         actual = store.read(enterprise=enterprise.name, now=utcnow())
-    return plan(enterprise, outputs, actual)
+    return enterprise, outputs, actual
 
 
-@main.command("plan")
-@spec_arguments()
-@store_option
-@okta_options
-@format_option("text", "json", "markdown")
-def plan_command(
-    specs: tuple[str, ...],
-    store_url: str,
-    outputs_file: str | None,
-    stack: str | None,
-    output_format: str,
-) -> None:
-    """Show what apply would change. Exit 0: no changes, 2: changes, 1: error."""
-    result = _plan_for(specs, store_url, outputs_file, stack)
-    emit_plan(result, output_format, title="insomnia-sso plan")
-    sys.exit(0 if result.empty else EXIT_CHANGES)
+def _diff_command(name: str, help_text: str) -> click.Command:
+    """`plan` and `drift`: the same diff, exit 2 when anything differs."""
+
+    @main.command(name, help=help_text)
+    @reconcile_options
+    def command(
+        specs: tuple[str, ...],
+        store_url: str,
+        outputs_file: str | None,
+        stack: str | None,
+        output_format: str,
+    ) -> None:
+        result = plan(*read_sides(specs, store_url, outputs_file, stack))
+        emit_plan(result, output_format, title=f"insomnia-sso {name}")
+        sys.exit(0 if result.empty else EXIT_CHANGES)
+
+    return command
 
 
-@main.command()
-@spec_arguments()
-@store_option
-@okta_options
-@format_option("text", "json", "markdown")
-def drift(
-    specs: tuple[str, ...],
-    store_url: str,
-    outputs_file: str | None,
-    stack: str | None,
-    output_format: str,
-) -> None:
-    """Check that Insomnia still matches the spec. Exit 0: in sync, 2: drifted, 1: error.
-
-    Meant for scheduled pipelines: the plan is printed as the drift report.
-    """
-    result = _plan_for(specs, store_url, outputs_file, stack)
-    emit_plan(result, output_format, title="insomnia-sso drift")
-    sys.exit(0 if result.empty else EXIT_CHANGES)
+plan_command = _diff_command(
+    "plan", "Show what apply would change. Exit 0: no changes, 2: changes, 1: error."
+)
+drift = _diff_command(
+    "drift",
+    "Check that Insomnia still matches the spec. Exit 0: in sync, 2: drifted, 1: error.\n\n"
+    "Meant for scheduled pipelines: the plan is printed as the drift report.",
+)
 
 
 @main.command("apply")
-@spec_arguments()
-@store_option
-@okta_options
-@format_option("text", "json", "markdown")
+@reconcile_options
 @click.option(
     "--allow-mass-removal",
     is_flag=True,
@@ -228,10 +229,7 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
 
 
 @main.command()
-@spec_arguments()
-@store_option
-@okta_options
-@format_option("text", "json", "markdown")
+@reconcile_options
 def status(
     specs: tuple[str, ...],
     store_url: str,
@@ -240,11 +238,7 @@ def status(
     output_format: str,
 ) -> None:
     """Onboarding per person: assigned in Okta, invited, accepted or expired."""
-    enterprise = one_enterprise(specs)
-    outputs = okta_outputs(enterprise, outputs_file, stack)
-    with opened(store_url) as store:
-        actual = store.read(enterprise=enterprise.name, now=utcnow())
-    report = onboarding_status(enterprise, outputs, actual)
+    report = onboarding_status(*read_sides(specs, store_url, outputs_file, stack))
     render = {"json": status_json, "markdown": status_markdown}.get(output_format, status_text)
     click.echo(render(report))
 
