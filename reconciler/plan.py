@@ -251,11 +251,16 @@ def _people_changes(
         if outputs.assigned_users is not None and person.login not in outputs.assigned_users:
             not_in_okta.append(person.login)
     if not_in_okta:
-        sample = ", ".join(sorted(set(not_in_okta))[:5])
+        missing = sorted(set(not_in_okta))
+        sample = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
+        who = (
+            "1 person in the spec is"
+            if len(missing) == 1
+            else f"{len(missing)} people in the spec are"
+        )
         warnings.append(
-            f"{len(set(not_in_okta))} people in the spec are not assigned in Okta yet "
-            f"({sample}{', …' if len(set(not_in_okta)) > 5 else ''}); run `pulumi up` first "
-            "or they cannot log in"
+            f"{who} not assigned in Okta yet ({sample}); run `pulumi up` first or they cannot "
+            "log in"
         )
 
     now = actual.as_of

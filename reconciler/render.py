@@ -34,7 +34,9 @@ def change_line(change: PlanChange) -> str:
     head = f"{SYMBOL[change.action]} {change.kind.value} {change.key}"
     if change.action is Action.UPDATE and change.before is not None and change.after:
         diffs = ", ".join(
-            f"{k}: {_value(change.before.get(k))} → {_value(v)}" for k, v in change.after.items()
+            f"{k}: {_value(change.before.get(k))} → {_value(v)}"
+            for k, v in change.after.items()
+            if change.before.get(k) != v
         )
         return f"{head}  ({diffs})"
     if change.action is Action.CREATE and change.kind in (Kind.INVITATION, Kind.MEMBER):

@@ -14,12 +14,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_SPECS = ("specs",)
 
 
+class MisuseError(click.UsageError):
+    """A usage error exits 1: click's 2 would read as "changes" from plan and drift."""
+
+    exit_code = 1
+
+
 class InsomniaGroup(click.Group):
     """Turns every user-facing error into its message and exit code, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as err:
+            raise MisuseError(err.message, err.ctx) from None
         except SpecError as err:
             for problem in err.problems:
                 click.echo(str(problem), err=True)

@@ -197,13 +197,15 @@ def apply_command(
             progress=progress,
         )
     emit_plan(result.plan, output_format, title="insomnia-sso apply")
-    if output_format == "text":
-        click.echo(f"Apply complete: {result.applied} change(s) applied.")
-        for change in result.deferred:
-            click.echo(
-                f"Deferred: {change.kind.value} {change.key} waits for Okta outputs "
-                "(run `pulumi up`, then apply with --okta-outputs or --stack)."
-            )
+    notes = [f"Apply complete: {result.applied} change(s) applied."]
+    notes += [
+        f"Deferred: {change.kind.value} {change.key} waits for Okta outputs "
+        "(run `pulumi up`, then apply with --okta-outputs or --stack)."
+        for change in result.deferred
+    ]
+    # Text and Markdown readers get the outcome after the plan; JSON stdout stays the plan.
+    for note in notes:
+        click.echo(note, err=output_format == "json")
 
 
 @contextmanager

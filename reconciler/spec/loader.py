@@ -53,6 +53,7 @@ class LoadedSpec:
 def spec_files(paths: Iterable[str | Path]) -> list[Path]:
     """Expand files and folders (their *.yaml / *.yml, sorted) into spec files."""
     files: list[Path] = []
+    seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -64,7 +65,13 @@ def spec_files(paths: Iterable[str | Path]) -> list[Path]:
             files.append(path)
         else:
             raise SpecError([Problem(str(path), None, "no such file or folder")])
-    return files
+    # The same file named twice (`plan a.yaml specs/`) is one spec, not a duplicate enterprise.
+    unique = []
+    for file in files:
+        if file.resolve() not in seen:
+            seen.add(file.resolve())
+            unique.append(file)
+    return unique
 
 
 def load_specs(paths: Sequence[str | Path]) -> list[LoadedSpec]:

@@ -259,7 +259,7 @@ def test_people_not_yet_assigned_in_okta_are_called_out() -> None:
     okta = outputs(enterprise, assigned_users=["alice@acme.com"])
     result = plan(enterprise, okta, converged(enterprise, okta))
     assert result.warnings == (
-        "1 people in the spec are not assigned in Okta yet (bob@acme.io); run `pulumi up` "
+        "1 person in the spec is not assigned in Okta yet (bob@acme.io); run `pulumi up` "
         "first or they cannot log in",
     )
 

@@ -1,0 +1,163 @@
+"""Fixtures for driving `insomnia-sso` end to end: a spec on disk, a store URL, Okta outputs.
+
+Every test runs in its own folder (the working directory is `tmp_path`), so a default
+`.insomnia-sso/state.db` could never land in the repository, and `store accept` without
+`--enterprise` finds the spec in `specs/`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterable
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import main
+
+HOLDER = "ci-runner@build-host-7 pid 4242"
+"""A lock holder on another host: never taken for a crashed local apply."""
+
+
+def spec_yaml(
+    organizations: dict[str, Iterable[str]],
+    *,
+    name: str = "acme",
+    domains: Iterable[str] = ("acme.com", "acme.io"),
+    prune: bool = False,
+    max_fraction: float = 0.1,
+) -> str:
+    """A spec; members are `email` or `email:role`."""
+    lines = [
+        "apiVersion: insomnia-sso/v1",
+        "kind: Enterprise",
+        "metadata:",
+        f"  name: {name}",
+        "spec:",
+        f"  domains: [{', '.join(domains)}]",
+        "  sso:",
+        "    type: oidc",
+        "    domainIdentifier: acme.com",
+        "    ssoUrl: https://insomnia-dev.us.auth0.com/login/callback",
+        "    okta:",
+        "      orgUrl: https://acme.okta.com",
+        "      authorizationServer:",
+        "        name: insomnia",
+        "        audience: api://insomnia",
+        "  organizations:",
+    ]
+    for org, members in organizations.items():
+        members = list(members)
+        lines += [f"    - name: {org}", "      members:" + ("" if members else " []")]
+        for member in members:
+            email, _, role = member.partition(":")
+            lines.append(f"        - email: {email}")
+            if role:
+                lines.append(f"          role: {role}")
+    lines += ["  prune:", f"    enabled: {str(prune).lower()}", f"    maxFraction: {max_fraction}"]
+    return "\n".join(lines) + "\n"
+
+
+TEAM = {"platform": ["alice@acme.com:admin", "bob@acme.io"], "payments": ["carol@acme.com"]}
+"""The story's people: two organizations, three people."""
+
+
+def outputs_json(secret: str, **overrides: Any) -> dict[str, Any]:
+    """`pulumi stack output --json --show-secrets` of acme's stack."""
+    data: dict[str, Any] = {
+        "app_id": "0oaAPP0001",
+        "assigned_users": ["alice@acme.com", "bob@acme.io", "carol@acme.com"],
+        "auth_server_id": "aus0001",
+        "client_id": "0oaCLIENT0001",
+        "client_secret": secret,
+        "issuer": "https://acme.okta.com/oauth2/aus0001",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("INSOMNIA_SSO_STORE", raising=False)
+    monkeypatch.setenv("INSOMNIA_SSO_ACTOR", "tester@cli-tests")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """Where the store file goes; the tests assert when it must not exist."""
+    return tmp_path / "state" / "state.db"
+
+
+@pytest.fixture
+def store_url(db: Path) -> str:
+    """`sqlite:////abs/path/state.db`: three slashes, then the absolute path."""
+    return f"sqlite:///{db}"
+
+
+@pytest.fixture
+def write_spec(tmp_path: Path) -> Callable[..., Path]:
+    """Write `specs/enterprise.yaml` (spec_yaml arguments, or the YAML text itself)."""
+
+    def write(organizations: dict[str, Iterable[str]] | str = TEAM, **options: Any) -> Path:
+        path = tmp_path / "specs" / "enterprise.yaml"
+        path.parent.mkdir(exist_ok=True)
+        text = (
+            organizations if isinstance(organizations, str) else spec_yaml(organizations, **options)
+        )
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def spec(write_spec: Callable[..., Path]) -> Path:
+    """The story's spec: platform (alice admin, bob), payments (carol)."""
+    return write_spec()
+
+
+@pytest.fixture
+def secret() -> str:
+    """A client secret no output could contain by chance."""
+    return "s3cr3t-" + uuid.uuid4().hex
+
+
+@pytest.fixture
+def write_outputs(tmp_path: Path, secret: str) -> Callable[..., Path]:
+    """Write an outputs file: overrides of outputs_json, or raw `text`."""
+
+    def write(name: str = "outputs.json", *, text: str | None = None, **overrides: Any) -> Path:
+        path = tmp_path / name
+        if text is None:
+            text = json.dumps(outputs_json(secret, **overrides), indent=2)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def outputs(write_outputs: Callable[..., Path]) -> Path:
+    """acme's stack outputs after `pulumi up`, everyone assigned."""
+    return write_outputs()
+
+
+def run(*args: str | Path, **kwargs: Any) -> Result:
+    """`insomnia-sso ARGS…`; a traceback (a bug, not an error message) fails the test."""
+    result = CliRunner().invoke(main, [str(a) for a in args], prog_name="insomnia-sso", **kwargs)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def tables(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, sorted: to show that nothing changed."""
+    with closing(sqlite3.connect(db)) as conn:
+        names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {n: sorted(conn.execute(f"SELECT * FROM {n}").fetchall(), key=repr) for n in names}

@@ -1,0 +1,93 @@
+"""Pruning through the CLI: people who left the spec are removed, but never many at once.
+
+With `prune.enabled` and `maxFraction: 0.2`, an organization of five members may lose one
+per apply; losing two needs `--allow-mass-removal`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import run, tables
+
+FIVE = [f"{name}@acme.com" for name in ("alice", "bob", "carol", "dave", "erin")]
+
+
+@pytest.fixture
+def five_members(
+    write_spec: Callable[..., Path], store_url: str, write_outputs: Callable[..., Path]
+) -> Path:
+    """Five people invited to platform, all accepted; returns the outputs file."""
+    spec = write_spec({"platform": FIVE}, prune=True, max_fraction=0.2)
+    outputs = write_outputs(assigned_users=FIVE)
+    assert run("apply", spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
+    for email in FIVE:
+        assert run("store", "accept", "platform", email, "--store", store_url).exit_code == 0
+    return outputs
+
+
+def test_removing_more_than_max_fraction_is_refused_and_changes_nothing(
+    five_members: Path, write_spec: Callable[..., Path], store_url: str, db: Path
+) -> None:
+    spec = write_spec({"platform": FIVE[:3]}, prune=True, max_fraction=0.2)
+    before = tables(db)
+
+    refused = run("apply", spec, "--store", store_url, "--okta-outputs", five_members)
+
+    assert refused.exit_code == 1
+    assert refused.stdout == ""
+    assert refused.stderr == (
+        "error: refusing to remove 2 of 5 member(s) from 'platform': more than "
+        "prune.maxFraction (20%) of an organization at once; nothing was changed. If this is "
+        "intended, apply with --allow-mass-removal\n"
+    )
+    assert tables(db) == before
+    still = run(
+        "plan", spec, "--store", store_url, "--okta-outputs", five_members, "--format", "json"
+    )
+    assert still.exit_code == 2
+    assert [(c["action"], c["key"]) for c in json.loads(still.stdout)["changes"]] == [
+        ("delete", "platform/dave@acme.com"),
+        ("delete", "platform/erin@acme.com"),
+    ]
+
+
+def test_allow_mass_removal_removes_them(
+    five_members: Path, write_spec: Callable[..., Path], store_url: str
+) -> None:
+    spec = write_spec({"platform": FIVE[:3]}, prune=True, max_fraction=0.2)
+    okta = ("--store", store_url, "--okta-outputs", five_members)
+
+    result = run("apply", spec, *okta, "--allow-mass-removal")
+
+    assert result.exit_code == 0
+    assert "  - member platform/dave@acme.com\n  - member platform/erin@acme.com\n" in (
+        result.stdout
+    )
+    assert result.stdout.endswith("Apply complete: 2 change(s) applied.\n")
+    assert run("plan", spec, *okta).exit_code == 0
+
+
+def test_removing_up_to_max_fraction_needs_no_flag(
+    five_members: Path, write_spec: Callable[..., Path], store_url: str
+) -> None:
+    spec = write_spec({"platform": FIVE[:4]}, prune=True, max_fraction=0.2)
+    result = run("apply", spec, "--store", store_url, "--okta-outputs", five_members)
+    assert result.exit_code == 0
+    assert result.stdout.endswith("Apply complete: 1 change(s) applied.\n")
+
+
+def test_without_prune_leavers_stay_members(
+    five_members: Path, write_spec: Callable[..., Path], store_url: str
+) -> None:
+    spec = write_spec({"platform": FIVE[:3]}, prune=False, max_fraction=0.2)
+    result = run("plan", spec, "--store", store_url, "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["changes"] == []
+    assert result.stderr.splitlines()[-1] == (
+        "warning: 2 member(s) are not in the spec and stay (prune is off)"
+    )

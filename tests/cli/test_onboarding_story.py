@@ -1,0 +1,258 @@
+"""The story `make demo` tells: plan, pulumi up, apply, people accept, status, in sync.
+
+Also where the Okta half's outputs come from (a file, `--stack`, or not yet), and the ways
+of naming the store and running the tool.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import outputs_json, run
+
+DEFERRED = (
+    "Deferred: sso_connection acme waits for Okta outputs "
+    "(run `pulumi up`, then apply with --okta-outputs or --stack)."
+)
+
+
+def test_from_first_plan_to_everyone_onboarded(spec: Path, store_url: str, outputs: Path) -> None:
+    okta = ("--store", store_url, "--okta-outputs", outputs)
+
+    first = run("plan", spec, *okta)
+    assert first.exit_code == 2
+    assert first.stdout.endswith("Plan: 9 to create, 0 to update, 0 to delete.\n")
+
+    applied = run("apply", spec, *okta)
+    assert applied.exit_code == 0
+    assert applied.stdout.endswith("Apply complete: 9 change(s) applied.\n")
+
+    for org, email in [("platform", "alice@acme.com"), ("payments", "carol@acme.com")]:
+        assert run("store", "accept", org, email, "--store", store_url).exit_code == 0
+
+    status = run("status", spec, *okta, "--format", "json")
+    assert status.exit_code == 0
+    report = json.loads(status.stdout)
+    assert report["enterprise"] == "acme"
+    assert report["people"] == [
+        {
+            "organization": "platform",
+            "email": "alice@acme.com",
+            "role": "admin",
+            "assigned_in_okta": True,
+            "stage": "accepted",
+        },
+        {
+            "organization": "platform",
+            "email": "bob@acme.io",
+            "role": "member",
+            "assigned_in_okta": True,
+            "stage": "invited",
+        },
+        {
+            "organization": "payments",
+            "email": "carol@acme.com",
+            "role": "member",
+            "assigned_in_okta": True,
+            "stage": "accepted",
+        },
+    ]
+    assert report["organizations"] == {
+        "platform": {
+            "people": 2,
+            "assigned in okta": 2,
+            "not invited": 0,
+            "invited": 1,
+            "expired": 0,
+            "accepted": 1,
+        },
+        "payments": {
+            "people": 1,
+            "assigned in okta": 1,
+            "not invited": 0,
+            "invited": 0,
+            "expired": 0,
+            "accepted": 1,
+        },
+    }
+
+    again = run("plan", spec, *okta)
+    assert again.exit_code == 0
+    assert again.stdout.startswith("No changes.")
+
+
+def test_status_text_and_markdown_count_people_per_organization(
+    spec: Path, store_url: str, outputs: Path
+) -> None:
+    run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+    run("store", "accept", "platform", "alice@acme.com", "--store", store_url)
+
+    text = run("status", spec, "--store", store_url, "--okta-outputs", outputs)
+    assert text.exit_code == 0
+    assert text.stdout.splitlines()[-2:] == [
+        "platform: 2 people: 2 assigned in okta, 0 not invited, 1 invited, 0 expired, 1 accepted",
+        "payments: 1 people: 1 assigned in okta, 0 not invited, 1 invited, 0 expired, 0 accepted",
+    ]
+    markdown = run("status", spec, "--store", store_url, "--format", "markdown")
+    assert markdown.exit_code == 0
+    assert "| platform | 2 | 0 | 0 | 1 | 0 | 1 |" in markdown.stdout.splitlines()
+
+
+def test_status_without_outputs_does_not_know_who_is_assigned_in_okta(
+    spec: Path, store_url: str
+) -> None:
+    result = run("status", spec, "--store", store_url, "--format", "json")
+    assert [
+        (p["email"], p["assigned_in_okta"], p["stage"]) for p in json.loads(result.stdout)["people"]
+    ] == [
+        ("alice@acme.com", None, "not invited"),
+        ("bob@acme.io", None, "not invited"),
+        ("carol@acme.com", None, "not invited"),
+    ]
+
+
+class TestBeforePulumiUp:
+    def test_plan_shows_okta_values_as_known_after_pulumi_up(
+        self, spec: Path, store_url: str
+    ) -> None:
+        result = run("plan", spec, "--store", store_url, "--format", "json")
+        [sso] = [c for c in json.loads(result.stdout)["changes"] if c["kind"] == "sso_connection"]
+        assert sso["after"] == {
+            "type": "oidc",
+            "domain_identifier": "acme.com",
+            "sso_url": "https://insomnia-dev.us.auth0.com/login/callback",
+            "client_id": "(known after pulumi up)",
+            "issuer": "(known after pulumi up)",
+            "client_secret": "(known after pulumi up)",
+        }
+
+    def test_apply_defers_the_sso_connection_until_outputs_are_given(
+        self, spec: Path, store_url: str, outputs: Path
+    ) -> None:
+        early = run("apply", spec, "--store", store_url)
+        assert early.exit_code == 0
+        assert early.stdout.splitlines()[-2:] == [
+            "Apply complete: 8 change(s) applied.",
+            DEFERRED,
+        ]
+        as_json = run("apply", spec, "--store", store_url, "--format", "json")
+        assert json.loads(as_json.stdout)["changes"][0]["kind"] == "sso_connection"
+        assert as_json.stderr.splitlines()[-2:] == [
+            "Apply complete: 0 change(s) applied.",
+            DEFERRED,
+        ]
+
+        waiting = run("plan", spec, "--store", store_url, "--format", "json")
+        assert waiting.exit_code == 2
+        assert [(c["action"], c["kind"]) for c in json.loads(waiting.stdout)["changes"]] == [
+            ("create", "sso_connection")
+        ]
+
+        after_up = run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+        assert after_up.exit_code == 0
+        assert "  + sso_connection acme\n" in after_up.stdout
+        assert after_up.stdout.endswith("Apply complete: 1 change(s) applied.\n")
+
+        # Later runs without outputs (a scheduled drift check) see no spurious update.
+        for command in ("plan", "drift"):
+            later = run(command, spec, "--store", store_url, "--format", "json")
+            assert later.exit_code == 0
+            assert json.loads(later.stdout)["changes"] == []
+
+
+class TestStackOutputs:
+    """`--stack NAME` runs `pulumi stack output --json --show-secrets --stack NAME`."""
+
+    @pytest.fixture
+    def fake_pulumi(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secret: str) -> Path:
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        script = bin_dir / "pulumi"
+        outputs = json.dumps(outputs_json(secret))
+        script.write_text(
+            "#!/bin/sh\n"
+            'echo "$@" > "$(dirname "$0")/argv"\n'
+            'if [ "$6" = acme-prod ]; then\n'
+            f"  echo '{outputs}'\n"
+            "else\n"
+            "  echo \"error: no stack named '$6' found\" >&2; exit 255\n"
+            "fi\n"
+        )
+        script.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        return bin_dir
+
+    def test_reads_the_outputs_from_the_pulumi_cli(
+        self, fake_pulumi: Path, spec: Path, store_url: str
+    ) -> None:
+        result = run("plan", spec, "--store", store_url, "--stack", "acme-prod")
+        assert result.exit_code == 2
+        assert "      client_id         = 0oaCLIENT0001\n" in result.stdout
+        assert (fake_pulumi / "argv").read_text() == (
+            "stack output --json --show-secrets --stack acme-prod\n"
+        )
+
+    def test_a_failing_pulumi_cli_is_a_one_line_error(
+        self, fake_pulumi: Path, spec: Path, store_url: str, db: Path
+    ) -> None:
+        result = run("apply", spec, "--store", store_url, "--stack", "acme-dev")
+        assert result.exit_code == 1
+        assert result.stderr == (
+            "error: pulumi stack output --stack acme-dev failed: "
+            "error: no stack named 'acme-dev' found\n"
+        )
+        assert not db.exists()
+
+
+def test_the_same_spec_named_twice_is_one_enterprise(spec: Path, store_url: str) -> None:
+    result = run("plan", spec, spec.parent, "--store", store_url)
+    assert result.exit_code == 2, result.stderr
+    assert result.stdout.startswith("Enterprise acme: apply will make these changes:")
+
+
+def test_the_store_can_come_from_insomnia_sso_store(
+    spec: Path, store_url: str, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INSOMNIA_SSO_STORE", store_url)
+    assert run("apply", spec).exit_code == 0
+    assert db.exists()
+    assert run("store", "accept", "platform", "alice@acme.com").exit_code == 0
+    assert not Path(".insomnia-sso").exists()  # the default store was never touched
+
+
+def test_store_option_wins_over_the_environment(
+    spec: Path, store_url: str, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INSOMNIA_SSO_STORE", f"sqlite:///{tmp_path}/other.db")
+    assert run("apply", spec, "--store", store_url).exit_code == 0
+    assert db.exists()
+    assert not (tmp_path / "other.db").exists()
+
+
+def test_without_store_the_default_is_under_dot_insomnia_sso(spec: Path, tmp_path: Path) -> None:
+    assert run("apply", spec).exit_code == 0
+    assert (tmp_path / ".insomnia-sso" / "state.db").exists()
+
+
+def test_python_dash_m_reconciler_is_the_same_cli(spec: Path, store_url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "plan", str(spec), "--store", store_url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == run("plan", spec, "--store", store_url).stdout
+    usage = subprocess.run(
+        [sys.executable, "-m", "reconciler", "plan", "--format", "yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert usage.stderr.startswith("Usage: insomnia-sso plan [OPTIONS] [SPECS]...\n")
