@@ -3,7 +3,6 @@ waits for Okta, the lock, the refusals that protect people, and recovery from cr
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -21,63 +20,29 @@ import pytest
 
 from reconciler.apply import ApplyResult, apply, check_removals, default_actor
 from reconciler.errors import LockHeldError, PlanRefusedError
-from reconciler.outputs import UNKNOWN, OktaOutputs, parse_outputs
+from reconciler.outputs import UNKNOWN, OktaOutputs
 from reconciler.plan import Action, Kind, PlanChange, plan
 from reconciler.spec import Enterprise, load_text
 from reconciler.state import INVITATION_TTL, ActualState, InvitationStatus, MemberState
 from reconciler.stores.base import LockInfo, Store
 from reconciler.stores.sqlite import SqliteStore
+from tests.conftest import okta_outputs, spec_yaml
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
 ACTOR = "ci@runner-7 pid 1"
 
-HEADER = """\
-apiVersion: insomnia-sso/v1
-kind: Enterprise
-metadata:
-  name: acme
-spec:
-  domains: [acme.com, acme.io]
-  sso:
-    type: oidc
-    domainIdentifier: acme.com
-    ssoUrl: https://insomnia-dev.us.auth0.com/login/callback
-    okta:
-      orgUrl: https://acme.okta.com
-      authorizationServer:
-        name: insomnia
-        audience: api://insomnia
-  prune:
-    enabled: {prune}
-    maxFraction: {max_fraction}
-  organizations:
-"""
-
 
 def spec(prune: bool = False, max_fraction: float = 0.1, **organizations: list[str]) -> Enterprise:
     """A spec from YAML text; each member is written `email` or `email role`."""
-    lines = [HEADER.format(prune=str(prune).lower(), max_fraction=max_fraction)]
-    for name, members in organizations.items():
-        lines.append(f"    - name: {name.replace('_', '-')}\n      members:\n")
-        for member in members:
-            email, _, role = member.partition(" ")
-            lines.append(f"        - email: {email}\n          role: {role or 'member'}\n")
-    return load_text("".join(lines), "acme.yaml")
+    orgs = {
+        name.replace("_", "-"): [member.replace(" ", ":") for member in members]
+        for name, members in organizations.items()
+    }
+    return load_text(spec_yaml(orgs, prune=prune, max_fraction=max_fraction), "acme.yaml")
 
 
-def outputs_for(enterprise: Enterprise, secret: str = "okta-client-secret-1") -> OktaOutputs:
-    text = json.dumps(
-        {
-            "client_id": "0oa1insomnia",
-            "client_secret": secret,
-            "issuer": "https://acme.okta.com/oauth2/aus1insomnia",
-            "app_id": "0oa1insomnia",
-            "auth_server_id": "aus1insomnia",
-            "assigned_users": enterprise.assigned_logins(),
-        }
-    )
-    return parse_outputs(text, "outputs.json", enterprise)
+outputs_for = okta_outputs
 
 
 class Clock:
@@ -154,7 +119,7 @@ def test_a_first_apply_creates_the_enterprise_and_invites_everyone(run, store, c
     assert set(actual.domains) == {"acme.com", "acme.io"}
     assert actual.organizations == {"platform", "payments"}
     assert actual.sso is not None
-    assert actual.sso.client_id == "0oa1insomnia"
+    assert actual.sso.client_id == "0oaCLIENT0001"
     assert invitations(store, clock) == {
         "platform/alice@acme.com": ("admin", "pending"),
         "platform/bob@acme.io": ("member", "pending"),
@@ -398,7 +363,7 @@ def test_the_sso_connection_waits_for_okta_outputs_then_is_created_once(run, sto
     after_pulumi_up = run(TEAM)
     assert [c.kind for c in after_pulumi_up.plan.changes] == [Kind.SSO_CONNECTION]
     assert (after_pulumi_up.applied, after_pulumi_up.deferred) == (1, ())
-    assert read(store, clock).sso.issuer == "https://acme.okta.com/oauth2/aus1insomnia"
+    assert read(store, clock).sso.issuer == "https://acme.okta.com/oauth2/aus0001"
 
     assert run(TEAM, OktaOutputs()).plan.empty  # no spurious update without outputs
 
@@ -607,14 +572,12 @@ print("finished", flush=True)
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
 def test_an_apply_killed_mid_way_resumes_without_duplicates(tmp_path, db, store) -> None:
-    lines = [HEADER.format(prune="false", max_fraction=0.1)]
-    for o in range(20):
-        lines.append(f"    - name: team-{o}\n      members:\n")
-        lines += [
-            f"        - email: person{p}@acme.com\n" for p in range(o * 1000, o * 1000 + 1000)
-        ]
+    teams = {
+        f"team-{o}": [f"person{p}@acme.com" for p in range(o * 1000, o * 1000 + 1000)]
+        for o in range(20)
+    }
     spec_file = tmp_path / "acme.yaml"
-    spec_file.write_text("".join(lines), encoding="utf-8")
+    spec_file.write_text(spec_yaml(teams), encoding="utf-8")
 
     env = {**os.environ, "INSOMNIA_SSO_ACTOR": "ci-child"}
     child = subprocess.Popen(

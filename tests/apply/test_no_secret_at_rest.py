@@ -9,50 +9,16 @@ import json
 from pathlib import Path
 
 from reconciler.apply import apply
-from reconciler.outputs import parse_outputs
 from reconciler.plan import plan
-from reconciler.spec import Enterprise, load_text
+from reconciler.spec import load_text
 from reconciler.stores.base import utcnow
 from reconciler.stores.sqlite import SqliteStore
+from tests.conftest import okta_outputs, spec_yaml
 
-SPEC = """\
-apiVersion: insomnia-sso/v1
-kind: Enterprise
-metadata:
-  name: acme
-spec:
-  domains: [acme.com]
-  sso:
-    type: oidc
-    domainIdentifier: acme.com
-    ssoUrl: https://insomnia-dev.us.auth0.com/login/callback
-    okta:
-      orgUrl: https://acme.okta.com
-      authorizationServer:
-        name: insomnia
-        audience: api://insomnia
-  organizations:
-    - name: platform
-      members:
-        - email: alice@acme.com
-"""
+SPEC = spec_yaml({"platform": ["alice@acme.com"]}, domains=["acme.com"])
 
 FIRST_SECRET = "Recognisable-Client-Secret-0xC0FFEE-first"
 ROTATED_SECRET = "Recognisable-Client-Secret-0xC0FFEE-rotated"
-
-
-def outputs(enterprise: Enterprise, secret: str):
-    text = json.dumps(
-        {
-            "client_id": "0oa1insomnia",
-            "client_secret": secret,
-            "issuer": "https://acme.okta.com/oauth2/aus1insomnia",
-            "app_id": "0oa1insomnia",
-            "auth_server_id": "aus1insomnia",
-            "assigned_users": ["alice@acme.com"],
-        }
-    )
-    return parse_outputs(text, "outputs.json", enterprise)
 
 
 def store_files(db: Path) -> dict[str, bytes]:
@@ -66,7 +32,7 @@ def test_the_client_secret_is_nowhere_in_the_store(tmp_path: Path) -> None:
     seen: dict[str, bytes] = {}
     fingerprints = []
     for secret in (FIRST_SECRET, ROTATED_SECRET):
-        okta = outputs(enterprise, secret)
+        okta = okta_outputs(enterprise, secret)
         fingerprints.append(okta.secret_fingerprint)
         planned = plan(enterprise, okta, store.read(enterprise="acme", now=utcnow()))
         assert secret not in json.dumps(planned.to_json())

@@ -19,48 +19,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import main
+from tests.conftest import outputs_json as shared_outputs_json
+from tests.conftest import spec_yaml
 
 HOLDER = "ci-runner@build-host-7 pid 4242"
 """A lock holder on another host: never taken for a crashed local apply."""
-
-
-def spec_yaml(
-    organizations: dict[str, Iterable[str]],
-    *,
-    name: str = "acme",
-    domains: Iterable[str] = ("acme.com", "acme.io"),
-    prune: bool = False,
-    max_fraction: float = 0.1,
-) -> str:
-    """A spec; members are `email` or `email:role`."""
-    lines = [
-        "apiVersion: insomnia-sso/v1",
-        "kind: Enterprise",
-        "metadata:",
-        f"  name: {name}",
-        "spec:",
-        f"  domains: [{', '.join(domains)}]",
-        "  sso:",
-        "    type: oidc",
-        "    domainIdentifier: acme.com",
-        "    ssoUrl: https://insomnia-dev.us.auth0.com/login/callback",
-        "    okta:",
-        "      orgUrl: https://acme.okta.com",
-        "      authorizationServer:",
-        "        name: insomnia",
-        "        audience: api://insomnia",
-        "  organizations:",
-    ]
-    for org, members in organizations.items():
-        members = list(members)
-        lines += [f"    - name: {org}", "      members:" + ("" if members else " []")]
-        for member in members:
-            email, _, role = member.partition(":")
-            lines.append(f"        - email: {email}")
-            if role:
-                lines.append(f"          role: {role}")
-    lines += ["  prune:", f"    enabled: {str(prune).lower()}", f"    maxFraction: {max_fraction}"]
-    return "\n".join(lines) + "\n"
 
 
 TEAM = {"platform": ["alice@acme.com:admin", "bob@acme.io"], "payments": ["carol@acme.com"]}
@@ -68,16 +31,9 @@ TEAM = {"platform": ["alice@acme.com:admin", "bob@acme.io"], "payments": ["carol
 
 
 def outputs_json(secret: str, **overrides: Any) -> dict[str, Any]:
-    """`pulumi stack output --json --show-secrets` of acme's stack."""
-    data: dict[str, Any] = {
-        "app_id": "0oaAPP0001",
-        "assigned_users": ["alice@acme.com", "bob@acme.io", "carol@acme.com"],
-        "auth_server_id": "aus0001",
-        "client_id": "0oaCLIENT0001",
-        "client_secret": secret,
-        "issuer": "https://acme.okta.com/oauth2/aus0001",
-    }
-    data.update(overrides)
+    """`pulumi stack output --json --show-secrets` of acme's stack, TEAM assigned."""
+    data = shared_outputs_json(secret, ["alice@acme.com", "bob@acme.io", "carol@acme.com"])
+    data.update(overrides)  # raw values: a test may put anything here, a wrong type included
     return data
 
 
