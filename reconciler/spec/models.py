@@ -128,10 +128,7 @@ class Metadata(_Model):
 class Enterprise(_Model):
     """One `kind: Enterprise` document: the single source of truth for Okta and Insomnia."""
 
-    model_config = ConfigDict(
-        title="insomnia-sso Enterprise spec",
-        json_schema_extra={"$id": "https://insomnia-sso.dev/schema/insomnia-sso.schema.json"},
-    )
+    model_config = ConfigDict(title="insomnia-sso Enterprise spec")
 
     api_version: Literal["insomnia-sso/v1"]
     kind: Literal["Enterprise"]
