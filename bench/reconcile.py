@@ -1,6 +1,9 @@
-"""Benchmark the Insomnia side at scale: 100,000 people across 50 organizations, SQLite store.
+"""Benchmark the Insomnia side at scale: 100,000 people across 50 organizations.
 
-    .venv/bin/python -m bench.reconcile [--people N] [--organizations N]
+    .venv/bin/python -m bench.reconcile [--people N] [--organizations N] [--postgres URL]
+
+The store is SQLite in a temporary folder, or with `--postgres URL` that PostgreSQL database:
+two throwaway schemas are created in it (one timed, one for memory) and dropped afterwards.
 
 Phases, each timed on its own (wall clock, `time.perf_counter`):
   (a) first apply into an empty store (read + plan + write + journal, under the lock);
@@ -9,7 +12,7 @@ Phases, each timed on its own (wall clock, `time.perf_counter`):
 The floor for (b) is the bare cost of loading the spec plus `store.read`, measured in the
 same run; the ratio (b) / floor shows what planning adds on top of reading.
 
-Memory is the tracemalloc peak of Python allocations (SQLite's own C heap is not counted),
+Memory is the tracemalloc peak of Python allocations (SQLite's or libpq's C heap is not counted),
 taken in a second, untimed run of each phase, because tracing slows allocation down.
 """
 
@@ -19,15 +22,21 @@ import argparse
 import json
 import sys
 import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 from bench.common import spec_text, timed, traced_peak
 from reconciler.apply import apply
 from reconciler.outputs import OktaOutputs, parse_outputs
 from reconciler.plan import plan
 from reconciler.spec import Enterprise, load_file
-from reconciler.stores.base import utcnow
+from reconciler.stores.base import Store, utcnow
+from reconciler.stores.postgres import PostgresStore
 from reconciler.stores.sqlite import SqliteStore
 
 TARGETS = {"first apply": 10.0, "no-op plan": 3.0}
@@ -49,14 +58,35 @@ def outputs_for(enterprise: Enterprise) -> OktaOutputs:
     return parse_outputs(text, "bench outputs", enterprise)
 
 
+@contextmanager
+def postgres_schema(url: str) -> Iterator[str]:
+    """A throwaway schema in the database `url` names; yields a URL that uses it."""
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--organizations", type=int, default=50)
+    parser.add_argument("--postgres", metavar="URL", help="bench PostgreSQL instead of SQLite")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="insomnia-sso-bench-") as tmp:
-        folder = Path(tmp)
+    with ExitStack() as cleanup:
+        folder = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="insomnia-sso-")))
+        openers: list[Callable[[], Store]] = [
+            lambda: SqliteStore(folder / "state.db"),
+            lambda: SqliteStore(folder / "m.db"),
+        ]
+        if args.postgres:
+            urls = [cleanup.enter_context(postgres_schema(args.postgres)) for _ in range(2)]
+            openers = [lambda: PostgresStore(urls[0]), lambda: PostgresStore(urls[1])]
         spec_path = folder / "enterprise.yaml"
         spec_path.write_text(spec_text(args.people, args.organizations), encoding="utf-8")
         changed_path = folder / "changed.yaml"
@@ -67,16 +97,16 @@ def main() -> int:
         outputs = outputs_for(enterprise)
         rows: list[tuple[str, float, float]] = []
 
-        def first_apply(db: Path) -> Any:
-            store = SqliteStore(db)
+        def first_apply(opener: Callable[[], Store]) -> Any:
+            store = opener()
             try:
                 return apply(enterprise, outputs, store, actor="bench@localhost pid 0")
             finally:
                 store.close()
 
-        store = SqliteStore(folder / "state.db")
-        result, seconds = timed(lambda: first_apply(folder / "state.db"))
-        rows.append(("first apply", seconds, traced_peak(lambda: first_apply(folder / "m.db"))))
+        store = openers[0]()
+        result, seconds = timed(lambda: first_apply(openers[0]))
+        rows.append(("first apply", seconds, traced_peak(lambda: first_apply(openers[1]))))
         applied = result.applied
 
         def read() -> Any:
@@ -106,7 +136,8 @@ def main() -> int:
         read_seconds = min(timed(read)[1] for _ in range(3))
         store.close()
 
-    print(f"{args.people:,} people in {args.organizations} organizations")
+    where = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"{args.people:,} people in {args.organizations} organizations, {where} store")
     print(f"spec load: {load_time:.2f} s, store.read alone: {read_seconds:.2f} s")
     print(f"first apply wrote {applied:,} changes; the 1% plan has {len(changed.changes):,}")
     print(f"{'phase':<22}{'wall':>9}{'peak (tracemalloc)':>22}")

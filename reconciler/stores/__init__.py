@@ -2,7 +2,8 @@
 
     sqlite:///relative/path.db     the embedded default (a file beside the pipeline)
     sqlite:////absolute/path.db
-    postgresql://… / postgres://…   shared by many runners (a later version)
+    postgresql://… / postgres://…  shared by many runners: any libpq URI, e.g.
+                                   postgresql://user:pw@db:5432/name?options=-csearch_path%3Dsso
     scim+https://…                 Insomnia's SCIM 2.0 connector (a later version)
 
 Error messages name the scheme or the path, never the whole URL: a URL may hold a password.
@@ -14,16 +15,14 @@ from urllib.parse import urlsplit
 
 from reconciler.errors import StoreError
 from reconciler.stores.base import Store
+from reconciler.stores.postgres import PostgresStore
 from reconciler.stores.sqlite import SqliteStore
 
 DEFAULT_STORE_URL = "sqlite:///.insomnia-sso/state.db"
 
 _SQLITE_PREFIX = "sqlite:///"
-_LATER = {
-    "postgresql": "the PostgreSQL store",
-    "postgres": "the PostgreSQL store",
-    "scim+https": "the SCIM 2.0 store",
-}
+_POSTGRES = {"postgresql", "postgres"}
+_LATER = {"scim+https": "the SCIM 2.0 store"}
 
 
 def open_store(url: str) -> Store:
@@ -31,18 +30,23 @@ def open_store(url: str) -> Store:
     scheme, sep, _ = url.partition("://")
     if not sep:
         raise StoreError(
-            "store URL has no scheme (expected sqlite:///PATH, "
+            "store URL has no scheme (expected sqlite:///PATH or postgresql://…, "
             "e.g. sqlite:///.insomnia-sso/state.db)"
         )
     scheme = scheme.lower()
     if scheme == "sqlite":
         return _open_sqlite(url)
+    if scheme in _POSTGRES:
+        # libpq knows the scheme in lower case only; the store connects on first use.
+        return PostgresStore(scheme + url[len(scheme) :])
     if scheme in _LATER:
         raise StoreError(
             f"{_LATER[scheme]} ({scheme}://) is not available in this version of "
             "insomnia-sso; use sqlite:///PATH"
         )
-    raise StoreError(f"unknown store URL scheme '{scheme}' (expected sqlite:///PATH)")
+    raise StoreError(
+        f"unknown store URL scheme '{scheme}' (expected sqlite:///PATH or postgresql://…)"
+    )
 
 
 def _open_sqlite(url: str) -> Store:

@@ -1,11 +1,15 @@
 """The Insomnia-side store interface every implementation (SQLite, Postgres, SCIM) shares.
 
 Stores never import each other; `reconciler.stores.open_store(url)` picks one by scheme.
-Shared behaviour (waiting for the lock, its error message) lives here, in the base.
+Shared behaviour (waiting for the lock, its error message, when a lock is stale) lives here,
+in the base.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -19,6 +23,8 @@ from reconciler.state import ActualState
 
 LOCK_LEASE = timedelta(minutes=10)
 """A lock not renewed for this long is stale: its holder crashed or hung."""
+
+_HOLDER = re.compile(r"@(?P<host>[^@\s]+) pid (?P<pid>[0-9]{1,10})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,42 @@ class JournalEntry:
 def utcnow() -> datetime:
     """Timezone-aware now, the only clock stores and apply use."""
     return datetime.now(UTC)
+
+
+def stale_reason(lock: LockInfo, now: datetime) -> str | None:
+    """Why a lock may be taken over, or None while its holder may still be working.
+
+    A lock is stale when either
+      * its lease expired: the holder did not renew it within the lease (LOCK_LEASE), which
+        a live apply does between every batch; or
+      * its holder string (`user@host pid 1234`, see `reconciler.apply.default_actor`) names
+        this very host and a process id that is no longer alive (on POSIX only).
+    Anything else is live, including a holder on another host or a holder string that does
+    not parse: only its lease can free it. Hosts are compared by name, so runners that share
+    one store must not share one hostname across process namespaces (two containers both
+    called `runner`): each would take the other's live lock for a dead process's.
+    """
+    if lock.expires_at <= now:
+        return f"its lease expired at {lock.expires_at.isoformat(timespec='seconds')}"
+    if _holder_process_ended(lock.holder):
+        return "its process is no longer running"
+    return None
+
+
+def _holder_process_ended(holder: str) -> bool:
+    found = _HOLDER.search(holder)
+    if found is None or os.name != "posix" or found["host"] != socket.gethostname():
+        return False
+    pid = int(found["pid"])
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
 
 
 class Store(ABC):

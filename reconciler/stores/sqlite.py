@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import socket
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -39,7 +37,7 @@ from reconciler.state import (
     SsoConnectionState,
     member_key,
 )
-from reconciler.stores.base import LOCK_LEASE, JournalEntry, LockInfo, Store
+from reconciler.stores.base import LOCK_LEASE, JournalEntry, LockInfo, Store, stale_reason
 from reconciler.stores.sqlite_schema import (
     INSERT_JOURNAL,
     MIGRATIONS,
@@ -54,10 +52,9 @@ BUSY_TIMEOUT = 10.0
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SqliteStore", "stale_reason"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SqliteStore"]
 
 _STATUSES = {status.value: status for status in InvitationStatus}
-_HOLDER = re.compile(r"@(?P<host>[^@\s]+) pid (?P<pid>[0-9]{1,10})$")
 _to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 Row = tuple[Any, ...]
@@ -76,41 +73,6 @@ class _Times(dict[str, datetime]):
     def __missing__(self, text: str) -> datetime:
         moment = self[text] = datetime.fromisoformat(text)
         return moment
-
-
-def stale_reason(lock: LockInfo, now: datetime) -> str | None:
-    """Why a lock may be taken over, or None while its holder may still be working.
-
-    A lock is stale when either
-      * its lease expired: the holder did not renew it within the lease (LOCK_LEASE), which
-        a live apply does between every batch; or
-      * its holder string (`user@host pid 1234`, see `reconciler.apply.default_actor`) names
-        this very host and a process id that is no longer alive (on POSIX only).
-    Anything else is live, including a holder on another host or a holder string that does
-    not parse: only its lease can free it. Hosts are compared by name, so two containers
-    sharing one hostname must not share one SQLite file (use the Postgres store for that).
-    """
-    if lock.expires_at <= now:
-        return f"its lease expired at {lock.expires_at.isoformat(timespec='seconds')}"
-    if _holder_process_ended(lock.holder):
-        return "its process is no longer running"
-    return None
-
-
-def _holder_process_ended(holder: str) -> bool:
-    found = _HOLDER.search(holder)
-    if found is None or os.name != "posix" or found["host"] != socket.gethostname():
-        return False
-    pid = int(found["pid"])
-    if pid <= 0 or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)  # signal 0: existence check only
-    except ProcessLookupError:
-        return True
-    except (PermissionError, OverflowError):
-        return False
-    return False
 
 
 @contextmanager

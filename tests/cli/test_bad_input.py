@@ -124,12 +124,7 @@ class TestStore:
         [
             (
                 "mysql://db.internal/sso",
-                "unknown store URL scheme 'mysql' (expected sqlite:///PATH)",
-            ),
-            (
-                "postgresql://ci:hunter2@db.internal/sso",
-                "the PostgreSQL store (postgresql://) is not available in this version of "
-                "insomnia-sso; use sqlite:///PATH",
+                "unknown store URL scheme 'mysql' (expected sqlite:///PATH or postgresql://…)",
             ),
             (
                 "sqlite://admin:hunter2@db.internal/state.db",
@@ -138,7 +133,7 @@ class TestStore:
             ),
             (
                 "state.db",
-                "store URL has no scheme (expected sqlite:///PATH, "
+                "store URL has no scheme (expected sqlite:///PATH or postgresql://…, "
                 "e.g. sqlite:///.insomnia-sso/state.db)",
             ),
         ],

@@ -36,7 +36,10 @@ def test_every_command_exits_1_on_an_error(command: str, spec: Path, db: Path) -
     result = run(command, spec, "--store", "ftp://example.com/state.db")
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr == "error: unknown store URL scheme 'ftp' (expected sqlite:///PATH)\n"
+    assert (
+        result.stderr
+        == "error: unknown store URL scheme 'ftp' (expected sqlite:///PATH or postgresql://…)\n"
+    )
 
 
 @pytest.mark.parametrize("command", ["plan", "drift", "status"])

@@ -1,17 +1,23 @@
 """What every store promises, run against each implementation by one parametrized fixture.
 
-A new store joins by adding a factory to STORES: a function that, given pytest's tmp_path,
-returns an opener; each call of the opener is a fresh Store on the same backing state, the
-way a second process would see it. The tests below must pass unchanged.
+A new store joins by adding a factory to STORES: a context manager that, given pytest's
+tmp_path, yields an opener and removes the backing state on exit; each call of the opener is
+a fresh Store on the same backing state, the way a second process would see it. The tests
+below must pass unchanged. The PostgreSQL store runs when INSOMNIA_SSO_TEST_POSTGRES_URL
+names a database, each test in a fresh schema of its own.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from reconciler.errors import LockHeldError, StoreError
@@ -19,6 +25,7 @@ from reconciler.outputs import SENSITIVE, fingerprint
 from reconciler.plan import Action, Kind, PlanChange
 from reconciler.state import INVITATION_TTL, InvitationStatus
 from reconciler.stores.base import LOCK_LEASE, Store
+from reconciler.stores.postgres import PostgresStore
 from reconciler.stores.sqlite import SqliteStore
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -31,26 +38,57 @@ ROTATED = fingerprint("a-rotated-client-secret-0b1c", "acme")
 Opener = Callable[[], Store]
 
 
-def sqlite_store(tmp_path: Path) -> Opener:
-    return lambda: SqliteStore(tmp_path / "state.db")
+POSTGRES_URL = os.environ.get("INSOMNIA_SSO_TEST_POSTGRES_URL", "")
+NO_POSTGRES = "INSOMNIA_SSO_TEST_POSTGRES_URL is not set (a PostgreSQL database to test against)"
 
 
-STORES: dict[str, Callable[[Path], Opener]] = {"sqlite": sqlite_store}
+@contextmanager
+def postgres_schema(prefix: str = "contract") -> Iterator[str]:
+    """A fresh, uniquely named schema; yields a store URL whose search_path is that schema."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        separator = "&" if "?" in POSTGRES_URL else "?"
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-@pytest.fixture(params=sorted(STORES))
+@contextmanager
+def sqlite_store(tmp_path: Path) -> Iterator[Opener]:
+    yield lambda: SqliteStore(tmp_path / "state.db")
+
+
+@contextmanager
+def postgres_store(tmp_path: Path) -> Iterator[Opener]:
+    with postgres_schema() as url:
+        yield lambda: PostgresStore(url)
+
+
+STORES: dict[str, Callable[[Path], AbstractContextManager[Opener]]] = {
+    "sqlite": sqlite_store,
+    "postgres": postgres_store,
+}
+MARKS = {
+    "postgres": [pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)]
+}
+
+
+@pytest.fixture(params=[pytest.param(name, marks=MARKS.get(name, ())) for name in sorted(STORES)])
 def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     """Opens stores on one shared backing; every store opened is closed afterwards."""
-    opener = STORES[request.param](tmp_path)
-    opened: list[Store] = []
+    with STORES[request.param](tmp_path) as opener:
+        opened: list[Store] = []
 
-    def open_one() -> Store:
-        opened.append(opener())
-        return opened[-1]
+        def open_one() -> Store:
+            opened.append(opener())
+            return opened[-1]
 
-    yield open_one
-    for store in opened:
-        store.close()
+        yield open_one
+        for store in opened:
+            store.close()
 
 
 @pytest.fixture

@@ -317,17 +317,7 @@ def test_sqlite_urls_name_relative_and_absolute_files() -> None:
     [
         (
             "mysql://admin:hunter2@db.acme.com/insomnia",
-            "unknown store URL scheme 'mysql' (expected sqlite:///PATH)",
-        ),
-        (
-            "postgresql://admin:hunter2@db.acme.com/insomnia",
-            "the PostgreSQL store (postgresql://) is not available in this version of "
-            "insomnia-sso; use sqlite:///PATH",
-        ),
-        (
-            "postgres://admin:hunter2@db.acme.com/insomnia",
-            "the PostgreSQL store (postgres://) is not available in this version of "
-            "insomnia-sso; use sqlite:///PATH",
+            "unknown store URL scheme 'mysql' (expected sqlite:///PATH or postgresql://…)",
         ),
         (
             "scim+https://acme.insomnia.rest/scim/v2",
@@ -342,7 +332,7 @@ def test_sqlite_urls_name_relative_and_absolute_files() -> None:
         ("sqlite:///", "sqlite store URL names no file (expected sqlite:///PATH)"),
         (
             "state.db",
-            "store URL has no scheme (expected sqlite:///PATH, "
+            "store URL has no scheme (expected sqlite:///PATH or postgresql://…, "
             "e.g. sqlite:///.insomnia-sso/state.db)",
         ),
     ],

@@ -1,0 +1,531 @@
+"""The shared store: PostgreSQL, for many pipeline runners applying to one database.
+
+    postgresql://user:password@host:5432/dbname?options=-csearch_path%3Dinsomnia_sso
+
+Any libpq URI works (`postgres://` too); its query parameters reach libpq unchanged, so a
+deployment picks the schema with `options=-csearch_path%3D…` and TLS with `sslmode=…`. The
+tables are the SQLite store's, with the same meaning, typed for PostgreSQL (TIMESTAMPTZ,
+read back as aware UTC datetimes). The client secret is never held: only its keyed
+fingerprint, and the journal holds neither.
+
+Reading a schema with no store in it gives an empty snapshot and creates nothing, so `plan`
+never writes. The first call that writes creates the tables. MIGRATIONS run in order inside
+one transaction under `pg_advisory_xact_lock`, so runners starting at once migrate once; a
+schema from a newer insomnia-sso is refused, never downgraded. `read` takes one REPEATABLE
+READ, read-only snapshot across the tables; `write` is one transaction per batch.
+
+Error messages name the server as `postgresql://host:port/dbname`, never the whole URL, and
+the URL's password is struck out of any text that reaches one: a URL may hold a password.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import TupleRow
+
+from reconciler.errors import StoreError
+from reconciler.outputs import SENSITIVE, UNKNOWN
+from reconciler.plan import Action, Kind, PlanChange
+from reconciler.state import (
+    INVITATION_TTL,
+    ActualState,
+    DomainState,
+    InvitationState,
+    InvitationStatus,
+    MemberState,
+    SsoConnectionState,
+    member_key,
+)
+from reconciler.stores import postgres_schema as sql
+from reconciler.stores.base import LOCK_LEASE, JournalEntry, LockInfo, Store, stale_reason
+from reconciler.stores.postgres_schema import MIGRATIONS, SCHEMA_VERSION
+
+CONNECT_TIMEOUT = 10
+"""Seconds to wait for the server unless the URL sets `connect_timeout` itself."""
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
+
+_STATUSES = {status.value: status for status in InvitationStatus}
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+Connection = psycopg.Connection[TupleRow]
+Row = tuple[Any, ...]
+
+
+def _aware(moment: datetime) -> datetime:
+    """A naive datetime is a bug, not a guess about the server's time zone."""
+    if moment.tzinfo is None:
+        raise ValueError("stores take timezone-aware datetimes")
+    return moment
+
+
+class PostgresStore(Store):
+    """Actual state in one PostgreSQL schema; see the module docstring for its rules."""
+
+    def __init__(self, url: str, *, connect_timeout: int = CONNECT_TIMEOUT) -> None:
+        self.url = url
+        self._secrets = _passwords_in(url)
+        try:
+            params = conninfo_to_dict(url)
+        except psycopg.Error as err:
+            # Not chained: libpq quotes the offending part of the URL, which may be a password.
+            raise StoreError(
+                f"the PostgreSQL store URL is malformed: {self._clean(str(err))}"
+            ) from None
+        self._secrets |= {str(params["password"])} if params.get("password") else set()
+        host, port, dbname = (str(params.get(k, "")) for k in ("host", "port", "dbname"))
+        self.where = f"postgresql://{host}{':' + port if port else ''}/{dbname}"
+        self._options: dict[str, Any] = {"autocommit": True}
+        if "connect_timeout" not in params:
+            self._options["connect_timeout"] = connect_timeout
+        if "application_name" not in params:
+            self._options["application_name"] = "insomnia-sso"
+        self._conn: Connection | None = None
+        self._ready = False
+
+    # -- connecting and migrating --------------------------------------------------------------
+
+    def _connection(self, *, create: bool = True) -> Connection | None:
+        """The open connection with the schema current, or None when there is no store and
+        `create` is False (nothing is created then)."""
+        conn = self._conn
+        if conn is None or conn.closed:
+            self._conn, self._ready = None, False
+            conn = self._connect()
+            self._conn = conn
+        if not self._ready:
+            try:
+                if not self._prepare(conn, create=create):
+                    return None
+            except psycopg.Error as err:
+                raise self._error("prepare the store", err) from err
+            self._ready = True
+        return conn
+
+    def _connect(self) -> Connection:
+        try:
+            conn = psycopg.connect(self.url, **self._options)
+        except psycopg.Error as err:
+            raise StoreError(f"{self.where}: cannot connect: {self._clean(str(err))}") from err
+        try:
+            conn.execute("SET TIME ZONE 'UTC'")  # timestamps come back in UTC, not local time
+        except psycopg.Error as err:
+            conn.close()
+            raise self._error("prepare the connection", err) from err
+        return conn
+
+    def _prepare(self, conn: Connection, *, create: bool) -> bool:
+        """Bring the schema to SCHEMA_VERSION; False when absent and `create` is False."""
+        version = self._version(conn)  # reads only: a newer schema is refused untouched
+        if version is None and not create:
+            return False
+        self._refuse_newer(version or 0)
+        if version is None or version < SCHEMA_VERSION:
+            with conn.transaction():
+                # One migrator per schema at a time; the others wait here, then find it done.
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(coalesce(current_schema(), '')))",
+                    (sql.MIGRATION_LOCK,),
+                )
+                conn.execute(sql.CREATE_VERSION_TABLE)
+                version = self._version(conn) or 0
+                self._refuse_newer(version)
+                for number in range(version, SCHEMA_VERSION):
+                    for statement in MIGRATIONS[number]:
+                        conn.execute(statement)
+                    conn.execute(sql.RECORD_VERSION, (number + 1,))
+        return True
+
+    @staticmethod
+    def _version(conn: Connection) -> int | None:
+        row = conn.execute(sql.HAS_STORE).fetchone()
+        if row is None or not row[0]:
+            return None
+        found = conn.execute(sql.SELECT_VERSION).fetchone()
+        return int(found[0]) if found is not None else 0
+
+    def _refuse_newer(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.where} was written by a newer insomnia-sso (schema {version} > "
+                f"{SCHEMA_VERSION}); upgrade insomnia-sso to use it"
+            )
+
+    def _clean(self, text: str) -> str:
+        """One line, with any password from the URL struck out."""
+        line = "; ".join(" ".join(part.split()) for part in text.splitlines() if part.strip())
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            line = line.replace(secret, "***")
+        return line.removeprefix("connection failed: ")
+
+    def _error(self, doing: str, err: psycopg.Error) -> StoreError:
+        return StoreError(f"{self.where}: cannot {doing}: {self._clean(str(err))}")
+
+    def close(self) -> None:
+        """Close the connection; the next call opens it again."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn, self._ready = None, False
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def read(self, *, enterprise: str, now: datetime) -> ActualState:
+        """One consistent snapshot: one query per table, in one REPEATABLE READ transaction."""
+        conn = self._connection(create=False)
+        if conn is None:
+            return ActualState(enterprise=enterprise, as_of=now)
+        statuses = _STATUSES
+        where = (enterprise,)
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cur = conn.cursor(binary=True)  # no text parsing of 200,000 timestamps
+                exists = cur.execute(sql.READ_EXISTS, where).fetchone() is not None
+                domains = {
+                    name: DomainState(name, verified)
+                    for name, verified in cur.execute(sql.READ_DOMAINS, where)
+                }
+                sso_row = cur.execute(sql.SELECT_SSO, where).fetchone()
+                organizations = frozenset(
+                    name for (name,) in cur.execute(sql.READ_ORGANIZATIONS, where)
+                )
+                invitations = {
+                    key: InvitationState(org, email, role, statuses[status], invited, expires)
+                    for key, org, email, role, status, invited, expires in cur.execute(
+                        sql.READ_INVITATIONS, where
+                    )
+                }
+                members = {
+                    key: MemberState(org, email, role, joined)
+                    for key, org, email, role, joined in cur.execute(sql.READ_MEMBERS, where)
+                }
+        except psycopg.Error as err:
+            raise self._error("read the store", err) from err
+        return ActualState(
+            enterprise=enterprise,
+            as_of=now,
+            exists=exists,
+            domains=domains,
+            sso=SsoConnectionState(*sso_row) if sso_row is not None else None,
+            organizations=organizations,
+            invitations=invitations,
+            members=members,
+        )
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def write(
+        self, *, enterprise: str, changes: Sequence[PlanChange], actor: str, now: datetime
+    ) -> None:
+        """Carry out `changes` in one transaction, one journal row each; idempotent per change.
+
+        Runs of changes of one kind and action go to one statement, keeping plan order: the
+        invitations of a run as arrays (`unnest`), other kinds as a pipelined `executemany`,
+        and the journal rows as one COPY. Every write is an upsert or a guarded update keyed
+        by natural keys, so a change that was already applied changes nothing. On failure
+        nothing is kept and the attempt is journaled with outcome `failed`.
+        """
+        if not changes:
+            return
+        _aware(now)
+        conn = self._live()
+        expires = now + INVITATION_TTL
+        try:
+            with conn.transaction():
+                cur = conn.cursor()
+                for (kind, action), run in groupby(changes, key=lambda c: (c.kind, c.action)):
+                    if kind is Kind.SSO_CONNECTION and action is not Action.DELETE:
+                        for change in run:
+                            self._upsert_sso(conn, enterprise, change, now)
+                        continue
+                    if (kind, action) not in sql.WRITES:
+                        raise StoreError(
+                            f"the PostgreSQL store cannot {action.value} a {kind.value}"
+                        )
+                    batch = list(run)
+                    invites = kind is Kind.INVITATION and action is not Action.DELETE
+                    if invites and _distinct_keys(batch):
+                        cur.execute(sql.INVITE_MANY, _invitations(enterprise, batch, now, expires))
+                        continue
+                    statement, params = sql.WRITES[kind, action]
+                    cur.executemany(statement, [params(enterprise, c, now, expires) for c in batch])
+                _copy_journal(cur, _journal_rows(enterprise, now, actor, changes, "applied"))
+        except StoreError as err:
+            self._journal_failure(conn, enterprise, now, actor, changes, str(err))
+            raise
+        except psycopg.Error as err:
+            error = self._error("write changes", err)
+            self._journal_failure(conn, enterprise, now, actor, changes, str(error))
+            raise error from err
+
+    def _live(self) -> Connection:
+        conn = self._connection()
+        assert conn is not None  # create=True always gives one or raises
+        return conn
+
+    def _journal_failure(
+        self,
+        conn: Connection,
+        enterprise: str,
+        now: datetime,
+        actor: str,
+        changes: Sequence[PlanChange],
+        error: str,
+    ) -> None:
+        """Best effort: the audit trail shows failed attempts too, unless the server is gone."""
+        if conn.closed:
+            return
+        rows = _journal_rows(enterprise, now, actor, changes, "failed", error)
+        try:
+            with conn.transaction():
+                _copy_journal(conn.cursor(), rows)
+        except psycopg.Error:
+            pass
+
+    def _upsert_sso(
+        self, conn: Connection, enterprise: str, change: PlanChange, now: datetime
+    ) -> None:
+        """Create or update with the values the change gives, the stored ones for the rest."""
+        after = change.after or {}
+        if UNKNOWN in after.values():
+            raise StoreError(
+                f"the SSO connection of '{enterprise}' still has values {UNKNOWN}; "
+                "run `pulumi up` and pass its outputs first"
+            )
+        row = conn.execute(f"{sql.SELECT_SSO} FOR UPDATE", (enterprise,)).fetchone()
+        values = dict(zip(sql.SSO_FIELDS, row or (None,) * len(sql.SSO_FIELDS), strict=True))
+        values.update((k, after[k]) for k in sql.SSO_FIELDS[:-1] if k in after)
+        values["secret_fingerprint"] = change.secret_fingerprint or values["secret_fingerprint"]
+        missing = [k for k, v in values.items() if not v]
+        if missing:
+            raise StoreError(f"the SSO connection of '{enterprise}' lacks {', '.join(missing)}")
+        conn.execute(sql.UPSERT_SSO, (enterprise, *values.values(), now))
+
+    # -- the lock ------------------------------------------------------------------------------
+
+    def try_lock(
+        self, *, enterprise: str, holder: str, now: datetime, lease: timedelta = LOCK_LEASE
+    ) -> LockInfo | None:
+        """Take the lock when free or stale (see `stale_reason`), or renew our own lease.
+
+        Atomic across runners: the decision is made in one transaction holding the lock row
+        (`SELECT … FOR UPDATE`), or inserting it (`ON CONFLICT DO NOTHING`, which waits for a
+        concurrent insert and then loses to it). Taking over a stale lock is journaled,
+        naming the previous holder.
+        """
+        _aware(now)
+        conn = self._live()
+        try:
+            with conn.transaction():
+                for _ in range(5):  # only loops while other runners insert and release the row
+                    row = conn.execute(sql.SELECT_LOCK, (enterprise,)).fetchone()
+                    if row is None:
+                        taken = conn.execute(
+                            sql.INSERT_LOCK, (enterprise, holder, now, now + lease)
+                        )
+                        if taken.rowcount == 1:
+                            return None
+                        continue  # another runner inserted it first: read and decide again
+                    current = LockInfo(*row)
+                    acquired = now
+                    if current.holder == holder:
+                        acquired = current.acquired_at
+                    else:
+                        reason = stale_reason(current, now)
+                        if reason is None:
+                            return current
+                        detail = {"previous_holder": current.holder, "reason": reason}
+                        conn.execute(
+                            sql.INSERT_JOURNAL,
+                            (
+                                enterprise,
+                                now,
+                                holder,
+                                "lock",
+                                "enterprise",
+                                enterprise,
+                                "taken over",
+                                _to_json(detail),
+                            ),
+                        )
+                    conn.execute(sql.UPDATE_LOCK, (holder, acquired, now + lease, enterprise))
+                    return None
+        except psycopg.Error as err:
+            raise self._error("take the lock", err) from err
+        raise StoreError(f"{self.where}: cannot take the lock: it kept changing hands; retry")
+
+    def unlock(self, *, enterprise: str, holder: str) -> None:
+        """Release the lock if `holder` still holds it."""
+        conn = self._connection(create=False)
+        if conn is None:
+            return
+        try:
+            conn.execute(sql.DELETE_LOCK, (enterprise, holder))
+        except psycopg.Error as err:
+            raise self._error("release the lock", err) from err
+
+    # -- people and the journal ----------------------------------------------------------------
+
+    def _existing(self) -> Connection:
+        conn = self._connection(create=False)
+        if conn is None:
+            raise StoreError(f"{self.where}: there is no store here yet (run apply first)")
+        return conn
+
+    def accept_invitation(
+        self, *, enterprise: str, organization: str, email: str, actor: str, now: datetime
+    ) -> None:
+        """A pending, unexpired invitation becomes accepted and the person a member."""
+        _aware(now)
+        email = email.lower()
+        key = member_key(organization, email)
+        conn = self._existing()
+        where = (enterprise, organization, email)
+        try:
+            with conn.transaction():
+                row = conn.execute(sql.SELECT_INVITATION, where).fetchone()
+                if row is None:
+                    raise StoreError(f"no invitation for {key} in enterprise '{enterprise}'")
+                role, status, expires_at = row
+                if status != InvitationStatus.PENDING:
+                    raise StoreError(f"the invitation for {key} is {status}, not pending")
+                if expires_at <= now:
+                    expired = expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+                    raise StoreError(
+                        f"the invitation for {key} expired at {expired}Z; run apply to re-send it"
+                    )
+                conn.execute(sql.ACCEPT_INVITATION, (now, *where))
+                conn.execute(sql.ADD_MEMBER, (*where, role, now))
+                detail = {"before": {"status": status}, "after": {"status": "accepted"}}
+                conn.execute(
+                    sql.INSERT_JOURNAL,
+                    (
+                        enterprise,
+                        now,
+                        actor,
+                        "accept",
+                        "invitation",
+                        key,
+                        "applied",
+                        _to_json(detail),
+                    ),
+                )
+        except psycopg.Error as err:
+            raise self._error("record the acceptance", err) from err
+
+    def verify_domain(self, *, enterprise: str, domain: str, actor: str, now: datetime) -> None:
+        """A claimed domain is marked verified (Insomnia checked its DNS TXT record)."""
+        _aware(now)
+        domain = domain.lower()
+        conn = self._existing()
+        try:
+            with conn.transaction():
+                row = conn.execute(sql.SELECT_DOMAIN, (enterprise, domain)).fetchone()
+                if row is None:
+                    raise StoreError(
+                        f"domain {domain} is not claimed by enterprise '{enterprise}' "
+                        "(add it to the spec and apply first)"
+                    )
+                if row[0]:
+                    return
+                conn.execute(sql.VERIFY_DOMAIN, (enterprise, domain))
+                detail = {"before": {"verified": False}, "after": {"verified": True}}
+                conn.execute(
+                    sql.INSERT_JOURNAL,
+                    (
+                        enterprise,
+                        now,
+                        actor,
+                        "verify",
+                        "domain",
+                        domain,
+                        "applied",
+                        _to_json(detail),
+                    ),
+                )
+        except psycopg.Error as err:
+            raise self._error("record the domain verification", err) from err
+
+    def journal(self, *, enterprise: str, limit: int = 100) -> list[JournalEntry]:
+        """The latest journal rows of one enterprise, newest first."""
+        conn = self._connection(create=False)
+        if conn is None:
+            return []
+        try:
+            rows = conn.execute(sql.READ_JOURNAL, (enterprise, limit)).fetchall()
+        except psycopg.Error as err:
+            raise self._error("read the journal", err) from err
+        return [JournalEntry(*row) for row in rows]
+
+
+def _passwords_in(url: str) -> set[str]:
+    """Every spelling of a password the URL holds (raw and decoded, userinfo or query)."""
+    parts = urlsplit(url)
+    found = {parts.password or ""}
+    found |= {value for key, value in parse_qsl(parts.query) if key == "password"}
+    found |= {unquote(text) for text in found}  # libpq quotes it raw when it cannot decode it
+    return {text for text in found if text}
+
+
+def _distinct_keys(changes: list[PlanChange]) -> bool:
+    return len({change.key for change in changes}) == len(changes)
+
+
+def _invitations(
+    enterprise: str, changes: list[PlanChange], now: datetime, expires: datetime
+) -> dict[str, Any]:
+    """INVITE_MANY's parameters: the run's invitations as three parallel arrays."""
+    organizations, emails, roles = [], [], []
+    for change in changes:
+        organization, _, email = change.key.partition("/")
+        organizations.append(organization)
+        emails.append(email)
+        roles.append(str((change.after or {})["role"]))
+    return {
+        "enterprise": enterprise,
+        "now": now,
+        "expires": expires,
+        "organizations": organizations,
+        "emails": emails,
+        "roles": roles,
+    }
+
+
+def _copy_journal(cur: psycopg.Cursor[TupleRow], rows: list[Row]) -> None:
+    with cur.copy(sql.COPY_JOURNAL) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _journal_rows(
+    enterprise: str,
+    now: datetime,
+    actor: str,
+    changes: Sequence[PlanChange],
+    outcome: str,
+    error: str | None = None,
+) -> list[Row]:
+    """One row per change; detail is the change's before/after, which never hold a secret."""
+    rows: list[Row] = []
+    for change in changes:
+        detail: dict[str, Any] = {
+            "before": dict(change.before) if change.before is not None else None,
+            "after": dict(change.after) if change.after is not None else None,
+        }
+        if error is not None:
+            detail["error"] = error
+        text = _to_json(detail)
+        if change.secret_fingerprint:  # only SSO changes carry one; it is never journaled
+            text = text.replace(change.secret_fingerprint, SENSITIVE)
+        # Action and Kind are str enums: bound as their text, without `.value`'s cost per row.
+        what = (change.action, change.kind, change.key)
+        rows.append((enterprise, now, actor, *what, outcome, text))
+    return rows
