@@ -256,3 +256,20 @@ def test_python_dash_m_reconciler_is_the_same_cli(spec: Path, store_url: str) ->
         check=False,
     )
     assert usage.stderr.startswith("Usage: insomnia-sso plan [OPTIONS] [SPECS]...\n")
+
+
+def test_a_long_apply_shows_progress_on_a_terminal_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reconciler.cli import reconcile_cmds
+
+    with reconcile_cmds._progress() as quiet:
+        assert quiet is None  # pipelines (no terminal) get no bar
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with reconcile_cmds._progress() as update:
+        assert update is not None
+        update(2000, 5000)
+        update(5000, 5000)
+    shown = capsys.readouterr().err
+    assert "Applying" in shown
+    assert "100%" in shown
