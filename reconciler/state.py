@@ -28,6 +28,12 @@ def member_key(organization: str, email: str) -> str:
     return f"{organization}/{email}"
 
 
+def split_member_key(key: str) -> tuple[str, str]:
+    """(organization, email) of a `member_key`."""
+    organization, _, email = key.partition("/")
+    return organization, email
+
+
 @dataclass(frozen=True, slots=True)
 class DomainState:
     """A claimed domain; SSO needs at least one verified (DNS TXT) domain."""

@@ -7,6 +7,7 @@ in the base.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from reconciler.errors import LockHeldError
+from reconciler.outputs import SENSITIVE
 from reconciler.plan import PlanChange
 from reconciler.state import ActualState
 
@@ -49,6 +51,39 @@ class JournalEntry:
     key: str
     outcome: str
     detail: str
+
+
+to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+"""Compact JSON for journal details."""
+
+
+def journal_rows(
+    enterprise: str,
+    stamp: object,
+    actor: str,
+    changes: Sequence[PlanChange],
+    outcome: str,
+    error: str | None = None,
+) -> list[tuple[object, ...]]:
+    """One journal row per change: (enterprise, stamp, actor, action, kind, key, outcome,
+    detail). The detail is the change's before/after, which never hold a secret; a
+    fingerprint that slipped into them is masked all the same."""
+    rows: list[tuple[object, ...]] = []
+    for change in changes:
+        detail: dict[str, object] = {
+            "before": dict(change.before) if change.before is not None else None,
+            "after": dict(change.after) if change.after is not None else None,
+        }
+        if error is not None:
+            detail["error"] = error
+        text = to_json(detail)
+        if change.secret_fingerprint:  # only SSO changes carry one; it is never journaled
+            text = text.replace(change.secret_fingerprint, SENSITIVE)
+        # Action and Kind are str enums: bound as their text, without `.value`'s cost per row.
+        rows.append(
+            (enterprise, stamp, actor, change.action, change.kind, change.key, outcome, text)
+        )
+    return rows
 
 
 def utcnow() -> datetime:

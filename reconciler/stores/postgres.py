@@ -20,7 +20,6 @@ the URL's password is struck out of any text that reaches one: a URL may hold a 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -32,7 +31,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from reconciler.errors import StoreError
-from reconciler.outputs import SENSITIVE, UNKNOWN
+from reconciler.outputs import UNKNOWN
 from reconciler.plan import Action, Kind, PlanChange
 from reconciler.state import (
     INVITATION_TTL,
@@ -45,7 +44,15 @@ from reconciler.state import (
     member_key,
 )
 from reconciler.stores import postgres_schema as sql
-from reconciler.stores.base import LOCK_LEASE, JournalEntry, LockInfo, Store, stale_reason
+from reconciler.stores.base import (
+    LOCK_LEASE,
+    JournalEntry,
+    LockInfo,
+    Store,
+    journal_rows,
+    stale_reason,
+    to_json,
+)
 from reconciler.stores.postgres_schema import MIGRATIONS, SCHEMA_VERSION
 
 CONNECT_TIMEOUT = 10
@@ -54,7 +61,6 @@ CONNECT_TIMEOUT = 10
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
 
 _STATUSES = {status.value: status for status in InvitationStatus}
-_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 Connection = psycopg.Connection[TupleRow]
 Row = tuple[Any, ...]
@@ -257,7 +263,7 @@ class PostgresStore(Store):
                         continue
                     statement, params = sql.WRITES[kind, action]
                     cur.executemany(statement, [params(enterprise, c, now, expires) for c in batch])
-                _copy_journal(cur, _journal_rows(enterprise, now, actor, changes, "applied"))
+                _copy_journal(cur, journal_rows(enterprise, now, actor, changes, "applied"))
         except StoreError as err:
             self._journal_failure(conn, enterprise, now, actor, changes, str(err))
             raise
@@ -283,7 +289,7 @@ class PostgresStore(Store):
         """Best effort: the audit trail shows failed attempts too, unless the server is gone."""
         if conn.closed:
             return
-        rows = _journal_rows(enterprise, now, actor, changes, "failed", error)
+        rows = journal_rows(enterprise, now, actor, changes, "failed", error)
         try:
             with conn.transaction():
                 _copy_journal(conn.cursor(), rows)
@@ -353,7 +359,7 @@ class PostgresStore(Store):
                                 "enterprise",
                                 enterprise,
                                 "taken over",
-                                _to_json(detail),
+                                to_json(detail),
                             ),
                         )
                     conn.execute(sql.UPDATE_LOCK, (holder, acquired, now + lease, enterprise))
@@ -415,7 +421,7 @@ class PostgresStore(Store):
                         "invitation",
                         key,
                         "applied",
-                        _to_json(detail),
+                        to_json(detail),
                     ),
                 )
         except psycopg.Error as err:
@@ -448,7 +454,7 @@ class PostgresStore(Store):
                         "domain",
                         domain,
                         "applied",
-                        _to_json(detail),
+                        to_json(detail),
                     ),
                 )
         except psycopg.Error as err:
@@ -503,29 +509,3 @@ def _copy_journal(cur: psycopg.Cursor[TupleRow], rows: list[Row]) -> None:
     with cur.copy(sql.COPY_JOURNAL) as copy:
         for row in rows:
             copy.write_row(row)
-
-
-def _journal_rows(
-    enterprise: str,
-    now: datetime,
-    actor: str,
-    changes: Sequence[PlanChange],
-    outcome: str,
-    error: str | None = None,
-) -> list[Row]:
-    """One row per change; detail is the change's before/after, which never hold a secret."""
-    rows: list[Row] = []
-    for change in changes:
-        detail: dict[str, Any] = {
-            "before": dict(change.before) if change.before is not None else None,
-            "after": dict(change.after) if change.after is not None else None,
-        }
-        if error is not None:
-            detail["error"] = error
-        text = _to_json(detail)
-        if change.secret_fingerprint:  # only SSO changes carry one; it is never journaled
-            text = text.replace(change.secret_fingerprint, SENSITIVE)
-        # Action and Kind are str enums: bound as their text, without `.value`'s cost per row.
-        what = (change.action, change.kind, change.key)
-        rows.append((enterprise, now, actor, *what, outcome, text))
-    return rows

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from reconciler.plan import Action, Kind, PlanChange
+from reconciler.state import split_member_key
 
 VERSION_TABLE = "insomnia_sso_schema"
 """One row per migration applied; the highest `version` is the schema's version."""
@@ -204,11 +205,6 @@ READ_JOURNAL = (
 )
 
 
-def _split(key: str) -> tuple[str, str]:
-    organization, _, email = key.partition("/")
-    return organization, email
-
-
 def _role(change: PlanChange) -> str:
     return str((change.after or {})["role"])
 
@@ -242,7 +238,7 @@ WRITES: dict[tuple[Kind, Action], tuple[str, Params]] = {
         INVITE,
         lambda enterprise, change, now, expires: (
             enterprise,
-            *_split(change.key),
+            *split_member_key(change.key),
             _role(change),
             now,
             expires,
@@ -252,15 +248,19 @@ WRITES: dict[tuple[Kind, Action], tuple[str, Params]] = {
     (Kind.INVITATION, Action.DELETE): (  # a revocation: the row stays, for the record
         "UPDATE invitations SET status = 'revoked', updated_at = %s WHERE enterprise = %s "
         "AND organization = %s AND email = %s AND status IN ('pending', 'expired')",
-        lambda enterprise, change, now, expires: (now, enterprise, *_split(change.key)),
+        lambda enterprise, change, now, expires: (now, enterprise, *split_member_key(change.key)),
     ),
     (Kind.MEMBER, Action.UPDATE): (
         "UPDATE members SET role = %s WHERE enterprise = %s AND organization = %s AND email = %s",
-        lambda enterprise, change, now, expires: (_role(change), enterprise, *_split(change.key)),
+        lambda enterprise, change, now, expires: (
+            _role(change),
+            enterprise,
+            *split_member_key(change.key),
+        ),
     ),
     (Kind.MEMBER, Action.DELETE): (
         "DELETE FROM members WHERE enterprise = %s AND organization = %s AND email = %s",
-        lambda enterprise, change, now, expires: (enterprise, *_split(change.key)),
+        lambda enterprise, change, now, expires: (enterprise, *split_member_key(change.key)),
     ),
 }
 WRITES[Kind.INVITATION, Action.UPDATE] = WRITES[Kind.INVITATION, Action.CREATE]

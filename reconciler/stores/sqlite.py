@@ -14,7 +14,6 @@ neither.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import StoreError
-from reconciler.outputs import SENSITIVE, UNKNOWN
+from reconciler.outputs import UNKNOWN
 from reconciler.plan import Action, Kind, PlanChange
 from reconciler.state import (
     INVITATION_TTL,
@@ -37,7 +36,15 @@ from reconciler.state import (
     SsoConnectionState,
     member_key,
 )
-from reconciler.stores.base import LOCK_LEASE, JournalEntry, LockInfo, Store, stale_reason
+from reconciler.stores.base import (
+    LOCK_LEASE,
+    JournalEntry,
+    LockInfo,
+    Store,
+    journal_rows,
+    stale_reason,
+    to_json,
+)
 from reconciler.stores.sqlite_schema import (
     INSERT_JOURNAL,
     MIGRATIONS,
@@ -55,7 +62,6 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SqliteStore"]
 
 _STATUSES = {status.value: status for status in InvitationStatus}
-_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 Row = tuple[Any, ...]
 
@@ -288,7 +294,7 @@ class SqliteStore(Store):
                     sql, params = WRITES[kind, action]
                     conn.executemany(sql, [params(enterprise, c, stamp, expires) for c in run])
                 conn.executemany(
-                    INSERT_JOURNAL, _journal_rows(enterprise, stamp, actor, changes, "applied")
+                    INSERT_JOURNAL, journal_rows(enterprise, stamp, actor, changes, "applied")
                 )
         except StoreError as err:
             self._journal_failure(conn, enterprise, stamp, actor, changes, str(err))
@@ -309,7 +315,7 @@ class SqliteStore(Store):
         error: str,
     ) -> None:
         """Best effort: the audit trail shows failed attempts too, unless the disk is gone."""
-        rows = _journal_rows(enterprise, stamp, actor, changes, "failed", error)
+        rows = journal_rows(enterprise, stamp, actor, changes, "failed", error)
         try:
             with _transaction(conn):
                 conn.executemany(INSERT_JOURNAL, rows)
@@ -379,7 +385,7 @@ class SqliteStore(Store):
                                 "enterprise",
                                 enterprise,
                                 "taken over",
-                                _to_json(detail),
+                                to_json(detail),
                             ),
                         )
                 conn.execute(
@@ -455,7 +461,7 @@ class SqliteStore(Store):
                         "invitation",
                         key,
                         "applied",
-                        _to_json(detail),
+                        to_json(detail),
                     ),
                 )
         except sqlite3.Error as err:
@@ -494,7 +500,7 @@ class SqliteStore(Store):
                         "domain",
                         domain,
                         "applied",
-                        _to_json(detail),
+                        to_json(detail),
                     ),
                 )
         except sqlite3.Error as err:
@@ -517,29 +523,3 @@ class SqliteStore(Store):
             JournalEntry(id_, name, datetime.fromisoformat(at), *rest)
             for id_, name, at, *rest in rows
         ]
-
-
-def _journal_rows(
-    enterprise: str,
-    stamp: str,
-    actor: str,
-    changes: Sequence[PlanChange],
-    outcome: str,
-    error: str | None = None,
-) -> list[Row]:
-    """One row per change; detail is the change's before/after, which never hold a secret."""
-    rows: list[Row] = []
-    for change in changes:
-        detail: dict[str, Any] = {
-            "before": dict(change.before) if change.before is not None else None,
-            "after": dict(change.after) if change.after is not None else None,
-        }
-        if error is not None:
-            detail["error"] = error
-        text = _to_json(detail)
-        if change.secret_fingerprint:  # only SSO changes carry one; it is never journaled
-            text = text.replace(change.secret_fingerprint, SENSITIVE)
-        # Action and Kind are str enums: bound as their text, without `.value`'s cost per row.
-        what = (change.action, change.kind, change.key)
-        rows.append((enterprise, stamp, actor, *what, outcome, text))
-    return rows

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reconciler.plan import Action, Kind, PlanChange
+from reconciler.state import split_member_key
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 1: the first schema
@@ -122,11 +123,6 @@ UPSERT_SSO = """
 """
 
 
-def _split(key: str) -> tuple[str, str]:
-    organization, _, email = key.partition("/")
-    return organization, email
-
-
 def _role(change: PlanChange) -> str:
     return str((change.after or {})["role"])
 
@@ -160,7 +156,7 @@ WRITES: dict[tuple[Kind, Action], tuple[str, Params]] = {
         INVITE,
         lambda enterprise, change, now, expires: (
             enterprise,
-            *_split(change.key),
+            *split_member_key(change.key),
             _role(change),
             now,
             expires,
@@ -169,15 +165,19 @@ WRITES: dict[tuple[Kind, Action], tuple[str, Params]] = {
     (Kind.INVITATION, Action.DELETE): (  # a revocation: the row stays, for the record
         "UPDATE invitations SET status = 'revoked', updated_at = ? WHERE enterprise = ? "
         "AND organization = ? AND email = ? AND status IN ('pending', 'expired')",
-        lambda enterprise, change, now, expires: (now, enterprise, *_split(change.key)),
+        lambda enterprise, change, now, expires: (now, enterprise, *split_member_key(change.key)),
     ),
     (Kind.MEMBER, Action.UPDATE): (
         "UPDATE members SET role = ? WHERE enterprise = ? AND organization = ? AND email = ?",
-        lambda enterprise, change, now, expires: (_role(change), enterprise, *_split(change.key)),
+        lambda enterprise, change, now, expires: (
+            _role(change),
+            enterprise,
+            *split_member_key(change.key),
+        ),
     ),
     (Kind.MEMBER, Action.DELETE): (
         "DELETE FROM members WHERE enterprise = ? AND organization = ? AND email = ?",
-        lambda enterprise, change, now, expires: (enterprise, *_split(change.key)),
+        lambda enterprise, change, now, expires: (enterprise, *split_member_key(change.key)),
     ),
 }
 WRITES[Kind.INVITATION, Action.UPDATE] = WRITES[Kind.INVITATION, Action.CREATE]
