@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from reconciler.errors import LockHeldError
 from reconciler.outputs import SENSITIVE
-from reconciler.plan import PlanChange
-from reconciler.state import ActualState
+from reconciler.plan import Action, Kind, PlanChange
+from reconciler.state import ActualState, split_member_key
 
 LOCK_LEASE = timedelta(minutes=10)
 """A lock not renewed for this long is stale: its holder crashed or hung."""
@@ -84,6 +85,56 @@ def journal_rows(
             (enterprise, stamp, actor, change.action, change.kind, change.key, outcome, text)
         )
     return rows
+
+
+ChangeParams = Callable[[str, PlanChange, Any, Any], tuple[Any, ...]]
+"""(enterprise, change, now, now + INVITATION_TTL) → the parameters of the store's statement
+for that kind and action, in this order in every store (times in the store's own form)."""
+
+
+def _role(change: PlanChange) -> str:
+    return str((change.after or {})["role"])
+
+
+CHANGE_PARAMS: dict[tuple[Kind, Action], ChangeParams] = {
+    (Kind.ENTERPRISE, Action.CREATE): lambda enterprise, change, now, expires: (enterprise, now),
+    (Kind.DOMAIN, Action.CREATE): lambda enterprise, change, now, expires: (
+        enterprise,
+        change.key,
+        now,
+    ),
+    (Kind.DOMAIN, Action.DELETE): lambda enterprise, change, now, expires: (enterprise, change.key),
+    (Kind.ORGANIZATION, Action.CREATE): lambda enterprise, change, now, expires: (
+        enterprise,
+        change.key,
+        now,
+    ),
+    # Invitation create and update both mean "this person holds a live invitation with this
+    # role": one statement, and one parameter list, for both.
+    (Kind.INVITATION, Action.CREATE): lambda enterprise, change, now, expires: (
+        enterprise,
+        *split_member_key(change.key),
+        _role(change),
+        now,
+        expires,
+        now,
+    ),
+    (Kind.INVITATION, Action.DELETE): lambda enterprise, change, now, expires: (
+        now,
+        enterprise,
+        *split_member_key(change.key),
+    ),
+    (Kind.MEMBER, Action.UPDATE): lambda enterprise, change, now, expires: (
+        _role(change),
+        enterprise,
+        *split_member_key(change.key),
+    ),
+    (Kind.MEMBER, Action.DELETE): lambda enterprise, change, now, expires: (
+        enterprise,
+        *split_member_key(change.key),
+    ),
+}
+CHANGE_PARAMS[Kind.INVITATION, Action.UPDATE] = CHANGE_PARAMS[Kind.INVITATION, Action.CREATE]
 
 
 def utcnow() -> datetime:

@@ -45,6 +45,7 @@ from reconciler.state import (
 )
 from reconciler.stores import postgres_schema as sql
 from reconciler.stores.base import (
+    CHANGE_PARAMS,
     LOCK_LEASE,
     JournalEntry,
     LockInfo,
@@ -261,8 +262,9 @@ class PostgresStore(Store):
                     if invites and _distinct_keys(batch):
                         cur.execute(sql.INVITE_MANY, _invitations(enterprise, batch, now, expires))
                         continue
-                    statement, params = sql.WRITES[kind, action]
-                    cur.executemany(statement, [params(enterprise, c, now, expires) for c in batch])
+                    params = CHANGE_PARAMS[kind, action]
+                    rows = [params(enterprise, c, now, expires) for c in batch]
+                    cur.executemany(sql.WRITES[kind, action], rows)
                 _copy_journal(cur, journal_rows(enterprise, now, actor, changes, "applied"))
         except StoreError as err:
             self._journal_failure(conn, enterprise, now, actor, changes, str(err))

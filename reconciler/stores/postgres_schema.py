@@ -8,12 +8,7 @@ values are always bound.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
-
-from reconciler.plan import Action, Kind, PlanChange
-from reconciler.state import split_member_key
+from reconciler.plan import Action, Kind
 
 VERSION_TABLE = "insomnia_sso_schema"
 """One row per migration applied; the highest `version` is the schema's version."""
@@ -205,62 +200,32 @@ READ_JOURNAL = (
 )
 
 
-def _role(change: PlanChange) -> str:
-    return str((change.after or {})["role"])
-
-
-Params = Callable[[str, PlanChange, datetime, datetime], tuple[Any, ...]]
-"""(enterprise, change, now, now + INVITATION_TTL) → the statement's parameters."""
-
 # One statement per kind and action, each an upsert or a guarded update keyed by natural keys,
-# so that a replayed change is a no-op. Invitation create and update share one statement:
-# both mean "this person holds a live invitation with this role" (see LAPSED).
-WRITES: dict[tuple[Kind, Action], tuple[str, Params]] = {
+# so that a replayed change is a no-op. Parameters come from `stores.base.CHANGE_PARAMS`, in
+# the order given there; invitation create and update share one statement (see LAPSED).
+WRITES: dict[tuple[Kind, Action], str] = {
     (Kind.ENTERPRISE, Action.CREATE): (
-        "INSERT INTO enterprises (name, created_at) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-        lambda enterprise, change, now, expires: (enterprise, now),
+        "INSERT INTO enterprises (name, created_at) VALUES (%s, %s) ON CONFLICT DO NOTHING"
     ),
     (Kind.DOMAIN, Action.CREATE): (
         "INSERT INTO domains (enterprise, name, verified, created_at) "
-        "VALUES (%s, %s, false, %s) ON CONFLICT DO NOTHING",
-        lambda enterprise, change, now, expires: (enterprise, change.key, now),
+        "VALUES (%s, %s, false, %s) ON CONFLICT DO NOTHING"
     ),
-    (Kind.DOMAIN, Action.DELETE): (
-        "DELETE FROM domains WHERE enterprise = %s AND name = %s",
-        lambda enterprise, change, now, expires: (enterprise, change.key),
-    ),
+    (Kind.DOMAIN, Action.DELETE): "DELETE FROM domains WHERE enterprise = %s AND name = %s",
     (Kind.ORGANIZATION, Action.CREATE): (
         "INSERT INTO organizations (enterprise, name, created_at) VALUES (%s, %s, %s) "
-        "ON CONFLICT DO NOTHING",
-        lambda enterprise, change, now, expires: (enterprise, change.key, now),
+        "ON CONFLICT DO NOTHING"
     ),
-    (Kind.INVITATION, Action.CREATE): (
-        INVITE,
-        lambda enterprise, change, now, expires: (
-            enterprise,
-            *split_member_key(change.key),
-            _role(change),
-            now,
-            expires,
-            now,
-        ),
-    ),
+    (Kind.INVITATION, Action.CREATE): INVITE,
     (Kind.INVITATION, Action.DELETE): (  # a revocation: the row stays, for the record
         "UPDATE invitations SET status = 'revoked', updated_at = %s WHERE enterprise = %s "
-        "AND organization = %s AND email = %s AND status IN ('pending', 'expired')",
-        lambda enterprise, change, now, expires: (now, enterprise, *split_member_key(change.key)),
+        "AND organization = %s AND email = %s AND status IN ('pending', 'expired')"
     ),
     (Kind.MEMBER, Action.UPDATE): (
-        "UPDATE members SET role = %s WHERE enterprise = %s AND organization = %s AND email = %s",
-        lambda enterprise, change, now, expires: (
-            _role(change),
-            enterprise,
-            *split_member_key(change.key),
-        ),
+        "UPDATE members SET role = %s WHERE enterprise = %s AND organization = %s AND email = %s"
     ),
     (Kind.MEMBER, Action.DELETE): (
-        "DELETE FROM members WHERE enterprise = %s AND organization = %s AND email = %s",
-        lambda enterprise, change, now, expires: (enterprise, *split_member_key(change.key)),
+        "DELETE FROM members WHERE enterprise = %s AND organization = %s AND email = %s"
     ),
 }
 WRITES[Kind.INVITATION, Action.UPDATE] = WRITES[Kind.INVITATION, Action.CREATE]

@@ -37,6 +37,7 @@ from reconciler.state import (
     member_key,
 )
 from reconciler.stores.base import (
+    CHANGE_PARAMS,
     LOCK_LEASE,
     JournalEntry,
     LockInfo,
@@ -291,8 +292,9 @@ class SqliteStore(Store):
                         continue
                     if (kind, action) not in WRITES:
                         raise StoreError(f"the SQLite store cannot {action.value} a {kind.value}")
-                    sql, params = WRITES[kind, action]
-                    conn.executemany(sql, [params(enterprise, c, stamp, expires) for c in run])
+                    params = CHANGE_PARAMS[kind, action]
+                    rows = [params(enterprise, c, stamp, expires) for c in run]
+                    conn.executemany(WRITES[kind, action], rows)
                 conn.executemany(
                     INSERT_JOURNAL, journal_rows(enterprise, stamp, actor, changes, "applied")
                 )

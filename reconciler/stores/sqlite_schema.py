@@ -6,11 +6,7 @@ schema change touches. Every statement is made of constants; values are always b
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from reconciler.plan import Action, Kind, PlanChange
-from reconciler.state import split_member_key
+from reconciler.plan import Action, Kind
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 1: the first schema
@@ -98,7 +94,7 @@ LAPSED = """(
 INVITE = f"""
     INSERT INTO invitations AS i
         (enterprise, organization, email, role, status, invited_at, expires_at, updated_at)
-    VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?5)
+    VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7)
     ON CONFLICT (enterprise, organization, email) DO UPDATE SET
         role = excluded.role,
         status = 'pending',
@@ -123,61 +119,32 @@ UPSERT_SSO = """
 """
 
 
-def _role(change: PlanChange) -> str:
-    return str((change.after or {})["role"])
-
-
-Params = Callable[[str, PlanChange, str, str], tuple[Any, ...]]
-"""(enterprise, change, now, now + INVITATION_TTL) → the statement's parameters."""
-
 # One statement per kind and action, each an upsert or a guarded update keyed by natural keys,
-# so that a replayed change is a no-op. Invitation create and update share one statement:
-# both mean "this person holds a live invitation with this role" (see LAPSED).
-WRITES: dict[tuple[Kind, Action], tuple[str, Params]] = {
+# so that a replayed change is a no-op. Parameters come from `stores.base.CHANGE_PARAMS`, in
+# the order given there; invitation create and update share one statement (see LAPSED).
+WRITES: dict[tuple[Kind, Action], str] = {
     (Kind.ENTERPRISE, Action.CREATE): (
-        "INSERT INTO enterprises (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        lambda enterprise, change, now, expires: (enterprise, now),
+        "INSERT INTO enterprises (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
     ),
     (Kind.DOMAIN, Action.CREATE): (
         "INSERT INTO domains (enterprise, name, verified, created_at) VALUES (?, ?, 0, ?) "
-        "ON CONFLICT DO NOTHING",
-        lambda enterprise, change, now, expires: (enterprise, change.key, now),
+        "ON CONFLICT DO NOTHING"
     ),
-    (Kind.DOMAIN, Action.DELETE): (
-        "DELETE FROM domains WHERE enterprise = ? AND name = ?",
-        lambda enterprise, change, now, expires: (enterprise, change.key),
-    ),
+    (Kind.DOMAIN, Action.DELETE): "DELETE FROM domains WHERE enterprise = ? AND name = ?",
     (Kind.ORGANIZATION, Action.CREATE): (
         "INSERT INTO organizations (enterprise, name, created_at) VALUES (?, ?, ?) "
-        "ON CONFLICT DO NOTHING",
-        lambda enterprise, change, now, expires: (enterprise, change.key, now),
+        "ON CONFLICT DO NOTHING"
     ),
-    (Kind.INVITATION, Action.CREATE): (
-        INVITE,
-        lambda enterprise, change, now, expires: (
-            enterprise,
-            *split_member_key(change.key),
-            _role(change),
-            now,
-            expires,
-        ),
-    ),
+    (Kind.INVITATION, Action.CREATE): INVITE,
     (Kind.INVITATION, Action.DELETE): (  # a revocation: the row stays, for the record
         "UPDATE invitations SET status = 'revoked', updated_at = ? WHERE enterprise = ? "
-        "AND organization = ? AND email = ? AND status IN ('pending', 'expired')",
-        lambda enterprise, change, now, expires: (now, enterprise, *split_member_key(change.key)),
+        "AND organization = ? AND email = ? AND status IN ('pending', 'expired')"
     ),
     (Kind.MEMBER, Action.UPDATE): (
-        "UPDATE members SET role = ? WHERE enterprise = ? AND organization = ? AND email = ?",
-        lambda enterprise, change, now, expires: (
-            _role(change),
-            enterprise,
-            *split_member_key(change.key),
-        ),
+        "UPDATE members SET role = ? WHERE enterprise = ? AND organization = ? AND email = ?"
     ),
     (Kind.MEMBER, Action.DELETE): (
-        "DELETE FROM members WHERE enterprise = ? AND organization = ? AND email = ?",
-        lambda enterprise, change, now, expires: (enterprise, *split_member_key(change.key)),
+        "DELETE FROM members WHERE enterprise = ? AND organization = ? AND email = ?"
     ),
 }
 WRITES[Kind.INVITATION, Action.UPDATE] = WRITES[Kind.INVITATION, Action.CREATE]
