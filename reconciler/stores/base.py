@@ -13,16 +13,16 @@ import re
 import socket
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from reconciler.errors import LockHeldError
+from reconciler.errors import LockHeldError, StoreError
 from reconciler.outputs import SENSITIVE
 from reconciler.plan import Action, Kind, PlanChange
-from reconciler.state import ActualState, split_member_key
+from reconciler.state import ActualState, InvitationStatus, split_member_key
 
 LOCK_LEASE = timedelta(minutes=10)
 """A lock not renewed for this long is stale: its holder crashed or hung."""
@@ -135,6 +135,39 @@ CHANGE_PARAMS: dict[tuple[Kind, Action], ChangeParams] = {
     ),
 }
 CHANGE_PARAMS[Kind.INVITATION, Action.UPDATE] = CHANGE_PARAMS[Kind.INVITATION, Action.CREATE]
+
+
+def journal_event(
+    enterprise: str,
+    stamp: object,
+    actor: str,
+    what: tuple[str, str, str],
+    outcome: str,
+    detail: Mapping[str, object],
+) -> tuple[object, ...]:
+    """One journal row for an event that is not a plan change: (action, kind, key) = `what`."""
+    return (enterprise, stamp, actor, *what, outcome, to_json(detail))
+
+
+def refuse_acceptance(
+    enterprise: str, key: str, status: str | None, expires_at: datetime | None, now: datetime
+) -> None:
+    """Raise StoreError unless `key` holds a pending invitation that has not expired."""
+    if status is None or expires_at is None:
+        raise StoreError(f"no invitation for {key} in enterprise '{enterprise}'")
+    if status != InvitationStatus.PENDING:
+        raise StoreError(f"the invitation for {key} is {status}, not pending")
+    if expires_at <= now:
+        expired = expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        raise StoreError(f"the invitation for {key} expired at {expired}Z; run apply to re-send it")
+
+
+def unclaimed_domain(enterprise: str, domain: str) -> StoreError:
+    """The error for verifying a domain the enterprise has not claimed."""
+    return StoreError(
+        f"domain {domain} is not claimed by enterprise '{enterprise}' "
+        "(add it to the spec and apply first)"
+    )
 
 
 def utcnow() -> datetime:

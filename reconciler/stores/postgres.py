@@ -21,7 +21,7 @@ the URL's password is struck out of any text that reaches one: a URL may hold a 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -50,9 +50,11 @@ from reconciler.stores.base import (
     JournalEntry,
     LockInfo,
     Store,
+    journal_event,
     journal_rows,
+    refuse_acceptance,
     stale_reason,
-    to_json,
+    unclaimed_domain,
 )
 from reconciler.stores.postgres_schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -351,18 +353,10 @@ class PostgresStore(Store):
                         if reason is None:
                             return current
                         detail = {"previous_holder": current.holder, "reason": reason}
+                        what = ("lock", "enterprise", enterprise)
                         conn.execute(
                             sql.INSERT_JOURNAL,
-                            (
-                                enterprise,
-                                now,
-                                holder,
-                                "lock",
-                                "enterprise",
-                                enterprise,
-                                "taken over",
-                                to_json(detail),
-                            ),
+                            journal_event(enterprise, now, holder, what, "taken over", detail),
                         )
                     conn.execute(sql.UPDATE_LOCK, (holder, acquired, now + lease, enterprise))
                     return None
@@ -400,31 +394,15 @@ class PostgresStore(Store):
         try:
             with conn.transaction():
                 row = conn.execute(sql.SELECT_INVITATION, where).fetchone()
-                if row is None:
-                    raise StoreError(f"no invitation for {key} in enterprise '{enterprise}'")
-                role, status, expires_at = row
-                if status != InvitationStatus.PENDING:
-                    raise StoreError(f"the invitation for {key} is {status}, not pending")
-                if expires_at <= now:
-                    expired = expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-                    raise StoreError(
-                        f"the invitation for {key} expired at {expired}Z; run apply to re-send it"
-                    )
+                role, status, expires_at = row or (None, None, None)
+                refuse_acceptance(enterprise, key, status, expires_at, now)
                 conn.execute(sql.ACCEPT_INVITATION, (now, *where))
                 conn.execute(sql.ADD_MEMBER, (*where, role, now))
                 detail = {"before": {"status": status}, "after": {"status": "accepted"}}
+                what = ("accept", "invitation", key)
                 conn.execute(
                     sql.INSERT_JOURNAL,
-                    (
-                        enterprise,
-                        now,
-                        actor,
-                        "accept",
-                        "invitation",
-                        key,
-                        "applied",
-                        to_json(detail),
-                    ),
+                    journal_event(enterprise, now, actor, what, "applied", detail),
                 )
         except psycopg.Error as err:
             raise self._error("record the acceptance", err) from err
@@ -438,26 +416,15 @@ class PostgresStore(Store):
             with conn.transaction():
                 row = conn.execute(sql.SELECT_DOMAIN, (enterprise, domain)).fetchone()
                 if row is None:
-                    raise StoreError(
-                        f"domain {domain} is not claimed by enterprise '{enterprise}' "
-                        "(add it to the spec and apply first)"
-                    )
+                    raise unclaimed_domain(enterprise, domain)
                 if row[0]:
                     return
                 conn.execute(sql.VERIFY_DOMAIN, (enterprise, domain))
                 detail = {"before": {"verified": False}, "after": {"verified": True}}
+                what = ("verify", "domain", domain)
                 conn.execute(
                     sql.INSERT_JOURNAL,
-                    (
-                        enterprise,
-                        now,
-                        actor,
-                        "verify",
-                        "domain",
-                        domain,
-                        "applied",
-                        to_json(detail),
-                    ),
+                    journal_event(enterprise, now, actor, what, "applied", detail),
                 )
         except psycopg.Error as err:
             raise self._error("record the domain verification", err) from err

@@ -42,9 +42,11 @@ from reconciler.stores.base import (
     JournalEntry,
     LockInfo,
     Store,
+    journal_event,
     journal_rows,
+    refuse_acceptance,
     stale_reason,
-    to_json,
+    unclaimed_domain,
 )
 from reconciler.stores.sqlite_schema import (
     INSERT_JOURNAL,
@@ -377,18 +379,10 @@ class SqliteStore(Store):
                         if reason is None:
                             return current
                         detail = {"previous_holder": current.holder, "reason": reason}
+                        what = ("lock", "enterprise", enterprise)
                         conn.execute(
                             INSERT_JOURNAL,
-                            (
-                                enterprise,
-                                stamp,
-                                holder,
-                                "lock",
-                                "enterprise",
-                                enterprise,
-                                "taken over",
-                                to_json(detail),
-                            ),
+                            journal_event(enterprise, stamp, holder, what, "taken over", detail),
                         )
                 conn.execute(
                     "INSERT INTO locks (enterprise, holder, acquired_at, expires_at) "
@@ -432,16 +426,9 @@ class SqliteStore(Store):
                     "WHERE enterprise = ? AND organization = ? AND email = ?",
                     where,
                 ).fetchone()
-                if row is None:
-                    raise StoreError(f"no invitation for {key} in enterprise '{enterprise}'")
-                role, status, expires_at = row
-                if status != InvitationStatus.PENDING:
-                    raise StoreError(f"the invitation for {key} is {status}, not pending")
-                if datetime.fromisoformat(expires_at) <= now:
-                    raise StoreError(
-                        f"the invitation for {key} expired at {expires_at[:19]}Z; "
-                        "run apply to re-send it"
-                    )
+                role, status, expires_at = row or (None, None, None)
+                expires = datetime.fromisoformat(expires_at) if expires_at else None
+                refuse_acceptance(enterprise, key, status, expires, now)
                 conn.execute(
                     "UPDATE invitations SET status = 'accepted', updated_at = ? "
                     "WHERE enterprise = ? AND organization = ? AND email = ?",
@@ -453,18 +440,10 @@ class SqliteStore(Store):
                     (*where, role, stamp),
                 )
                 detail = {"before": {"status": status}, "after": {"status": "accepted"}}
+                what = ("accept", "invitation", key)
                 conn.execute(
                     INSERT_JOURNAL,
-                    (
-                        enterprise,
-                        stamp,
-                        actor,
-                        "accept",
-                        "invitation",
-                        key,
-                        "applied",
-                        to_json(detail),
-                    ),
+                    journal_event(enterprise, stamp, actor, what, "applied", detail),
                 )
         except sqlite3.Error as err:
             raise self._error("record the acceptance", err) from err
@@ -481,10 +460,7 @@ class SqliteStore(Store):
                     (enterprise, domain),
                 ).fetchone()
                 if row is None:
-                    raise StoreError(
-                        f"domain {domain} is not claimed by enterprise '{enterprise}' "
-                        "(add it to the spec and apply first)"
-                    )
+                    raise unclaimed_domain(enterprise, domain)
                 if row[0]:
                     return
                 conn.execute(
@@ -492,18 +468,10 @@ class SqliteStore(Store):
                     (enterprise, domain),
                 )
                 detail = {"before": {"verified": False}, "after": {"verified": True}}
+                what = ("verify", "domain", domain)
                 conn.execute(
                     INSERT_JOURNAL,
-                    (
-                        enterprise,
-                        stamp,
-                        actor,
-                        "verify",
-                        "domain",
-                        domain,
-                        "applied",
-                        to_json(detail),
-                    ),
+                    journal_event(enterprise, stamp, actor, what, "applied", detail),
                 )
         except sqlite3.Error as err:
             raise self._error("record the domain verification", err) from err
