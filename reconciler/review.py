@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import Problem
-from reconciler.okta_preview import DeclaredResource, OktaPreview
 from reconciler.revisions import SpecsAt
 from reconciler.spec import Enterprise, Role
+
+if TYPE_CHECKING:  # the preview loads Pulumi; the analysis itself does not need it
+    from reconciler.okta_preview import DeclaredResource, OktaPreview
 
 PRIVILEGED = (Role.ADMIN.value, Role.OWNER.value)
 

@@ -7,7 +7,6 @@ import json
 import click
 
 from reconciler.cli.base import format_option, main
-from reconciler.okta_preview import preview, render_text
 from reconciler.spec import load_file
 
 DEFAULT_SPEC = "specs/enterprise.yaml"
@@ -23,6 +22,9 @@ def okta_preview(spec: str, output_format: str) -> None:
     and the issuer path are placeholders until `pulumi up`; the client secret is never shown.
     SPEC defaults to specs/enterprise.yaml.
     """
+    # Imported here: loading Pulumi costs every other command a third of a second.
+    from reconciler.okta_preview import preview, render_text
+
     result = preview(load_file(spec))
     if output_format == "json":
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))

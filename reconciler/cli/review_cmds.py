@@ -9,7 +9,6 @@ import click
 
 from reconciler.cli.base import format_option, main, spec_arguments, specs_or_default
 from reconciler.errors import ReviewError
-from reconciler.okta_preview import preview
 from reconciler.render_review import review_json, review_markdown
 from reconciler.review import review as review_specs
 from reconciler.revisions import repository_root, specs_at
@@ -25,6 +24,8 @@ def review(base: str, head: str | None, specs: tuple[str, ...], output_format: s
 
     Okta is previewed offline under mocks at both revisions; no credentials are needed.
     """
+    from reconciler.okta_preview import preview  # loads Pulumi: only when reviewing
+
     cwd = Path.cwd()
     root = repository_root(cwd)
     paths = []

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from reconciler.errors import StoreError
 from reconciler.stores.base import Store
-from reconciler.stores.postgres import PostgresStore
 from reconciler.stores.sqlite import SqliteStore
 
 DEFAULT_STORE_URL = "sqlite:///.insomnia-sso/state.db"
@@ -38,6 +37,9 @@ def open_store(url: str) -> Store:
         return _open_sqlite(url)
     if scheme in _POSTGRES:
         # libpq knows the scheme in lower case only; the store connects on first use.
+        # Imported on demand: psycopg and libpq are not needed by SQLite users.
+        from reconciler.stores.postgres import PostgresStore
+
         return PostgresStore(scheme + url[len(scheme) :])
     if scheme in _LATER:
         raise StoreError(
