@@ -6,17 +6,15 @@ carries merge-conflict markers at one revision becomes a reported problem, not a
 
 from __future__ import annotations
 
-import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.errors import Problem, ReviewError, SpecError
 from reconciler.spec import Enterprise, load_text
-from reconciler.spec.loader import MAX_SPEC_BYTES, SPEC_SUFFIXES
+from reconciler.spec.loader import MAX_SPEC_BYTES, SPEC_SUFFIXES, decode
 
 WORKING_TREE = "working tree"
-_CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
 
 
 @dataclass
@@ -105,20 +103,7 @@ def specs_at(root: Path, revision: str | None, spec_paths: list[str]) -> SpecsAt
             )
             continue
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            line = raw[: err.start].count(b"\n") + 1
-            found.problems.append(Problem(name, line, "not UTF-8 text"))
-            continue
-        conflict = _CONFLICT.search(text)
-        if conflict:
-            line = text.count("\n", 0, conflict.start()) + 1
-            found.problems.append(
-                Problem(name, line, "merge conflict marker: resolve the conflict first")
-            )
-            continue
-        try:
-            enterprise = load_text(text, name)
+            enterprise = load_text(decode(raw, name), name)
         except SpecError as err:
             found.problems.extend(err.problems)
             continue

@@ -39,6 +39,7 @@ MAX_ALIAS_EVENTS = 200_000
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
+_CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
 _YAML_LINE = re.compile(r"at line (\d+), column \d+")
 
 
@@ -113,18 +114,28 @@ def load_file(path: str | Path) -> Enterprise:
         raw = Path(path).read_bytes()
     except OSError as err:
         raise SpecError([Problem(name, None, f"cannot read: {err.strerror}")]) from err
+    return load_text(decode(raw, name), name)
+
+
+def decode(raw: bytes, name: str) -> str:
+    """A spec's bytes as text; SpecError naming the line where UTF-8 breaks."""
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise SpecError([Problem(name, line, "not UTF-8 text")]) from err
-    return load_text(text, name)
 
 
 def load_text(text: str, name: str = "<spec>") -> Enterprise:
     """Parse and validate one spec document held in memory."""
     if len(text) > MAX_SPEC_BYTES:
         raise SpecError([Problem(name, None, f"document is over {MAX_SPEC_BYTES:,} bytes")])
+    # Substring scans first: the line regex alone costs ~45 ms on a 100,000-person spec.
+    marked = any(marker in text for marker in ("<<<<<<<", "=======", ">>>>>>>"))
+    conflict = _CONFLICT.search(text) if marked else None
+    if conflict:
+        line = text.count("\n", 0, conflict.start()) + 1
+        raise SpecError([Problem(name, line, "merge conflict marker: resolve the conflict first")])
     data = _parse_fast(text, name)
     try:
         enterprise = Enterprise.model_validate(data)

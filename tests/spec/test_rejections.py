@@ -135,6 +135,10 @@ CASES = {
         MINIMAL + "---\n" + MINIMAL,
         ["{p}:23: one Enterprise spec per file; found 2 documents"],
     ),
+    "a merge conflict left in the file": (
+        edited("  name: acme\n", "<<<<<<< HEAD\n  name: acme\n=======\n  name: beta\n>>>>>>> b\n"),
+        ["{p}:4: merge conflict marker: resolve the conflict first"],
+    ),
     "an empty file": (
         "",
         ["{p}: empty document; expected an Enterprise spec"],
