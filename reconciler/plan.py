@@ -322,9 +322,12 @@ def _people_changes(
         before = _frozen(organization=member.organization, email=member.email, role=member.role)
         changes.append(PlanChange(Action.DELETE, Kind.MEMBER, member.key, before, None))
     if kept:
-        why = "prune is off" if not enterprise.spec.prune.enabled else "owners are never removed"
-        if enterprise.spec.prune.enabled and not actual.complete:
+        if not enterprise.spec.prune.enabled:
+            why = "prune is off"
+        elif not actual.complete:
             why = "the read was incomplete"
+        else:
+            why = "owners are never removed"
         warnings.append(f"{kept} member(s) are not in the spec and stay ({why})")
     return changes, warnings
 
