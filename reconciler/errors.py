@@ -5,6 +5,8 @@
     ├── OutputsError                 a Pulumi stack outputs file is missing, malformed or foreign
     ├── StoreError                   the store cannot be opened, read or written
     │   └── LockHeldError            another apply holds the enterprise lock (exit 3)
+    ├── DirectoryError               the SCIM directory cannot be read or written
+    │   └── DirectoryAuthError       the SCIM token was rejected (401/403): stop at once
     ├── PlanRefusedError             apply refuses a plan (mass removal, partial read)
     └── ReviewError                  a pull-request review cannot be rendered
 
@@ -56,6 +58,14 @@ class LockHeldError(StoreError):
     """Another process holds the per-enterprise write lock."""
 
     exit_code = 3
+
+
+class DirectoryError(InsomniaSsoError):
+    """The SCIM directory cannot be reached, read or written. Never holds the token."""
+
+
+class DirectoryAuthError(DirectoryError):
+    """The SCIM token was rejected (401/403): nothing more is sent in this run."""
 
 
 class PlanRefusedError(InsomniaSsoError):

@@ -38,6 +38,9 @@ class Kind(StrEnum):
     ORGANIZATION = "organization"
     INVITATION = "invitation"
     MEMBER = "member"
+    USER = "user"
+    TEAM = "team"
+    TEAM_MEMBER = "team_member"
 
 
 KIND_ORDER = {kind: i for i, kind in enumerate(Kind)}

@@ -6,9 +6,11 @@ planner compares dictionaries and never touches a store.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 
 INVITATION_TTL = timedelta(days=7)
 """How long an invitation stays valid before it must be re-sent."""
@@ -91,6 +93,78 @@ class MemberState:
         return member_key(self.organization, self.email)
 
 
+def team_name(organization: str, role: str) -> str:
+    """The displayName of the managed team holding one role of one organization."""
+    return f"{organization}-{role}s"
+
+
+def managed_team_prefix(enterprise: str) -> str:
+    """Every team this tool manages for `enterprise` has an externalId starting with this."""
+    return f"insomnia-sso:{enterprise}:"
+
+
+def team_external_id(enterprise: str, organization: str, role: str) -> str:
+    """`insomnia-sso:{enterprise}:{organization}:{role}`: marks a team as managed."""
+    return f"{managed_team_prefix(enterprise)}{organization}:{role}"
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryUser:
+    """A SCIM User as the planner sees it; `user_name` is lower-cased (Insomnia matches by
+    email, case-insensitively)."""
+
+    user_name: str
+    external_id: str | None
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryTeam:
+    """A managed SCIM Group (an Insomnia Team); `members` are lower-cased userNames."""
+
+    display_name: str
+    external_id: str
+    members: frozenset[str]
+
+
+@dataclass(frozen=True)
+class DirectoryState:
+    """People and managed teams as one read of the directory found them.
+
+    `users` holds every user the directory listed (managed or not), by lower-cased userName;
+    `teams` only the teams whose externalId carries this enterprise's marker, by displayName.
+    `complete` is False after a failed or short page: the planner then removes nobody.
+    """
+
+    users: Mapping[str, DirectoryUser] = field(default_factory=dict)
+    teams: Mapping[str, DirectoryTeam] = field(default_factory=dict)
+    complete: bool = True
+    incomplete_reason: str = ""
+    confirmations: Mapping[tuple[str, str], Confirmation] = field(default_factory=dict)
+    """Confirmed manual steps by (kind, key)."""
+    managed_users: frozenset[str] = frozenset()
+    """Lower-cased userNames the tool created or adopted in the directory (it may change them)."""
+    directory: DirectoryState | None = None
+    """People and teams from the SCIM directory; None when people live in the ledger."""
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """An owner's record that a manual step was done, for the values it had then.
+
+    `digest` fingerprints those values: when the plan's step has another digest (a new
+    client id, say), the step is open again. `detail` holds what the owner added (the TXT
+    value a domain was verified with), never a secret.
+    """
+
+    kind: str
+    key: str
+    digest: str
+    actor: str
+    at: datetime
+    detail: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
 @dataclass(frozen=True)
 class ActualState:
     """Everything the store holds for one enterprise, as of one read.
@@ -109,3 +183,9 @@ class ActualState:
     members: dict[str, MemberState] = field(default_factory=dict)
     complete: bool = True
     incomplete_reason: str = ""
+    confirmations: Mapping[tuple[str, str], Confirmation] = field(default_factory=dict)
+    """Confirmed manual steps by (kind, key)."""
+    managed_users: frozenset[str] = frozenset()
+    """Lower-cased userNames the tool created or adopted in the directory (it may change them)."""
+    directory: DirectoryState | None = None
+    """People and teams from the SCIM directory; None when people live in the ledger."""
