@@ -1,11 +1,14 @@
-"""Apply: make a store match the spec, under the enterprise's lock, in crash-safe batches.
+"""Apply: carry out a plan's changes under the enterprise's lock, in crash-safe batches.
 
-    lock → read actual → plan → check removals → defer what waits for Okta → write in batches
+    lock (record) → read record (+ directory) → plan → check removals → write in batches
 
-Each batch is one store transaction, so a process killed at any moment leaves whole batches
-behind; the next apply reads again and plans only what remains (the writes are idempotent
-upserts), which is how it resumes without duplicates. The lock's lease is renewed between
-batches, so a live apply is never taken for a crashed one.
+People go to the SCIM directory when one is given (each batch journaled in the record with
+its outcome, and the users it created or adopted remembered as managed), or to the record's
+ledger otherwise (each batch one transaction with its journal rows). Either way a process
+killed at any moment leaves whole batches behind, or changes the directory already holds;
+the next apply reads again and plans only what remains, which is how it resumes without
+duplicates. The lock's lease is renewed between batches, so a live apply is never taken
+for a crashed one. Manual steps are never carried out here: they stay in the plan.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ import os
 import socket
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from reconciler.directory.base import Directory, WriteReport
 from reconciler.errors import LockHeldError, PlanRefusedError
-from reconciler.outputs import UNKNOWN, OktaOutputs
-from reconciler.plan import Action, Plan, PlanChange, plan
+from reconciler.outputs import OktaOutputs
+from reconciler.plan import Action, Kind, Plan, PlanChange, plan
 from reconciler.spec import Enterprise
 from reconciler.state import ActualState
 from reconciler.stores.base import Store, utcnow
@@ -29,12 +33,15 @@ from reconciler.stores.base import Store, utcnow
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """What an apply did: its plan, how many changes were written, and what waits for Okta."""
+    """What an apply did: its plan, how many changes were carried out, which failed."""
 
     plan: Plan
     applied: int
-    deferred: tuple[PlanChange, ...]
-    """SSO changes whose values are `(known after pulumi up)`: applied once outputs are given."""
+    failed: tuple[tuple[PlanChange, str], ...] = ()
+    """Changes the directory refused or never answered for, each with a one-line reason;
+    the next apply plans them again."""
+    requests: int = 0
+    """HTTP requests made to the SCIM directory (0 for the ledger)."""
 
 
 def default_actor() -> str:
@@ -62,32 +69,29 @@ def _local_user() -> str:
         return f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
-def check_removals(
-    plan: Plan, actual: ActualState, enterprise: Enterprise, *, allow_mass_removal: bool
-) -> None:
+def check_removals(plan: Plan, *, allow_mass_removal: bool) -> None:
     """Refuse a plan that could lose people by accident; raises PlanRefusedError.
 
-    Any removal (revoked invitation, removed member or domain) is refused after an incomplete
-    read. Member removals past `prune.maxFraction` of an organization's current members are
-    refused, for the whole apply, unless `allow_mass_removal`.
+    Any removal (revoked invitation, removed member, team membership or deactivated user) is
+    refused after an incomplete read. Removals past `prune.maxFraction` of an organization's
+    current people are refused, for the whole apply, unless `allow_mass_removal`.
     """
     removals = [c for c in plan.changes if c.action is Action.DELETE]
-    if removals and not actual.complete:
+    if removals and not plan.complete:
         counts = Counter(c.kind.value for c in removals)
         what = ", ".join(f"{n} {kind}(s)" for kind, n in sorted(counts.items()))
         raise PlanRefusedError(
-            f"the read of the store was incomplete ({actual.incomplete_reason or 'unknown'}); "
-            f"refusing to remove {what} on a partial view; nothing was changed"
+            f"{plan.incomplete_reason or 'the read was incomplete'}; refusing to remove {what} "
+            "on a partial view; nothing was changed"
         )
     if allow_mass_removal:
         return
-    max_fraction = enterprise.spec.prune.max_fraction
-    current = Counter(member.organization for member in actual.members.values())
+    max_fraction = plan.max_fraction
     # Exactly maxFraction is allowed; the epsilon absorbs float error (0.29 * 100 = 28.99…).
     too_many = [
-        (org, removed, current[org])
-        for org, removed in sorted(plan.removals_by_organization().items())
-        if removed > math.floor(max_fraction * current[org] + 1e-9)
+        (org, removed, plan.current.get(org, 0))
+        for org, removed in sorted(plan.removed.items())
+        if removed > math.floor(max_fraction * plan.current.get(org, 0) + 1e-9)
     ]
     if too_many:
         what = "; ".join(
@@ -100,8 +104,14 @@ def check_removals(
         )
 
 
-def _waits_for_okta(change: PlanChange) -> bool:
-    return change.after is not None and UNKNOWN in change.after.values()
+def read_actual(
+    store: Store, directory: Directory | None, enterprise: str, now: datetime
+) -> ActualState:
+    """One read of the record and, when people live there, of the directory."""
+    actual = store.read(enterprise=enterprise, now=now)
+    if directory is None:
+        return actual
+    return replace(actual, directory=directory.read(enterprise=enterprise))
 
 
 def apply(
@@ -110,40 +120,84 @@ def apply(
     store: Store,
     *,
     actor: str,
+    directory: Directory | None = None,
     allow_mass_removal: bool = False,
     lock_timeout: float = 0.0,
     batch_size: int = 2000,
     progress: Callable[[int, int], None] | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> ApplyResult:
-    """Make `store` match the spec and the Okta outputs; a second run plans nothing.
+    """Carry out the plan's changes; a second run plans none of them again.
 
-    `actor` is journaled and holds the lock (see `default_actor`). Changes are written in
-    plan order, `batch_size` per transaction, calling `progress(done, total)` after each.
-    Raises LockHeldError when another apply holds the lock past `lock_timeout` seconds (or
-    takes it over while this one ran), and PlanRefusedError, before any write, for removals
-    `check_removals` refuses.
+    People go to `directory` (SCIM) when given, to the record's ledger otherwise. `actor` is
+    journaled and holds the lock (see `default_actor`). Changes go in plan order,
+    `batch_size` at a time, calling `progress(done, total)` after each. Raises
+    LockHeldError when another apply holds the lock past `lock_timeout` seconds (or takes it
+    over while this one ran), PlanRefusedError, before any write, for removals
+    `check_removals` refuses, and DirectoryAuthError when the SCIM token is rejected.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     name = enterprise.name
     with store.locked(enterprise=name, holder=actor, timeout=lock_timeout, clock=clock):
-        actual = store.read(enterprise=name, now=clock())
+        actual = read_actual(store, directory, name, clock())
         result = plan(enterprise, outputs, actual)
-        check_removals(result, actual, enterprise, allow_mass_removal=allow_mass_removal)
-        waiting = [_waits_for_okta(c) for c in result.changes]
-        ready = [c for c, wait in zip(result.changes, waiting, strict=True) if not wait]
-        deferred = tuple(c for c, wait in zip(result.changes, waiting, strict=True) if wait)
-        done = 0
-        for start in range(0, len(ready), batch_size):
+        check_removals(result, allow_mass_removal=allow_mass_removal)
+        if directory is not None:
+            assert actual.directory is not None  # read_actual read it
+            present = {p.email for _, p in enterprise.memberships()} & set(actual.directory.users)
+            _remember(store, name, present - actual.managed_users, actor, clock)
+        changes = result.changes
+        done, requests = 0, 0
+        failed: list[tuple[PlanChange, str]] = []
+        for start in range(0, len(changes), batch_size):
             if start:
-                _renew(store, name, actor, clock, done, len(ready))
-            batch = ready[start : start + batch_size]
-            store.write(enterprise=name, changes=batch, actor=actor, now=clock())
-            done += len(batch)
+                _renew(store, name, actor, clock, start, len(changes))
+            batch = changes[start : start + batch_size]
+            if directory is None:
+                store.write(enterprise=name, changes=batch, actor=actor, now=clock())
+                done += len(batch)
+            else:
+                report = directory.write(enterprise=name, changes=batch)
+                _journal_report(store, name, report, actual, actor, clock)
+                requests += report.requests
+                done += len(report.done)
+                failed.extend(report.failed)
             if progress is not None:
-                progress(done, len(ready))
-    return ApplyResult(result, done, deferred)
+                progress(start + len(batch), len(changes))
+    return ApplyResult(result, done, tuple(failed), requests)
+
+
+def _journal_report(
+    store: Store,
+    enterprise: str,
+    report: WriteReport,
+    actual: ActualState,
+    actor: str,
+    clock: Callable[[], datetime],
+) -> None:
+    """Journal what the directory did and refused; remember the users it created."""
+    store.journal_changes(
+        enterprise=enterprise, changes=report.done, outcome="applied", actor=actor, now=clock()
+    )
+    for change, reason in report.failed:
+        store.journal_changes(
+            enterprise=enterprise,
+            changes=(change,),
+            outcome="failed",
+            actor=actor,
+            now=clock(),
+            error=reason,
+        )
+    users = {c.key for c in report.done if c.kind is Kind.USER}
+    _remember(store, enterprise, users - actual.managed_users, actor, clock)
+
+
+def _remember(
+    store: Store, enterprise: str, users: set[str], actor: str, clock: Callable[[], datetime]
+) -> None:
+    if users:
+        store.remember_users(enterprise=enterprise, user_names=users, actor=actor, now=clock())
 
 
 def _renew(

@@ -1,10 +1,16 @@
-"""The diff: desired (spec + Okta outputs) × actual (a store snapshot) → an ordered Plan.
+"""The diff: desired (spec + Okta outputs) × actual (record and directory) → an ordered Plan.
 
-A pure function, no I/O. Creations and updates come parent-first (enterprise → domains →
-SSO connection → organizations → invitations → members); removals follow in reverse.
-Nothing is removed or revoked after an incomplete read, and members only when the spec
-opts in (`prune.enabled`);
-the per-organization bound on removals is enforced by apply, which can be overridden there.
+A pure function, no I/O. A plan holds two things apart:
+  * `changes`, what apply does itself: people and teams in the SCIM directory (`user`,
+    `team`, `team_member`, see `reconciler.plan_scim`), or, without a directory, the
+    record's people ledger (`invitation`, `member`: recorded, the invitations are sent from
+    Insomnia's UI);
+  * `manual_steps`, what only Insomnia's web UI can do (`reconciler.manual`): domains, the
+    SSO connection, team links, each open until an owner confirms it.
+Creations and updates come parent-first; removals follow in reverse. Nothing is removed or
+revoked after an incomplete read, and members only when the spec opts in
+(`prune.enabled`); the per-organization bound on removals is enforced by apply, which can be
+overridden there.
 """
 
 from __future__ import annotations
@@ -12,97 +18,52 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from reconciler.outputs import SENSITIVE, UNKNOWN, OktaOutputs
+from reconciler.manual import ManualStep, open_steps
+from reconciler.outputs import OktaOutputs
+from reconciler.plan_scim import scim_changes
+from reconciler.plan_types import KIND_ORDER, Action, Attrs, Kind, PlanChange
 from reconciler.spec import Enterprise, Role
 from reconciler.state import ActualState, InvitationStatus, member_key
 
-
-class Action(StrEnum):
-    """What a change does; the value is what plan JSON shows."""
-
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-
-
-class Kind(StrEnum):
-    """What a change touches, in parent-first order."""
-
-    ENTERPRISE = "enterprise"
-    DOMAIN = "domain"
-    SSO_CONNECTION = "sso_connection"
-    ORGANIZATION = "organization"
-    INVITATION = "invitation"
-    MEMBER = "member"
-    USER = "user"
-    TEAM = "team"
-    TEAM_MEMBER = "team_member"
-
-
-KIND_ORDER = {kind: i for i, kind in enumerate(Kind)}
-
-Attrs = Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class PlanChange:
-    """One typed change. `secret_fingerprint` travels beside, never inside, before/after."""
-
-    action: Action
-    kind: Kind
-    key: str
-    before: Attrs | None
-    after: Attrs | None
-    secret_fingerprint: str | None = field(default=None, repr=False)
-
-    @property
-    def organization(self) -> str:
-        """The organization an invitation or member change belongs to."""
-        return self.key.partition("/")[0]
-
-    def to_json(self) -> dict[str, Any]:
-        """The documented JSON shape of one change."""
-        return {
-            "action": self.action.value,
-            "kind": self.kind.value,
-            "key": self.key,
-            "before": dict(self.before) if self.before is not None else None,
-            "after": dict(self.after) if self.after is not None else None,
-        }
+__all__ = ["KIND_ORDER", "Action", "Attrs", "Kind", "Plan", "PlanChange", "plan"]
 
 
 @dataclass(frozen=True)
 class Plan:
-    """An immutable, ordered list of changes for one enterprise, plus notes for humans."""
+    """An immutable, ordered list of changes for one enterprise, the manual steps still
+    open, and notes for humans."""
 
     enterprise: str
     changes: tuple[PlanChange, ...]
     warnings: tuple[str, ...] = ()
     complete: bool = True
+    incomplete_reason: str = ""
+    """What was missed when `complete` is False: `the read of the store was incomplete (…)`."""
+    manual_steps: tuple[ManualStep, ...] = ()
+    scim: bool = False
+    """True when people live in the SCIM directory (changes reach Insomnia), False when
+    they live in the record's ledger (changes are recorded only)."""
+    removed: Mapping[str, int] = field(default_factory=dict)
+    """People each organization loses, for the mass-removal bound."""
+    current: Mapping[str, int] = field(default_factory=dict)
+    """People each organization has now, the base of that bound."""
+    max_fraction: float = 1.0
+    """The spec's `prune.maxFraction`."""
 
     @property
     def empty(self) -> bool:
-        """True when apply would change nothing."""
-        return not self.changes
+        """True when there is nothing to do: no change and no open manual step."""
+        return not self.changes and not self.manual_steps
 
     def summary(self) -> dict[str, int]:
-        """Counts per action, every action present."""
+        """Counts per action, every action present, and the open manual steps."""
         counts = Counter(change.action for change in self.changes)
-        return {action.value: counts.get(action, 0) for action in Action}
-
-    def removals_by_organization(self) -> dict[str, int]:
-        """Member removals per organization, for the mass-removal bound."""
-        return dict(
-            Counter(
-                c.organization
-                for c in self.changes
-                if c.kind is Kind.MEMBER and c.action is Action.DELETE
-            )
-        )
+        out = {action.value: counts.get(action, 0) for action in Action}
+        out["manual"] = len(self.manual_steps)
+        return out
 
     def to_json(self) -> dict[str, Any]:
         """The documented plan JSON (format_version 1)."""
@@ -110,6 +71,7 @@ class Plan:
             "format_version": 1,
             "enterprise": self.enterprise,
             "changes": [change.to_json() for change in self.changes],
+            "manual_steps": [step.to_json() for step in self.manual_steps],
             "summary": self.summary(),
         }
 
@@ -119,57 +81,62 @@ def _frozen(**attrs: Any) -> Attrs:
 
 
 def plan(enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState) -> Plan:
-    """Everything apply must do so that `actual` matches the spec and the Okta outputs."""
-    changes: list[PlanChange] = []
+    """Everything apply must do, and every step an owner must do, so that Insomnia matches
+    the spec and the Okta outputs. People are planned against `actual.directory` when a
+    SCIM directory was read, against the record's ledger otherwise."""
     warnings: list[str] = []
     spec = enterprise.spec
-    name = enterprise.name
-    prune = spec.prune.enabled and actual.complete
+    directory = actual.directory
+    complete = actual.complete and (directory is None or directory.complete)
+    prune = spec.prune.enabled and complete
+    incomplete = ""
     if not actual.complete:
-        warnings.append(
-            f"the read of the store was incomplete ({actual.incomplete_reason or 'unknown'}); "
-            "nobody will be removed in this run"
+        incomplete = f"the read of the store was incomplete ({actual.incomplete_reason or '?'})"
+    elif directory is not None and not directory.complete:
+        incomplete = (
+            "the read of the SCIM directory was incomplete "
+            f"({directory.incomplete_reason or '?'})"
         )
-
-    if not actual.exists:
-        changes.append(PlanChange(Action.CREATE, Kind.ENTERPRISE, name, None, _frozen(name=name)))
-
-    for domain in spec.domains:
-        if domain not in actual.domains:
-            after = _frozen(name=domain, verified=False)
-            changes.append(PlanChange(Action.CREATE, Kind.DOMAIN, domain, None, after))
-    for domain in sorted(set(actual.domains) - set(spec.domains)):
-        if prune:
-            before = _frozen(name=domain, verified=actual.domains[domain].verified)
-            changes.append(PlanChange(Action.DELETE, Kind.DOMAIN, domain, before, None))
-        else:
+    if incomplete:
+        warnings.append(f"{incomplete}; nobody will be removed in this run")
+    if prune is False and spec.prune.enabled is False:
+        claimed = {key for kind, key in actual.confirmations if kind == "domain"}
+        for domain in sorted(claimed - set(spec.domains)):
             warnings.append(f"domain {domain} is claimed but not in the spec (prune is off)")
-    identifier = spec.sso.domain_identifier
-    verified = actual.domains.get(identifier)
-    if verified is None or not verified.verified:
-        warnings.append(
-            f"domain {identifier} is not verified yet: add Insomnia's DNS TXT record; "
-            "SSO logins fail until it is"
+    warnings.extend(_okta_warnings(enterprise, outputs))
+
+    if directory is not None:
+        people = scim_changes(enterprise, actual, directory, prune)
+        changes, removed = people.changes, Counter(org for org, _ in people.leaving)
+        current: Mapping[str, int] = people.current
+        warnings.extend(people.warnings)
+    else:
+        changes, ledger_warnings = _people_changes(enterprise, actual, prune)
+        warnings.extend(ledger_warnings)
+        removed = Counter(
+            c.organization for c in changes if c.kind is Kind.MEMBER and c.action is Action.DELETE
         )
-
-    changes.extend(_sso_changes(enterprise, outputs, actual))
-
-    for org in spec.organizations:
-        if org.name not in actual.organizations:
-            after = _frozen(name=org.name)
-            changes.append(PlanChange(Action.CREATE, Kind.ORGANIZATION, org.name, None, after))
-    extra_orgs = sorted(actual.organizations - {org.name for org in spec.organizations})
-    for org_name in extra_orgs:
-        warnings.append(
+        current = Counter(member.organization for member in actual.members.values())
+        extra_orgs = sorted(actual.organizations - {org.name for org in spec.organizations})
+        warnings.extend(
             f"organization {org_name} is not in the spec; it is never deleted by this tool"
+            for org_name in extra_orgs
         )
-
-    people, people_warnings = _people_changes(enterprise, outputs, actual, prune)
-    changes.extend(people)
-    warnings.extend(people_warnings)
 
     changes.sort(key=_order)
-    return Plan(name, tuple(changes), tuple(warnings), actual.complete)
+    steps = open_steps(enterprise, outputs, actual, teams=directory is not None)
+    return Plan(
+        enterprise.name,
+        tuple(changes),
+        tuple(warnings),
+        complete,
+        incomplete,
+        steps,
+        scim=directory is not None,
+        removed=dict(removed),
+        current=dict(current),
+        max_fraction=spec.prune.max_fraction,
+    )
 
 
 def _order(change: PlanChange) -> tuple[int, int, str]:
@@ -178,93 +145,38 @@ def _order(change: PlanChange) -> tuple[int, int, str]:
     return (0, KIND_ORDER[change.kind], change.key)
 
 
-def _sso_changes(
-    enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState
-) -> list[PlanChange]:
-    """Create or update the SSO connection; unknown Okta values never cause an update."""
-    sso = enterprise.spec.sso
-    current = actual.sso
-    desired: dict[str, Any] = {
-        "type": sso.type,
-        "domain_identifier": sso.domain_identifier,
-        "sso_url": sso.sso_url,
-        "client_id": outputs.client_id or UNKNOWN,
-        "issuer": outputs.issuer or UNKNOWN,
-        "client_secret": SENSITIVE if outputs.known else UNKNOWN,
-    }
-    if current is None:
-        return [
-            PlanChange(
-                Action.CREATE,
-                Kind.SSO_CONNECTION,
-                enterprise.name,
-                None,
-                _frozen(**desired),
-                outputs.secret_fingerprint,
-            )
-        ]
-    existing: dict[str, Any] = {
-        "type": "oidc",
-        "domain_identifier": current.domain_identifier,
-        "sso_url": current.sso_url,
-        "client_id": current.client_id,
-        "issuer": current.issuer,
-        "client_secret": SENSITIVE,
-    }
-    if not outputs.known:
-        for key in ("client_id", "issuer", "client_secret"):
-            desired[key] = existing[key]
-    secret_changed = (
-        outputs.secret_fingerprint is not None
-        and outputs.secret_fingerprint != current.secret_fingerprint
-    )
-    if desired == existing and not secret_changed:
+def _okta_warnings(enterprise: Enterprise, outputs: OktaOutputs) -> list[str]:
+    """People in the spec whom the Okta outputs do not list as assigned to the app."""
+    if outputs.assigned_users is None:
         return []
-    before = {k: v for k, v in existing.items() if desired[k] != v or k == "client_secret"}
-    after = {k: desired[k] for k in before}
-    if not secret_changed:
-        before.pop("client_secret")
-        after.pop("client_secret")
-    else:
-        before["client_secret"] = SENSITIVE
-        after["client_secret"] = f"{SENSITIVE} (changed)"
+    missing = sorted(
+        {
+            person.login
+            for _, person in enterprise.memberships()
+            if person.login not in outputs.assigned_users
+        }
+    )
+    if not missing:
+        return []
+    sample = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
+    who = (
+        "1 person in the spec is" if len(missing) == 1 else f"{len(missing)} people in the spec are"
+    )
     return [
-        PlanChange(
-            Action.UPDATE,
-            Kind.SSO_CONNECTION,
-            enterprise.name,
-            _frozen(**before),
-            _frozen(**after),
-            outputs.secret_fingerprint or current.secret_fingerprint,
-        )
+        f"{who} not assigned in Okta yet ({sample}); run `pulumi up` first or they cannot log in"
     ]
 
 
 def _people_changes(
-    enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState, prune: bool
+    enterprise: Enterprise, actual: ActualState, prune: bool
 ) -> tuple[list[PlanChange], list[str]]:
-    """Invite, re-send, re-role, revoke and (opt-in) remove people."""
+    """Ledger: invite, re-send, re-role, revoke and (opt-in) remove people."""
     changes: list[PlanChange] = []
     warnings: list[str] = []
-    desired: dict[str, tuple[str, str, Role]] = {}
-    not_in_okta: list[str] = []
-    for org, person in enterprise.memberships():
-        key = member_key(org.name, person.email)
-        desired[key] = (org.name, person.email, person.role)
-        if outputs.assigned_users is not None and person.login not in outputs.assigned_users:
-            not_in_okta.append(person.login)
-    if not_in_okta:
-        missing = sorted(set(not_in_okta))
-        sample = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
-        who = (
-            "1 person in the spec is"
-            if len(missing) == 1
-            else f"{len(missing)} people in the spec are"
-        )
-        warnings.append(
-            f"{who} not assigned in Okta yet ({sample}); run `pulumi up` first or they cannot "
-            "log in"
-        )
+    desired: dict[str, tuple[str, str, Role]] = {
+        member_key(org.name, person.email): (org.name, person.email, person.role)
+        for org, person in enterprise.memberships()
+    }
 
     now = actual.as_of
     for key, (org_name, email, role) in desired.items():

@@ -7,7 +7,6 @@ Renderers only read `before`/`after`, which never hold a secret: the client secr
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from reconciler.plan import Action, Kind, Plan, PlanChange
@@ -20,9 +19,22 @@ MARKDOWN_ROWS = 500
 
 
 def summary_line(plan: Plan) -> str:
-    """`Plan: 3 to create, 1 to update, 0 to delete.`"""
+    """`Plan: 3 to create, 1 to update, 0 to delete, 2 manual steps.`"""
     s = plan.summary()
-    return f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete."
+    steps = "1 manual step" if s["manual"] == 1 else f"{s['manual']} manual steps"
+    return (
+        f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete, {steps}."
+    )
+
+
+def changes_heading(plan: Plan) -> str:
+    """What the changes are: made in Insomnia through SCIM, or only recorded in the ledger."""
+    if plan.scim:
+        return f"Enterprise {plan.enterprise}: apply will make these changes in Insomnia (SCIM):"
+    return (
+        f"Enterprise {plan.enterprise}: apply will record these in the ledger; nothing is sent "
+        "to Insomnia (send the invitations from Insomnia's web UI):"
+    )
 
 
 def _value(value: Any) -> str:
@@ -42,29 +54,39 @@ def change_line(change: PlanChange) -> str:
     if change.action is Action.CREATE and change.kind in (Kind.INVITATION, Kind.MEMBER):
         assert change.after is not None
         return f"{head}  (role {change.after['role']})"
+    if change.action is Action.CREATE and change.kind is Kind.TEAM:
+        assert change.after is not None
+        return f"{head}  ({change.after['organization']}, role {change.after['role']})"
+    if change.action is Action.DELETE and change.kind is Kind.USER:
+        return f"{head}  (deactivated: active → false)"
     return head
 
 
-def _detail_lines(change: PlanChange) -> list[str]:
-    """Attributes of a created SSO connection, aligned like Terraform's."""
-    if change.kind is not Kind.SSO_CONNECTION or change.action is not Action.CREATE:
-        return []
-    after: Mapping[str, Any] = change.after or {}
-    width = max(len(k) for k in after)
-    return [f"      {k.ljust(width)} = {_value(v)}" for k, v in after.items()]
+def step_lines(plan: Plan) -> list[str]:
+    """The open manual steps, numbered, each with where to click and the values to enter."""
+    lines: list[str] = []
+    for number, step in enumerate(plan.manual_steps, start=1):
+        lines.append(f"  {number}. {step.kind.value} {step.key}")
+        lines.append(f"     {step.instructions}")
+        width = max(len(k) for k in step.after)
+        lines += [f"       {k.ljust(width)} = {_value(v)}" for k, v in step.after.items()]
+    return lines
 
 
 def plan_text(plan: Plan) -> list[tuple[str, str | None]]:
     """Lines of the text plan, each with the color it deserves on a terminal."""
     lines: list[tuple[str, str | None]] = []
-    if plan.empty:
-        lines.append((f"No changes. Enterprise {plan.enterprise} matches the spec.", None))
+    if not plan.changes:
+        lines.append((f"No changes. Enterprise {plan.enterprise}'s people match the spec.", None))
     else:
-        lines.append((f"Enterprise {plan.enterprise}: apply will make these changes:", None))
+        lines.append((changes_heading(plan), None))
         lines.append(("", None))
-        for change in plan.changes:
-            lines.append((f"  {change_line(change)}", COLOR[change.action]))
-            lines.extend((line, None) for line in _detail_lines(change))
+        lines += [(f"  {change_line(c)}", COLOR[c.action]) for c in plan.changes]
+    if plan.manual_steps:
+        lines.append(("", None))
+        lines.append(("Manual steps, in Insomnia's web UI (confirm each one when done):", None))
+        lines.append(("", None))
+        lines += [(line, "cyan") for line in step_lines(plan)]
     if plan.warnings:
         lines.append(("", None))
         lines.extend((f"  ! {warning}", "magenta") for warning in plan.warnings)
@@ -83,7 +105,14 @@ def plan_markdown(plan: Plan, *, title: str = "insomnia-sso plan") -> str:
     out = [f"### {title}: `{plan.enterprise}`", "", f"**{summary_line(plan)}**", ""]
     for warning in plan.warnings:
         out.append(f"> [!WARNING]\n> {warning}\n")
+    if plan.manual_steps:
+        out += ["**Manual steps** (Insomnia's web UI; confirm each one when done):", ""]
+        for number, step in enumerate(plan.manual_steps, start=1):
+            values = ", ".join(f"{k} `{_value(v)}`" for k, v in step.after.items())
+            out.append(f"{number}. `{step.kind.value} {step.key}`: {step.instructions} ({values})")
+        out.append("")
     if plan.changes:
+        out += [changes_heading(plan), ""]
         out += ["<details><summary>Changes</summary>", ""]
         out += ["| | kind | key | detail |", "|---|---|---|---|"]
         for change in plan.changes[:MARKDOWN_ROWS]:

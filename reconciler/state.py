@@ -45,17 +45,6 @@ class DomainState:
 
 
 @dataclass(frozen=True, slots=True)
-class SsoConnectionState:
-    """Insomnia's OIDC connection; the secret is held only as a fingerprint."""
-
-    domain_identifier: str
-    sso_url: str
-    client_id: str
-    issuer: str
-    secret_fingerprint: str = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
 class InvitationState:
     """The latest invitation of one person to one organization."""
 
@@ -177,7 +166,6 @@ class ActualState:
     as_of: datetime
     exists: bool = False
     domains: dict[str, DomainState] = field(default_factory=dict)
-    sso: SsoConnectionState | None = None
     organizations: frozenset[str] = frozenset()
     invitations: dict[str, InvitationState] = field(default_factory=dict)
     members: dict[str, MemberState] = field(default_factory=dict)

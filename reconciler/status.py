@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from reconciler.manual import scim_role, sso_step
 from reconciler.outputs import OktaOutputs
-from reconciler.spec import Enterprise
-from reconciler.state import ActualState, InvitationStatus, member_key
+from reconciler.spec import Enterprise, Role
+from reconciler.state import ActualState, DirectoryState, InvitationStatus, member_key, team_name
 
 
 class Stage(StrEnum):
@@ -21,6 +22,10 @@ class Stage(StrEnum):
     INVITED = "invited"
     EXPIRED = "expired"
     ACCEPTED = "accepted"
+    # With the SCIM directory: Insomnia holds the person (active) in their team, or not yet.
+    NOT_PROVISIONED = "not provisioned"
+    INACTIVE = "inactive"
+    PROVISIONED = "provisioned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +47,16 @@ class OnboardingStatus:
     people: tuple[PersonStatus, ...]
     domains: tuple[tuple[str, bool], ...] = ()
     """Each domain of the spec and whether Insomnia has verified it (DNS TXT)."""
-    sso_connection: str = "not configured"
-    """`not configured`, `configured`, or `out of date` against the Okta outputs."""
+    scim: bool = False
+    """True when people were read from the SCIM directory: stages are provisioning ones."""
+    sso_connection: str = "not confirmed"
+    """Whether an owner confirmed the SSO connection, and for the current Okta values."""
+
+    def stages(self) -> tuple[Stage, ...]:
+        """The stages a person can be at: the ledger's, or SCIM provisioning's."""
+        if self.scim:
+            return (Stage.NOT_PROVISIONED, Stage.INACTIVE, Stage.PROVISIONED)
+        return (Stage.NOT_INVITED, Stage.INVITED, Stage.EXPIRED, Stage.ACCEPTED)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Per organization: how many people are at each stage, and how many in Okta."""
@@ -52,7 +65,7 @@ class OnboardingStatus:
             row = out.get(person.organization)
             if row is None:
                 row = out[person.organization] = {"people": 0, "assigned in okta": 0}
-                row.update({stage.value: 0 for stage in Stage})
+                row.update({stage.value: 0 for stage in self.stages()})
             row["people"] += 1
             row[person.stage.value] += 1
             row["assigned in okta"] += bool(person.assigned_in_okta)
@@ -65,10 +78,13 @@ def onboarding_status(
     """The status of every person in the spec as of the store's read."""
     people = []
     assigned = outputs.assigned_users
+    directory = actual.directory
     for org, member in enterprise.memberships():
         key = member_key(org.name, member.email)
         invitation = actual.invitations.get(key)
-        if key in actual.members:
+        if directory is not None:
+            stage = _provisioned(directory, org.name, member.email, member.role)
+        elif key in actual.members:
             stage = Stage.ACCEPTED
         elif invitation is None:
             stage = Stage.NOT_INVITED
@@ -91,19 +107,33 @@ def onboarding_status(
         for name in enterprise.spec.domains
     )
     return OnboardingStatus(
-        enterprise.name, tuple(people), domains, _sso_state(enterprise, outputs, actual)
+        enterprise.name,
+        tuple(people),
+        domains,
+        directory is not None,
+        _sso_state(enterprise, outputs, actual),
+    )
+
+
+def _provisioned(directory: DirectoryState, organization: str, email: str, role: Role) -> Stage:
+    user = directory.users.get(email)
+    if user is None:
+        return Stage.NOT_PROVISIONED
+    if not user.active:
+        return Stage.INACTIVE
+    team = directory.teams.get(team_name(organization, scim_role(role)))
+    return (
+        Stage.PROVISIONED if team is not None and email in team.members else Stage.NOT_PROVISIONED
     )
 
 
 def _sso_state(enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState) -> str:
-    current = actual.sso
-    if current is None:
-        return "not configured"
-    expected = (enterprise.spec.sso.sso_url, enterprise.spec.sso.domain_identifier)
-    if (current.sso_url, current.domain_identifier) != expected or (
-        outputs.known
-        and (current.client_id, current.issuer, current.secret_fingerprint)
-        != (outputs.client_id, outputs.issuer, outputs.secret_fingerprint)
-    ):
-        return "out of date (run apply)"
-    return f"configured (issuer {current.issuer})"
+    step = sso_step(enterprise, outputs)
+    found = actual.confirmations.get((step.kind.value, step.key))
+    if found is None:
+        return "not confirmed (a manual step: see plan)"
+    if not step.ready:
+        return f"confirmed by {found.actor} (pass the Okta outputs to check it is current)"
+    if step.done_by(found):
+        return f"confirmed by {found.actor} (issuer {outputs.issuer})"
+    return "out of date: the Okta values changed since it was confirmed (see plan)"

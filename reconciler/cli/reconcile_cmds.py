@@ -1,4 +1,4 @@
-"""`plan`, `apply`, `drift`, `status` and `store accept`: the Insomnia side."""
+"""`plan`, `apply`, `drift`, `status`, `confirm` and `store …`: the Insomnia side."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from typing import Any, TypeVar
 
 import click
 
+from reconciler.apply import ApplyResult, default_actor, read_actual
 from reconciler.apply import apply as apply_plan
-from reconciler.apply import default_actor
 from reconciler.cli.base import format_option, main, spec_arguments, specs_or_default
+from reconciler.confirm import KINDS, confirm_step
+from reconciler.directory.base import Directory
 from reconciler.errors import InsomniaSsoError
 from reconciler.outputs import OktaOutputs, load_outputs_file, outputs_from_stack
 from reconciler.plan import Plan, plan
@@ -85,6 +87,39 @@ def okta_outputs(
     return OktaOutputs()
 
 
+def scim_options(func: F) -> F:
+    """`--scim URL` (env INSOMNIA_SSO_SCIM_URL) and `--scim-token-file FILE`."""
+    func = click.option(
+        "--scim-token-file",
+        type=click.Path(dir_okay=False),
+        help="File holding the SCIM bearer token (else env INSOMNIA_SSO_SCIM_TOKEN). Never a "
+        "flag value: it would show in process lists and shell history.",
+    )(func)
+    return click.option(
+        "--scim",
+        "scim_url",
+        envvar="INSOMNIA_SSO_SCIM_URL",
+        help="Insomnia's SCIM base URL (Enterprise Controls › SCIM; env INSOMNIA_SSO_SCIM_URL). "
+        "Without it, people stay in the record's ledger and nothing is sent to Insomnia.",
+    )(func)
+
+
+@contextmanager
+def opened_directory(url: str | None, token_file: str | None) -> Iterator[Directory | None]:
+    """The SCIM directory `--scim` names (closed however the command ends), or None."""
+    if not url:
+        yield None
+        return
+    # Imported on demand: the HTTP stack is not needed by ledger users.
+    from reconciler.directory.scim import open_directory, scim_token
+
+    directory = open_directory(url, scim_token(token_file))
+    try:
+        yield directory
+    finally:
+        directory.close()
+
+
 @contextmanager
 def opened(url: str) -> Iterator[Store]:
     """A store that is closed however the command ends."""
@@ -109,10 +144,12 @@ def emit_plan(result: Plan, output_format: str, *, title: str) -> None:
 
 
 def reconcile_options(func: F) -> F:
-    """SPEC, `--store`, `--okta-outputs`/`--stack` and `--format`: what every diff command takes."""
+    """SPEC, `--store`, `--scim`, `--okta-outputs`/`--stack` and `--format`: what every diff
+    command takes."""
     for decorate in (
         format_option("text", "json", "markdown"),
         okta_options,
+        scim_options,
         store_option,
         spec_arguments(),
     ):
@@ -121,13 +158,18 @@ def reconcile_options(func: F) -> F:
 
 
 def read_sides(
-    specs: tuple[str, ...], store_url: str, outputs_file: str | None, stack: str | None
+    specs: tuple[str, ...],
+    store_url: str,
+    outputs_file: str | None,
+    stack: str | None,
+    scim_url: str | None = None,
+    scim_token_file: str | None = None,
 ) -> tuple[Enterprise, OktaOutputs, ActualState]:
-    """Desired (spec and Okta outputs) and actual (one read of the store)."""
+    """Desired (spec and Okta outputs) and actual (one read of the record and directory)."""
     enterprise = one_enterprise(specs)
     outputs = okta_outputs(enterprise, outputs_file, stack)
-    with opened(store_url) as store:
-        actual = store.read(enterprise=enterprise.name, now=utcnow())
+    with opened(store_url) as store, opened_directory(scim_url, scim_token_file) as directory:
+        actual = read_actual(store, directory, enterprise.name, utcnow())
     return enterprise, outputs, actual
 
 
@@ -139,11 +181,14 @@ def _diff_command(name: str, help_text: str) -> click.Command:
     def command(
         specs: tuple[str, ...],
         store_url: str,
+        scim_url: str | None,
+        scim_token_file: str | None,
         outputs_file: str | None,
         stack: str | None,
         output_format: str,
     ) -> None:
-        result = plan(*read_sides(specs, store_url, outputs_file, stack))
+        sides = read_sides(specs, store_url, outputs_file, stack, scim_url, scim_token_file)
+        result = plan(*sides)
         emit_plan(result, output_format, title=f"insomnia-sso {name}")
         sys.exit(0 if result.empty else EXIT_CHANGES)
 
@@ -151,12 +196,14 @@ def _diff_command(name: str, help_text: str) -> click.Command:
 
 
 plan_command = _diff_command(
-    "plan", "Show what apply would change. Exit 0: no changes, 2: changes, 1: error."
+    "plan",
+    "Show what apply would change and the manual steps still open. Exit 0: nothing to do, "
+    "2: changes or open manual steps, 1: error.",
 )
 drift = _diff_command(
     "drift",
-    "Check that Insomnia still matches the spec. Exit 0: in sync, 2: drifted, 1: error.\n\n"
-    "Meant for scheduled pipelines: the plan is printed as the drift report.",
+    "Check that Insomnia still matches the spec. Exit 0: in sync, 2: drifted or manual steps "
+    "open, 1: error.\n\nMeant for scheduled pipelines: the plan is printed as the drift report.",
 )
 
 
@@ -177,35 +224,72 @@ drift = _diff_command(
 def apply_command(
     specs: tuple[str, ...],
     store_url: str,
+    scim_url: str | None,
+    scim_token_file: str | None,
     outputs_file: str | None,
     stack: str | None,
     output_format: str,
     allow_mass_removal: bool,
     lock_timeout: float,
 ) -> None:
-    """Make the store match the spec. Exit 0: done, 1: failed, 3: locked by another apply."""
+    """Carry out the automated changes and list the manual steps.
+
+    With --scim, people and teams are changed in Insomnia through its SCIM connector;
+    without it, the record's ledger records the invitations, which an owner sends from
+    Insomnia's web UI. Exit 0: done, 1: failed (or some changes failed), 3: locked by
+    another apply.
+    """
     enterprise = one_enterprise(specs)
     outputs = okta_outputs(enterprise, outputs_file, stack)
-    with opened(store_url) as store, _progress() as progress:
+    with (
+        opened(store_url) as store,
+        opened_directory(scim_url, scim_token_file) as directory,
+        _progress() as progress,
+    ):
         result = apply_plan(
             enterprise,
             outputs,
             store,
             actor=default_actor(),
+            directory=directory,
             allow_mass_removal=allow_mass_removal,
             lock_timeout=lock_timeout,
             progress=progress,
         )
     emit_plan(result.plan, output_format, title="insomnia-sso apply")
-    notes = [f"Apply complete: {result.applied} change(s) applied."]
-    notes += [
-        f"Deferred: {change.kind.value} {change.key} waits for Okta outputs "
-        "(run `pulumi up`, then apply with --okta-outputs or --stack)."
-        for change in result.deferred
-    ]
     # Text and Markdown readers get the outcome after the plan; JSON stdout stays the plan.
-    for note in notes:
+    for note in apply_notes(result):
         click.echo(note, err=output_format == "json")
+    if result.failed:
+        sys.exit(1)
+
+
+def apply_notes(result: ApplyResult) -> list[str]:
+    """What apply did, in words that say where: Insomnia, or only the ledger."""
+    steps = len(result.plan.manual_steps)
+    if result.plan.scim:
+        notes = [
+            f"Apply complete: {result.applied} change(s) made in Insomnia through SCIM "
+            f"({result.requests} request(s))."
+        ]
+        if result.failed:
+            notes[0] = (
+                f"Apply incomplete: {result.applied} change(s) made in Insomnia through SCIM, "
+                f"{len(result.failed)} failed; run apply again to retry them."
+            )
+            notes += [f"  failed: {c.kind.value} {c.key}: {why}" for c, why in result.failed[:20]]
+            if len(result.failed) > 20:
+                notes.append(f"  … and {len(result.failed) - 20} more (see the journal)")
+    else:
+        notes = [
+            f"Apply complete: {result.applied} change(s) recorded in the ledger. Nothing was "
+            "sent to Insomnia: send the invitations from Insomnia's web UI, then record each "
+            "acceptance with `insomnia-sso confirm invitation ORG/EMAIL`."
+        ]
+    if steps:
+        noun = "manual step waits" if steps == 1 else "manual steps wait"
+        notes.append(f"{steps} {noun} for an owner (listed above; `insomnia-sso confirm`).")
+    return notes
 
 
 @contextmanager
@@ -235,12 +319,16 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
 def status(
     specs: tuple[str, ...],
     store_url: str,
+    scim_url: str | None,
+    scim_token_file: str | None,
     outputs_file: str | None,
     stack: str | None,
     output_format: str,
 ) -> None:
-    """Onboarding per person: assigned in Okta, invited, accepted or expired."""
-    report = onboarding_status(*read_sides(specs, store_url, outputs_file, stack))
+    """Onboarding per person: assigned in Okta, then invited, accepted or expired (ledger),
+    or provisioned in Insomnia (SCIM)."""
+    sides = read_sides(specs, store_url, outputs_file, stack, scim_url, scim_token_file)
+    report = onboarding_status(*sides)
     render = {"json": status_json, "markdown": status_markdown}.get(output_format, status_text)
     click.echo(render(report))
 
@@ -281,10 +369,69 @@ def accept(organization: str, email: str, store_url: str, enterprise: str | None
 @store_option
 @enterprise_option
 def verify_domain(domain: str, store_url: str, enterprise: str | None) -> None:
-    """Record that DOMAIN passed Insomnia's DNS TXT verification (local stores)."""
-    name = enterprise or one_enterprise(()).name
+    """Record that DOMAIN passed Insomnia's DNS TXT verification (`confirm domain DOMAIN`)."""
+    chosen = _enterprise_in_specs(enterprise)
     with opened(store_url) as opened_store:
-        opened_store.verify_domain(
-            enterprise=name, domain=domain, actor=default_actor(), now=utcnow()
+        message = confirm_step(
+            opened_store,
+            chosen,
+            OktaOutputs(),
+            "domain",
+            domain,
+            actor=default_actor(),
+            now=utcnow(),
         )
-    click.echo(f"{domain.lower()}: verified for enterprise {name}.")
+    click.echo(message)
+
+
+def _enterprise_in_specs(name: str | None) -> Enterprise:
+    """The enterprise named (or the only one) in specs/."""
+    if name is None:
+        return one_enterprise(())
+    loaded = [s.enterprise for s in load_specs(specs_or_default(())) if s.enterprise.name == name]
+    if not loaded:
+        raise InsomniaSsoError(f"no enterprise '{name}' in specs/")
+    return loaded[0]
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("key")
+@spec_arguments()
+@store_option
+@okta_options
+@click.option("--txt", help="With `domain`: the TXT value Insomnia showed, for doctor to check.")
+def confirm(
+    kind: str,
+    key: str,
+    specs: tuple[str, ...],
+    store_url: str,
+    outputs_file: str | None,
+    stack: str | None,
+    txt: str | None,
+) -> None:
+    """Record that an owner did the manual step KIND KEY, as the plan shows them.
+
+    \b
+    insomnia-sso confirm domain acme.com --txt VALUE
+    insomnia-sso confirm sso_connection acme --okta-outputs outputs.json
+    insomnia-sso confirm team_link platform-admins
+    insomnia-sso confirm invitation platform/alice@acme.com   (an acceptance, ledger only)
+
+    Only the record changes. When the values change later (a new client id), the step is
+    open again.
+    """
+    enterprise = one_enterprise(specs)
+    outputs = okta_outputs(enterprise, outputs_file, stack)
+    with opened(store_url) as opened_store:
+        message = confirm_step(
+            opened_store,
+            enterprise,
+            outputs,
+            kind,
+            key,
+            actor=default_actor(),
+            now=utcnow(),
+            txt=txt,
+        )
+    click.echo(message)

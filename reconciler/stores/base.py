@@ -1,4 +1,7 @@
-"""The Insomnia-side store interface every implementation (SQLite, Postgres, SCIM) shares.
+"""The record's interface every implementation (SQLite, PostgreSQL) shares.
+
+The record is what the tool itself keeps: the lock, the journal, confirmed manual steps,
+the directory users it manages and, without a SCIM directory, the people ledger.
 
 Stores never import each other; `reconciler.stores.open_store(url)` picks one by scheme.
 Shared behaviour (waiting for the lock, its error message, when a lock is stale) lives here,
@@ -13,7 +16,7 @@ import re
 import socket
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,7 +25,13 @@ from typing import Any
 from reconciler.errors import LockHeldError, StoreError
 from reconciler.outputs import SENSITIVE
 from reconciler.plan import Action, Kind, PlanChange
-from reconciler.state import ActualState, InvitationStatus, split_member_key
+from reconciler.state import (
+    ActualState,
+    Confirmation,
+    DomainState,
+    InvitationStatus,
+    split_member_key,
+)
 
 LOCK_LEASE = timedelta(minutes=10)
 """A lock not renewed for this long is stale: its holder crashed or hung."""
@@ -97,18 +106,6 @@ def _role(change: PlanChange) -> str:
 
 
 CHANGE_PARAMS: dict[tuple[Kind, Action], ChangeParams] = {
-    (Kind.ENTERPRISE, Action.CREATE): lambda enterprise, change, now, expires: (enterprise, now),
-    (Kind.DOMAIN, Action.CREATE): lambda enterprise, change, now, expires: (
-        enterprise,
-        change.key,
-        now,
-    ),
-    (Kind.DOMAIN, Action.DELETE): lambda enterprise, change, now, expires: (enterprise, change.key),
-    (Kind.ORGANIZATION, Action.CREATE): lambda enterprise, change, now, expires: (
-        enterprise,
-        change.key,
-        now,
-    ),
     # Invitation create and update both mean "this person holds a live invitation with this
     # role": one statement, and one parameter list, for both.
     (Kind.INVITATION, Action.CREATE): lambda enterprise, change, now, expires: (
@@ -162,12 +159,23 @@ def refuse_acceptance(
         raise StoreError(f"the invitation for {key} expired at {expired}Z; run apply to re-send it")
 
 
-def unclaimed_domain(enterprise: str, domain: str) -> StoreError:
-    """The error for verifying a domain the enterprise has not claimed."""
-    return StoreError(
-        f"domain {domain} is not claimed by enterprise '{enterprise}' "
-        "(add it to the spec and apply first)"
-    )
+def ledger_organizations(changes: Sequence[PlanChange]) -> list[str]:
+    """The organizations a batch of ledger changes names, each once: their record rows are
+    made before the invitations that point at them."""
+    return sorted({c.organization for c in changes if c.kind in (Kind.INVITATION, Kind.MEMBER)})
+
+
+def confirmation_detail(text: str) -> Mapping[str, str]:
+    """A confirmation's detail column (compact JSON) as the mapping it was written from."""
+    data = json.loads(text)
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def verified_domains(
+    confirmations: Mapping[tuple[str, str], Confirmation],
+) -> dict[str, DomainState]:
+    """Domains an owner confirmed as claimed and verified in Insomnia."""
+    return {key: DomainState(key, True) for kind, key in confirmations if kind == "domain"}
 
 
 def utcnow() -> datetime:
@@ -247,8 +255,41 @@ class Store(ABC):
         """Record that a person accepted their pending invitation and became a member."""
 
     @abstractmethod
-    def verify_domain(self, *, enterprise: str, domain: str, actor: str, now: datetime) -> None:
-        """Record that a claimed domain passed Insomnia's DNS TXT verification."""
+    def confirm(
+        self,
+        *,
+        enterprise: str,
+        kind: str,
+        key: str,
+        digest: str,
+        detail: Mapping[str, str],
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Record that an owner did a manual step for the values `digest` fingerprints."""
+
+    @abstractmethod
+    def unconfirm(self, *, enterprise: str, kind: str, key: str, actor: str, now: datetime) -> None:
+        """Forget a confirmation: an owner undid the step (a domain removed from Insomnia)."""
+
+    @abstractmethod
+    def remember_users(
+        self, *, enterprise: str, user_names: Collection[str], actor: str, now: datetime
+    ) -> None:
+        """Record directory users the tool created or adopted: only these may be deactivated."""
+
+    @abstractmethod
+    def journal_changes(
+        self,
+        *,
+        enterprise: str,
+        changes: Sequence[PlanChange],
+        outcome: str,
+        actor: str,
+        now: datetime,
+        error: str | None = None,
+    ) -> None:
+        """Journal changes carried out elsewhere (in the SCIM directory), one row each."""
 
     @abstractmethod
     def close(self) -> None:

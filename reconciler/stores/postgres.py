@@ -20,7 +20,7 @@ the URL's password is struck out of any text that reaches one: a URL may hold a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
@@ -31,16 +31,14 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from reconciler.errors import StoreError
-from reconciler.outputs import UNKNOWN
 from reconciler.plan import Action, Kind, PlanChange
 from reconciler.state import (
     INVITATION_TTL,
     ActualState,
-    DomainState,
+    Confirmation,
     InvitationState,
     InvitationStatus,
     MemberState,
-    SsoConnectionState,
     member_key,
 )
 from reconciler.stores import postgres_schema as sql
@@ -50,11 +48,14 @@ from reconciler.stores.base import (
     JournalEntry,
     LockInfo,
     Store,
+    confirmation_detail,
     journal_event,
     journal_rows,
+    ledger_organizations,
     refuse_acceptance,
     stale_reason,
-    unclaimed_domain,
+    to_json,
+    verified_domains,
 )
 from reconciler.stores.postgres_schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -198,11 +199,6 @@ class PostgresStore(Store):
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 cur = conn.cursor(binary=True)  # no text parsing of 200,000 timestamps
                 exists = cur.execute(sql.READ_EXISTS, where).fetchone() is not None
-                domains = {
-                    name: DomainState(name, verified)
-                    for name, verified in cur.execute(sql.READ_DOMAINS, where)
-                }
-                sso_row = cur.execute(sql.SELECT_SSO, where).fetchone()
                 organizations = frozenset(
                     name for (name,) in cur.execute(sql.READ_ORGANIZATIONS, where)
                 )
@@ -216,17 +212,25 @@ class PostgresStore(Store):
                     key: MemberState(org, email, role, joined)
                     for key, org, email, role, joined in cur.execute(sql.READ_MEMBERS, where)
                 }
+                confirmations = {
+                    (kind, key): Confirmation(kind, key, digest, actor, at, confirmation_detail(d))
+                    for kind, key, digest, actor, at, d in cur.execute(
+                        sql.READ_CONFIRMATIONS, where
+                    )
+                }
+                managed = frozenset(name for (name,) in cur.execute(sql.READ_MANAGED_USERS, where))
         except psycopg.Error as err:
             raise self._error("read the store", err) from err
         return ActualState(
             enterprise=enterprise,
             as_of=now,
             exists=exists,
-            domains=domains,
-            sso=SsoConnectionState(*sso_row) if sso_row is not None else None,
+            domains=verified_domains(confirmations),
             organizations=organizations,
             invitations=invitations,
             members=members,
+            confirmations=confirmations,
+            managed_users=managed,
         )
 
     # -- writing -------------------------------------------------------------------------------
@@ -250,11 +254,12 @@ class PostgresStore(Store):
         try:
             with conn.transaction():
                 cur = conn.cursor()
+                cur.execute(sql.ENSURE_ENTERPRISE, (enterprise, now))
+                cur.executemany(
+                    sql.ENSURE_ORGANIZATION,
+                    [(enterprise, org, now) for org in ledger_organizations(changes)],
+                )
                 for (kind, action), run in groupby(changes, key=lambda c: (c.kind, c.action)):
-                    if kind is Kind.SSO_CONNECTION and action is not Action.DELETE:
-                        for change in run:
-                            self._upsert_sso(conn, enterprise, change, now)
-                        continue
                     if (kind, action) not in sql.WRITES:
                         raise StoreError(
                             f"the PostgreSQL store cannot {action.value} a {kind.value}"
@@ -299,25 +304,6 @@ class PostgresStore(Store):
                 _copy_journal(conn.cursor(), rows)
         except psycopg.Error:
             pass
-
-    def _upsert_sso(
-        self, conn: Connection, enterprise: str, change: PlanChange, now: datetime
-    ) -> None:
-        """Create or update with the values the change gives, the stored ones for the rest."""
-        after = change.after or {}
-        if UNKNOWN in after.values():
-            raise StoreError(
-                f"the SSO connection of '{enterprise}' still has values {UNKNOWN}; "
-                "run `pulumi up` and pass its outputs first"
-            )
-        row = conn.execute(f"{sql.SELECT_SSO} FOR UPDATE", (enterprise,)).fetchone()
-        values = dict(zip(sql.SSO_FIELDS, row or (None,) * len(sql.SSO_FIELDS), strict=True))
-        values.update((k, after[k]) for k in sql.SSO_FIELDS[:-1] if k in after)
-        values["secret_fingerprint"] = change.secret_fingerprint or values["secret_fingerprint"]
-        missing = [k for k, v in values.items() if not v]
-        if missing:
-            raise StoreError(f"the SSO connection of '{enterprise}' lacks {', '.join(missing)}")
-        conn.execute(sql.UPSERT_SSO, (enterprise, *values.values(), now))
 
     # -- the lock ------------------------------------------------------------------------------
 
@@ -407,27 +393,82 @@ class PostgresStore(Store):
         except psycopg.Error as err:
             raise self._error("record the acceptance", err) from err
 
-    def verify_domain(self, *, enterprise: str, domain: str, actor: str, now: datetime) -> None:
-        """A claimed domain is marked verified (Insomnia checked its DNS TXT record)."""
+    def confirm(
+        self,
+        *,
+        enterprise: str,
+        kind: str,
+        key: str,
+        digest: str,
+        detail: Mapping[str, str],
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Upsert the confirmation and journal it, in one transaction."""
         _aware(now)
-        domain = domain.lower()
-        conn = self._existing()
+        conn = self._live()
+        event = journal_event(enterprise, now, actor, ("confirm", kind, key), "confirmed", detail)
         try:
             with conn.transaction():
-                row = conn.execute(sql.SELECT_DOMAIN, (enterprise, domain)).fetchone()
-                if row is None:
-                    raise unclaimed_domain(enterprise, domain)
-                if row[0]:
-                    return
-                conn.execute(sql.VERIFY_DOMAIN, (enterprise, domain))
-                detail = {"before": {"verified": False}, "after": {"verified": True}}
-                what = ("verify", "domain", domain)
+                conn.execute(sql.ENSURE_ENTERPRISE, (enterprise, now))
                 conn.execute(
-                    sql.INSERT_JOURNAL,
-                    journal_event(enterprise, now, actor, what, "applied", detail),
+                    sql.UPSERT_CONFIRMATION,
+                    (enterprise, kind, key, digest, to_json(dict(detail)), actor, now),
+                )
+                conn.execute(sql.INSERT_JOURNAL, event)
+        except psycopg.Error as err:
+            raise self._error("record the confirmation", err) from err
+
+    def unconfirm(self, *, enterprise: str, kind: str, key: str, actor: str, now: datetime) -> None:
+        """Delete the confirmation and journal it, in one transaction."""
+        _aware(now)
+        conn = self._live()
+        event = journal_event(enterprise, now, actor, ("remove", kind, key), "confirmed", {})
+        try:
+            with conn.transaction():
+                conn.execute(sql.DELETE_CONFIRMATION, (enterprise, kind, key))
+                conn.execute(sql.INSERT_JOURNAL, event)
+        except psycopg.Error as err:
+            raise self._error("record the confirmation", err) from err
+
+    def remember_users(
+        self, *, enterprise: str, user_names: Collection[str], actor: str, now: datetime
+    ) -> None:
+        """Insert the user names not yet recorded as managed."""
+        if not user_names:
+            return
+        _aware(now)
+        conn = self._live()
+        try:
+            with conn.transaction():
+                conn.cursor().executemany(
+                    sql.REMEMBER_USER, [(enterprise, name, now) for name in sorted(user_names)]
                 )
         except psycopg.Error as err:
-            raise self._error("record the domain verification", err) from err
+            raise self._error("record the managed users", err) from err
+
+    def journal_changes(
+        self,
+        *,
+        enterprise: str,
+        changes: Sequence[PlanChange],
+        outcome: str,
+        actor: str,
+        now: datetime,
+        error: str | None = None,
+    ) -> None:
+        """One journal row per change carried out in the directory, as one COPY."""
+        if not changes:
+            return
+        _aware(now)
+        conn = self._live()
+        try:
+            with conn.transaction():
+                _copy_journal(
+                    conn.cursor(), journal_rows(enterprise, now, actor, changes, outcome, error)
+                )
+        except psycopg.Error as err:
+            raise self._error("write the journal", err) from err
 
     def journal(self, *, enterprise: str, limit: int = 100) -> list[JournalEntry]:
         """The latest journal rows of one enterprise, newest first."""

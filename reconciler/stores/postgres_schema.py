@@ -8,6 +8,7 @@ values are always bound.
 
 from __future__ import annotations
 
+from reconciler.manual import DOMAIN_DIGEST
 from reconciler.plan import Action, Kind
 
 VERSION_TABLE = "insomnia_sso_schema"
@@ -92,6 +93,29 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX journal_by_enterprise ON journal (enterprise, id)",
     ),
+    (  # 2: manual steps are confirmed by owners; SCIM users the tool manages
+        """CREATE TABLE confirmations (
+            enterprise TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            confirmed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (enterprise, kind, key)
+        )""",
+        """CREATE TABLE managed_users (
+            enterprise TEXT NOT NULL,
+            user_name TEXT NOT NULL,
+            since TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (enterprise, user_name)
+        )""",
+        # As in the SQLite store: verified domains stay confirmed; the SSO connection the
+        # earlier versions only recorded is a manual step again.
+        f"""INSERT INTO confirmations
+            SELECT enterprise, 'domain', name, '{DOMAIN_DIGEST}', '{{}}', 'migrated', created_at
+            FROM domains WHERE verified""",  # noqa: S608  (a constant digest)
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -140,24 +164,32 @@ INSERT_JOURNAL = """
 """
 COPY_JOURNAL = "COPY journal (enterprise, at, actor, action, kind, key, outcome, detail) FROM STDIN"
 """A batch's journal rows in one stream, in order (so their ids follow plan order)."""
-SSO_FIELDS = ("domain_identifier", "sso_url", "client_id", "issuer", "secret_fingerprint")
-SELECT_SSO = (
-    "SELECT domain_identifier, sso_url, client_id, issuer, secret_fingerprint "
-    "FROM sso_connections WHERE enterprise = %s"
+ENSURE_ENTERPRISE = (
+    "INSERT INTO enterprises (name, created_at) VALUES (%s, %s) ON CONFLICT DO NOTHING"
 )
-UPSERT_SSO = """
-    INSERT INTO sso_connections (enterprise, domain_identifier, sso_url, client_id, issuer,
-        secret_fingerprint, updated_at)
+ENSURE_ORGANIZATION = (
+    "INSERT INTO organizations (enterprise, name, created_at) VALUES (%s, %s, %s) "
+    "ON CONFLICT DO NOTHING"
+)
+UPSERT_CONFIRMATION = """
+    INSERT INTO confirmations (enterprise, kind, key, digest, detail, actor, confirmed_at)
     VALUES (%s, %s, %s, %s, %s, %s, %s)
-    ON CONFLICT (enterprise) DO UPDATE SET
-        domain_identifier = excluded.domain_identifier, sso_url = excluded.sso_url,
-        client_id = excluded.client_id, issuer = excluded.issuer,
-        secret_fingerprint = excluded.secret_fingerprint, updated_at = excluded.updated_at
+    ON CONFLICT (enterprise, kind, key) DO UPDATE SET
+        digest = excluded.digest, detail = excluded.detail, actor = excluded.actor,
+        confirmed_at = excluded.confirmed_at
 """
+DELETE_CONFIRMATION = "DELETE FROM confirmations WHERE enterprise = %s AND kind = %s AND key = %s"
+READ_CONFIRMATIONS = (
+    "SELECT kind, key, digest, actor, confirmed_at, detail FROM confirmations WHERE enterprise = %s"
+)
+READ_MANAGED_USERS = "SELECT user_name FROM managed_users WHERE enterprise = %s"
+REMEMBER_USER = (
+    "INSERT INTO managed_users (enterprise, user_name, since) VALUES (%s, %s, %s) "
+    "ON CONFLICT DO NOTHING"
+)
 
 # Reads: one query per table, rows shaped for the dataclasses they become.
 READ_EXISTS = "SELECT 1 FROM enterprises WHERE name = %s"
-READ_DOMAINS = "SELECT name, verified FROM domains WHERE enterprise = %s"
 READ_ORGANIZATIONS = "SELECT name FROM organizations WHERE enterprise = %s"
 READ_INVITATIONS = (
     "SELECT organization || '/' || email, organization, email, role, status, invited_at, "
@@ -192,8 +224,6 @@ ADD_MEMBER = (
     "VALUES (%s, %s, %s, %s, %s) "
     "ON CONFLICT (enterprise, organization, email) DO UPDATE SET role = excluded.role"
 )
-SELECT_DOMAIN = "SELECT verified FROM domains WHERE enterprise = %s AND name = %s FOR UPDATE"
-VERIFY_DOMAIN = "UPDATE domains SET verified = true WHERE enterprise = %s AND name = %s"
 READ_JOURNAL = (
     "SELECT id, enterprise, at, actor, action, kind, key, outcome, detail "
     "FROM journal WHERE enterprise = %s ORDER BY id DESC LIMIT %s"
@@ -204,18 +234,6 @@ READ_JOURNAL = (
 # so that a replayed change is a no-op. Parameters come from `stores.base.CHANGE_PARAMS`, in
 # the order given there; invitation create and update share one statement (see LAPSED).
 WRITES: dict[tuple[Kind, Action], str] = {
-    (Kind.ENTERPRISE, Action.CREATE): (
-        "INSERT INTO enterprises (name, created_at) VALUES (%s, %s) ON CONFLICT DO NOTHING"
-    ),
-    (Kind.DOMAIN, Action.CREATE): (
-        "INSERT INTO domains (enterprise, name, verified, created_at) "
-        "VALUES (%s, %s, false, %s) ON CONFLICT DO NOTHING"
-    ),
-    (Kind.DOMAIN, Action.DELETE): "DELETE FROM domains WHERE enterprise = %s AND name = %s",
-    (Kind.ORGANIZATION, Action.CREATE): (
-        "INSERT INTO organizations (enterprise, name, created_at) VALUES (%s, %s, %s) "
-        "ON CONFLICT DO NOTHING"
-    ),
     (Kind.INVITATION, Action.CREATE): INVITE,
     (Kind.INVITATION, Action.DELETE): (  # a revocation: the row stays, for the record
         "UPDATE invitations SET status = 'revoked', updated_at = %s WHERE enterprise = %s "

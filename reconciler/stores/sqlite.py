@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -24,16 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import StoreError
-from reconciler.outputs import UNKNOWN
-from reconciler.plan import Action, Kind, PlanChange
+from reconciler.plan import PlanChange
 from reconciler.state import (
     INVITATION_TTL,
     ActualState,
-    DomainState,
+    Confirmation,
     InvitationState,
     InvitationStatus,
     MemberState,
-    SsoConnectionState,
     member_key,
 )
 from reconciler.stores.base import (
@@ -42,18 +40,25 @@ from reconciler.stores.base import (
     JournalEntry,
     LockInfo,
     Store,
+    confirmation_detail,
     journal_event,
     journal_rows,
+    ledger_organizations,
     refuse_acceptance,
     stale_reason,
-    unclaimed_domain,
+    to_json,
+    verified_domains,
 )
 from reconciler.stores.sqlite_schema import (
+    DELETE_CONFIRMATION,
+    ENSURE_ENTERPRISE,
+    ENSURE_ORGANIZATION,
     INSERT_JOURNAL,
     MIGRATIONS,
+    READ_CONFIRMATIONS,
+    REMEMBER_USER,
     SCHEMA_VERSION,
-    SSO_FIELDS,
-    UPSERT_SSO,
+    UPSERT_CONFIRMATION,
     WRITES,
 )
 
@@ -221,17 +226,6 @@ class SqliteStore(Store):
                     conn.execute("SELECT 1 FROM enterprises WHERE name = ?", where).fetchone()
                     is not None
                 )
-                domains = {
-                    name: DomainState(name, bool(verified))
-                    for name, verified in conn.execute(
-                        "SELECT name, verified FROM domains WHERE enterprise = ?", where
-                    )
-                }
-                sso_row = conn.execute(
-                    "SELECT domain_identifier, sso_url, client_id, issuer, secret_fingerprint "
-                    "FROM sso_connections WHERE enterprise = ?",
-                    where,
-                ).fetchone()
                 organizations = frozenset(
                     name
                     for (name,) in conn.execute(
@@ -256,17 +250,32 @@ class SqliteStore(Store):
                         where,
                     )
                 }
+                confirmations = {
+                    (kind, key): Confirmation(
+                        kind, key, digest, actor, times[at], confirmation_detail(detail)
+                    )
+                    for kind, key, digest, actor, at, detail in conn.execute(
+                        READ_CONFIRMATIONS, where
+                    )
+                }
+                managed = frozenset(
+                    name
+                    for (name,) in conn.execute(
+                        "SELECT user_name FROM managed_users WHERE enterprise = ?", where
+                    )
+                )
         except sqlite3.Error as err:
             raise self._error("read the store", err) from err
         return ActualState(
             enterprise=enterprise,
             as_of=now,
             exists=exists,
-            domains=domains,
-            sso=SsoConnectionState(*sso_row) if sso_row is not None else None,
+            domains=verified_domains(confirmations),
             organizations=organizations,
             invitations=invitations,
             members=members,
+            confirmations=confirmations,
+            managed_users=managed,
         )
 
     # -- writing -------------------------------------------------------------------------------
@@ -287,11 +296,12 @@ class SqliteStore(Store):
         stamp, expires = _ts(now), _ts(now + INVITATION_TTL)
         try:
             with _transaction(conn):
+                conn.execute(ENSURE_ENTERPRISE, (enterprise, stamp))
+                conn.executemany(
+                    ENSURE_ORGANIZATION,
+                    [(enterprise, org, stamp) for org in ledger_organizations(changes)],
+                )
                 for (kind, action), run in groupby(changes, key=lambda c: (c.kind, c.action)):
-                    if kind is Kind.SSO_CONNECTION and action is not Action.DELETE:
-                        for change in run:
-                            self._upsert_sso(conn, enterprise, change, stamp)
-                        continue
                     if (kind, action) not in WRITES:
                         raise StoreError(f"the SQLite store cannot {action.value} a {kind.value}")
                     params = CHANGE_PARAMS[kind, action]
@@ -325,29 +335,6 @@ class SqliteStore(Store):
                 conn.executemany(INSERT_JOURNAL, rows)
         except sqlite3.Error:
             pass
-
-    def _upsert_sso(
-        self, conn: sqlite3.Connection, enterprise: str, change: PlanChange, stamp: str
-    ) -> None:
-        """Create or update with the values the change gives, the stored ones for the rest."""
-        after = change.after or {}
-        if UNKNOWN in after.values():
-            raise StoreError(
-                f"the SSO connection of '{enterprise}' still has values {UNKNOWN}; "
-                "run `pulumi up` and pass its outputs first"
-            )
-        row = conn.execute(
-            "SELECT domain_identifier, sso_url, client_id, issuer, secret_fingerprint "
-            "FROM sso_connections WHERE enterprise = ?",
-            (enterprise,),
-        ).fetchone()
-        values = dict(zip(SSO_FIELDS, row or (None,) * len(SSO_FIELDS), strict=True))
-        values.update((k, after[k]) for k in SSO_FIELDS[:-1] if k in after)
-        values["secret_fingerprint"] = change.secret_fingerprint or values["secret_fingerprint"]
-        missing = [k for k, v in values.items() if not v]
-        if missing:
-            raise StoreError(f"the SSO connection of '{enterprise}' lacks {', '.join(missing)}")
-        conn.execute(UPSERT_SSO, (enterprise, *values.values(), stamp))
 
     # -- the lock ------------------------------------------------------------------------------
 
@@ -448,33 +435,86 @@ class SqliteStore(Store):
         except sqlite3.Error as err:
             raise self._error("record the acceptance", err) from err
 
-    def verify_domain(self, *, enterprise: str, domain: str, actor: str, now: datetime) -> None:
-        """A claimed domain is marked verified (Insomnia checked its DNS TXT record)."""
-        domain = domain.lower()
-        conn = self._connection(create=False)
+    def confirm(
+        self,
+        *,
+        enterprise: str,
+        kind: str,
+        key: str,
+        digest: str,
+        detail: Mapping[str, str],
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Upsert the confirmation and journal it, in one transaction."""
+        conn = self._connection()
         stamp = _ts(now)
         try:
             with _transaction(conn):
-                row = conn.execute(
-                    "SELECT verified FROM domains WHERE enterprise = ? AND name = ?",
-                    (enterprise, domain),
-                ).fetchone()
-                if row is None:
-                    raise unclaimed_domain(enterprise, domain)
-                if row[0]:
-                    return
+                conn.execute(ENSURE_ENTERPRISE, (enterprise, stamp))
                 conn.execute(
-                    "UPDATE domains SET verified = 1 WHERE enterprise = ? AND name = ?",
-                    (enterprise, domain),
+                    UPSERT_CONFIRMATION,
+                    (enterprise, kind, key, digest, to_json(dict(detail)), actor, stamp),
                 )
-                detail = {"before": {"verified": False}, "after": {"verified": True}}
-                what = ("verify", "domain", domain)
                 conn.execute(
                     INSERT_JOURNAL,
-                    journal_event(enterprise, stamp, actor, what, "applied", detail),
+                    journal_event(
+                        enterprise, stamp, actor, ("confirm", kind, key), "confirmed", detail
+                    ),
                 )
         except sqlite3.Error as err:
-            raise self._error("record the domain verification", err) from err
+            raise self._error("record the confirmation", err) from err
+
+    def unconfirm(self, *, enterprise: str, kind: str, key: str, actor: str, now: datetime) -> None:
+        """Delete the confirmation and journal it, in one transaction."""
+        conn = self._connection()
+        stamp = _ts(now)
+        try:
+            with _transaction(conn):
+                conn.execute(DELETE_CONFIRMATION, (enterprise, kind, key))
+                conn.execute(
+                    INSERT_JOURNAL,
+                    journal_event(enterprise, stamp, actor, ("remove", kind, key), "confirmed", {}),
+                )
+        except sqlite3.Error as err:
+            raise self._error("record the confirmation", err) from err
+
+    def remember_users(
+        self, *, enterprise: str, user_names: Collection[str], actor: str, now: datetime
+    ) -> None:
+        """Insert the user names not yet recorded as managed."""
+        if not user_names:
+            return
+        conn = self._connection()
+        stamp = _ts(now)
+        try:
+            with _transaction(conn):
+                conn.executemany(
+                    REMEMBER_USER, [(enterprise, name, stamp) for name in sorted(user_names)]
+                )
+        except sqlite3.Error as err:
+            raise self._error("record the managed users", err) from err
+
+    def journal_changes(
+        self,
+        *,
+        enterprise: str,
+        changes: Sequence[PlanChange],
+        outcome: str,
+        actor: str,
+        now: datetime,
+        error: str | None = None,
+    ) -> None:
+        """One journal row per change carried out in the directory."""
+        if not changes:
+            return
+        conn = self._connection()
+        rows = journal_rows(enterprise, _ts(now), actor, changes, outcome, error)
+        try:
+            with _transaction(conn):
+                conn.executemany(INSERT_JOURNAL, rows)
+        except sqlite3.Error as err:
+            raise self._error("write the journal", err) from err
 
     def journal(self, *, enterprise: str, limit: int = 100) -> list[JournalEntry]:
         """The latest journal rows of one enterprise, newest first."""

@@ -6,6 +6,7 @@ schema change touches. Every statement is made of constants; values are always b
 
 from __future__ import annotations
 
+from reconciler.manual import DOMAIN_DIGEST
 from reconciler.plan import Action, Kind
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -75,6 +76,30 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX journal_by_enterprise ON journal (enterprise, id)",
     ),
+    (  # 2: manual steps are confirmed by owners; SCIM users the tool manages
+        """CREATE TABLE confirmations (
+            enterprise TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            confirmed_at TEXT NOT NULL,
+            PRIMARY KEY (enterprise, kind, key)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE managed_users (
+            enterprise TEXT NOT NULL,
+            user_name TEXT NOT NULL,
+            since TEXT NOT NULL,
+            PRIMARY KEY (enterprise, user_name)
+        ) WITHOUT ROWID""",
+        # Domains an owner recorded as verified stay confirmed; an SSO connection the
+        # earlier versions only recorded was never entered in Insomnia by the tool: it is
+        # a manual step again, for an owner to confirm.
+        f"""INSERT INTO confirmations
+            SELECT enterprise, 'domain', name, '{DOMAIN_DIGEST}', '{{}}', 'migrated', created_at
+            FROM domains WHERE verified = 1""",  # noqa: S608  (a constant digest)
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -107,34 +132,34 @@ INSERT_JOURNAL = """
     INSERT INTO journal (enterprise, at, actor, action, kind, key, outcome, detail)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
-SSO_FIELDS = ("domain_identifier", "sso_url", "client_id", "issuer", "secret_fingerprint")
-UPSERT_SSO = """
-    INSERT INTO sso_connections (enterprise, domain_identifier, sso_url, client_id, issuer,
-        secret_fingerprint, updated_at)
+ENSURE_ENTERPRISE = (
+    "INSERT INTO enterprises (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
+)
+ENSURE_ORGANIZATION = (
+    "INSERT INTO organizations (enterprise, name, created_at) VALUES (?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
+)
+UPSERT_CONFIRMATION = """
+    INSERT INTO confirmations (enterprise, kind, key, digest, detail, actor, confirmed_at)
     VALUES (?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (enterprise) DO UPDATE SET
-        domain_identifier = excluded.domain_identifier, sso_url = excluded.sso_url,
-        client_id = excluded.client_id, issuer = excluded.issuer,
-        secret_fingerprint = excluded.secret_fingerprint, updated_at = excluded.updated_at
+    ON CONFLICT (enterprise, kind, key) DO UPDATE SET
+        digest = excluded.digest, detail = excluded.detail, actor = excluded.actor,
+        confirmed_at = excluded.confirmed_at
 """
+DELETE_CONFIRMATION = "DELETE FROM confirmations WHERE enterprise = ? AND kind = ? AND key = ?"
+READ_CONFIRMATIONS = (
+    "SELECT kind, key, digest, actor, confirmed_at, detail FROM confirmations WHERE enterprise = ?"
+)
+REMEMBER_USER = (
+    "INSERT INTO managed_users (enterprise, user_name, since) VALUES (?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
+)
 
 
 # One statement per kind and action, each an upsert or a guarded update keyed by natural keys,
 # so that a replayed change is a no-op. Parameters come from `stores.base.CHANGE_PARAMS`, in
 # the order given there; invitation create and update share one statement (see LAPSED).
 WRITES: dict[tuple[Kind, Action], str] = {
-    (Kind.ENTERPRISE, Action.CREATE): (
-        "INSERT INTO enterprises (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
-    ),
-    (Kind.DOMAIN, Action.CREATE): (
-        "INSERT INTO domains (enterprise, name, verified, created_at) VALUES (?, ?, 0, ?) "
-        "ON CONFLICT DO NOTHING"
-    ),
-    (Kind.DOMAIN, Action.DELETE): "DELETE FROM domains WHERE enterprise = ? AND name = ?",
-    (Kind.ORGANIZATION, Action.CREATE): (
-        "INSERT INTO organizations (enterprise, name, created_at) VALUES (?, ?, ?) "
-        "ON CONFLICT DO NOTHING"
-    ),
     (Kind.INVITATION, Action.CREATE): INVITE,
     (Kind.INVITATION, Action.DELETE): (  # a revocation: the row stays, for the record
         "UPDATE invitations SET status = 'revoked', updated_at = ? WHERE enterprise = ? "

@@ -110,16 +110,19 @@ TEAM = spec(platform=["alice@acme.com admin", "bob@acme.io"], payments=["carol@a
 # -- the first apply, and the second ---------------------------------------------------------
 
 
-def test_a_first_apply_creates_the_enterprise_and_invites_everyone(run, store, clock) -> None:
+def test_a_first_apply_records_everyone_and_leaves_the_ui_steps_open(run, store, clock) -> None:
     result = run(TEAM)
-    assert result.plan.summary() == {"create": 9, "update": 0, "delete": 0}
-    assert (result.applied, result.deferred) == (9, ())
+    assert result.plan.summary() == {"create": 3, "update": 0, "delete": 0, "manual": 3}
+    assert (result.applied, result.failed) == (3, ())
+    assert [(s.kind.value, s.key) for s in result.plan.manual_steps] == [
+        ("domain", "acme.com"),
+        ("domain", "acme.io"),
+        ("sso_connection", "acme"),
+    ]
     actual = read(store, clock)
     assert actual.exists
-    assert set(actual.domains) == {"acme.com", "acme.io"}
+    assert actual.domains == {}  # claimed and verified only once an owner confirms it
     assert actual.organizations == {"platform", "payments"}
-    assert actual.sso is not None
-    assert actual.sso.client_id == "0oaCLIENT0001"
     assert invitations(store, clock) == {
         "platform/alice@acme.com": ("admin", "pending"),
         "platform/bob@acme.io": ("member", "pending"),
@@ -131,7 +134,7 @@ def test_a_second_apply_plans_nothing(run, store) -> None:
     run(TEAM)
     journaled = len(store.journal(enterprise="acme", limit=1000))
     again = run(TEAM)
-    assert again.plan.empty
+    assert not again.plan.changes
     assert again.applied == 0
     assert len(store.journal(enterprise="acme", limit=1000)) == journaled
 
@@ -153,7 +156,7 @@ def test_an_accepted_invitation_makes_a_member_whose_role_follows_the_spec(
 ) -> None:
     run(TEAM)
     accept(store, clock, "platform/bob@acme.io")
-    assert run(TEAM).plan.empty  # a member needs no invitation
+    assert not run(TEAM).plan.changes  # a member needs no invitation
     promoted = spec(
         platform=["alice@acme.com admin", "bob@acme.io admin"], payments=["carol@acme.com"]
     )
@@ -191,7 +194,7 @@ def test_a_member_removed_from_the_spec_stays_while_prune_is_off(run, store, clo
     run(TEAM)
     accept(store, clock, "platform/bob@acme.io")
     result = run(spec(platform=["alice@acme.com admin"], payments=["carol@acme.com"]))
-    assert result.plan.empty
+    assert not result.plan.changes
     assert "1 member(s) are not in the spec and stay (prune is off)" in result.plan.warnings
     assert "platform/bob@acme.io" in read(store, clock).members
 
@@ -249,7 +252,7 @@ def test_a_mass_removal_is_refused_naming_the_count(run, store, clock) -> None:
     assert len(store.journal(enterprise="acme", limit=1000)) == journaled
 
     result = run(half, allow_mass_removal=True)
-    assert result.plan.removals_by_organization() == {"platform": 5}
+    assert result.plan.removed == {"platform": 5}
     assert len(read(store, clock).members) == 5
 
 
@@ -262,10 +265,10 @@ def test_removals_up_to_the_fraction_are_allowed_and_counted_per_organization() 
     }
     actual = ActualState("acme", NOW, exists=True, members=members)
     result = plan(enterprise, OktaOutputs(), actual)
-    assert result.removals_by_organization() == {"platform": 2, "payments": 1}
+    assert result.removed == {"platform": 2, "payments": 1}
     with pytest.raises(PlanRefusedError, match=r"remove 1 of 2 member\(s\) from 'payments':"):
-        check_removals(result, actual, enterprise, allow_mass_removal=False)
-    check_removals(result, actual, enterprise, allow_mass_removal=True)
+        check_removals(result, allow_mass_removal=False)
+    check_removals(result, allow_mass_removal=True)
 
 
 class Delegating(Store):
@@ -295,8 +298,17 @@ class Delegating(Store):
     def accept_invitation(self, **kwargs) -> None:
         self.inner.accept_invitation(**kwargs)
 
-    def verify_domain(self, **kwargs) -> None:
-        self.inner.verify_domain(**kwargs)
+    def confirm(self, **kwargs) -> None:
+        self.inner.confirm(**kwargs)
+
+    def unconfirm(self, **kwargs) -> None:
+        self.inner.unconfirm(**kwargs)
+
+    def remember_users(self, **kwargs) -> None:
+        self.inner.remember_users(**kwargs)
+
+    def journal_changes(self, **kwargs) -> None:
+        self.inner.journal_changes(**kwargs)
 
     def close(self) -> None:
         self.inner.close()
@@ -316,7 +328,7 @@ def test_an_incomplete_read_never_removes_or_revokes_anyone(run, store, clock) -
     partial = PartialReads(store)
     without_platform = spec(prune=True, max_fraction=1.0, payments=["carol@acme.com"])
     result = apply(without_platform, OktaOutputs(), partial, actor=ACTOR, clock=clock)
-    assert result.plan.empty  # neither alice's invitation nor bob's membership is touched
+    assert not result.plan.changes  # neither alice's invitation nor bob's membership
     assert result.plan.warnings[0].startswith(
         "the read of the store was incomplete (page 3 of 5 timed out)"
     )
@@ -334,53 +346,63 @@ def test_apply_refuses_any_removal_in_a_plan_made_from_an_incomplete_read(
     smaller = spec(prune=True, max_fraction=1.0, payments=["carol@acme.com"])
     removing = plan(smaller, OktaOutputs(), full)
     assert removing.summary()["delete"] == 2
+    partial = replace(
+        removing,
+        complete=False,
+        incomplete_reason="the read of the store was incomplete (page 3 of 5 timed out)",
+    )
     with pytest.raises(PlanRefusedError) as refused:
-        check_removals(
-            removing,
-            replace(full, complete=False, incomplete_reason="page 3 of 5 timed out"),
-            smaller,
-            allow_mass_removal=True,
-        )
+        check_removals(partial, allow_mass_removal=True)
     assert str(refused.value) == (
         "the read of the store was incomplete (page 3 of 5 timed out); refusing to remove "
         "2 invitation(s) on a partial view; nothing was changed"
     )
 
 
-# -- the SSO connection waits for Okta -------------------------------------------------------
+# -- the SSO connection is a manual step ----------------------------------------------------
 
 
-def test_the_sso_connection_waits_for_okta_outputs_then_is_created_once(run, store, clock) -> None:
+def test_the_sso_connection_is_never_applied_only_listed_until_confirmed(run, store, clock) -> None:
     before_pulumi_up = run(TEAM, OktaOutputs())
-    [waiting] = before_pulumi_up.deferred
-    assert (waiting.kind, waiting.action) == (Kind.SSO_CONNECTION, Action.CREATE)
-    assert waiting.after is not None
-    assert waiting.after["client_id"] == UNKNOWN
-    assert before_pulumi_up.applied == len(before_pulumi_up.plan.changes) - 1
-    assert read(store, clock).sso is None
-    assert len(read(store, clock).invitations) == 3  # people are invited meanwhile
+    sso = next(s for s in before_pulumi_up.plan.manual_steps if s.kind == "sso_connection")
+    assert not sso.ready
+    assert sso.after["client_id"] == UNKNOWN
+    assert before_pulumi_up.applied == len(before_pulumi_up.plan.changes) == 3
 
     after_pulumi_up = run(TEAM)
-    assert [c.kind for c in after_pulumi_up.plan.changes] == [Kind.SSO_CONNECTION]
-    assert (after_pulumi_up.applied, after_pulumi_up.deferred) == (1, ())
-    assert read(store, clock).sso.issuer == "https://acme.okta.com/oauth2/aus0001"
+    assert after_pulumi_up.applied == 0  # nothing for apply to do: the step is a person's
+    sso = next(s for s in after_pulumi_up.plan.manual_steps if s.kind == "sso_connection")
+    assert sso.after["client_id"] == "0oaCLIENT0001"
+    assert sso.after["issuer"] == "https://acme.okta.com/oauth2/aus0001"
+    assert "okta-client-secret" not in repr(sso)
 
-    assert run(TEAM, OktaOutputs()).plan.empty  # no spurious update without outputs
-
-
-def test_a_rotated_client_secret_updates_the_fingerprint_only(run, store, clock) -> None:
-    run(TEAM)
-    first = read(store, clock).sso
-    result = run(TEAM, outputs_for(TEAM, secret="okta-client-secret-2"))
-    [change] = result.plan.changes
-    assert (change.kind, change.action, dict(change.after)) == (
-        Kind.SSO_CONNECTION,
-        Action.UPDATE,
-        {"client_secret": "(sensitive) (changed)"},
+    store.confirm(
+        enterprise="acme",
+        kind="sso_connection",
+        key="acme",
+        digest=sso.digest,
+        detail={"values": sso.public_digest},
+        actor="owner",
+        now=clock(),
     )
-    rotated = read(store, clock).sso
-    assert rotated.secret_fingerprint != first.secret_fingerprint
-    assert rotated.client_id == first.client_id
+    assert "sso_connection" not in [s.kind for s in run(TEAM).plan.manual_steps]
+
+
+def test_a_rotated_client_secret_reopens_the_sso_connection_step(run, store, clock) -> None:
+    sso = next(s for s in run(TEAM).plan.manual_steps if s.kind == "sso_connection")
+    store.confirm(
+        enterprise="acme",
+        kind="sso_connection",
+        key="acme",
+        digest=sso.digest,
+        detail={},
+        actor="owner",
+        now=clock(),
+    )
+    result = run(TEAM, outputs_for(TEAM, secret="okta-client-secret-2"))
+    [reopened] = [s for s in result.plan.manual_steps if s.kind == "sso_connection"]
+    assert reopened.digest != sso.digest
+    assert reopened.after["client_id"] == sso.after["client_id"]
 
 
 # -- the lock --------------------------------------------------------------------------------
@@ -417,7 +439,7 @@ def test_apply_waits_up_to_lock_timeout_for_the_other_apply_to_finish(run, db, s
     finally:
         finish.join()
     assert time.monotonic() - started >= 0.3
-    assert result.applied == 9
+    assert result.applied == 3
 
 
 def test_apply_gives_up_after_lock_timeout(run, db) -> None:
@@ -447,13 +469,13 @@ def test_an_apply_whose_lock_was_taken_over_stops_before_the_next_batch(store, c
             TakenOverAfterFirstBatch(store),
             actor=ACTOR,
             clock=clock,
-            batch_size=4,
+            batch_size=1,
         )
     assert str(taken.value) == (
         "enterprise 'acme' was taken over by ops@bastion pid 9 since 2025-01-06T09:00:00+00:00 "
-        "after 4 of 9 change(s); run apply again once it is done"
+        "after 1 of 3 change(s); run apply again once it is done"
     )
-    assert len(store.journal(enterprise="acme")) == 4
+    assert len(store.journal(enterprise="acme")) == 1
 
 
 def test_changes_are_written_in_batches_renewing_the_lock_between_them(run, store, clock) -> None:
@@ -476,11 +498,11 @@ def test_changes_are_written_in_batches_renewing_the_lock_between_them(run, stor
         recording,
         actor=ACTOR,
         clock=clock,
-        batch_size=4,
+        batch_size=2,
         progress=lambda done, total: progress.append((done, total)),
     )
-    assert calls == ["lock", "write 4", "lock", "write 4", "lock", "write 1"]
-    assert progress == [(4, 9), (8, 9), (9, 9)]
+    assert calls == ["lock", "write 2", "lock", "write 1"]
+    assert progress == [(2, 3), (3, 3)]
 
 
 # -- crashes ---------------------------------------------------------------------------------
@@ -545,11 +567,11 @@ def test_an_apply_that_dies_between_batches_resumes_without_duplicates(
             clock=clock,
             batch_size=100,
         )
-    assert len(read(store, clock).invitations) == 300 - 8  # enterprise, domains, SSO, teams first
+    assert len(read(store, clock).invitations) == 300  # three whole batches, nothing more
 
     resumed = run(team, batch_size=100)
-    assert resumed.applied == 1000 - 292
-    assert run(team).plan.empty
+    assert resumed.applied == 1000 - 300
+    assert not run(team).plan.changes
     assert_converged(db, people=1000)
 
 
@@ -641,4 +663,4 @@ def test_without_ci_variables_the_actor_is_the_local_user(monkeypatch) -> None:
 def test_apply_result_is_the_plan_and_what_happened(run) -> None:
     result = run(TEAM, OktaOutputs())
     assert isinstance(result, ApplyResult)
-    assert result.applied + len(result.deferred) == len(result.plan.changes)
+    assert result.applied + len(result.failed) == len(result.plan.changes)

@@ -1,6 +1,7 @@
 """The Okta client secret never reaches the store: not the database, not its WAL, not the journal.
 
-Only a keyed fingerprint is kept, to notice a rotated secret; the journal keeps not even that.
+The confirmed SSO connection keeps only a digest of its values and of the secret's keyed
+fingerprint, to notice a rotated secret; neither the secret nor the fingerprint is stored.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import json
 from pathlib import Path
 
 from reconciler.apply import apply
+from reconciler.confirm import confirm_step
 from reconciler.plan import plan
 from reconciler.spec import load_text
 from reconciler.stores.base import utcnow
@@ -37,18 +39,29 @@ def test_the_client_secret_is_nowhere_in_the_store(tmp_path: Path) -> None:
         planned = plan(enterprise, okta, store.read(enterprise="acme", now=utcnow()))
         assert secret not in json.dumps(planned.to_json())
         apply(enterprise, okta, store, actor="ci")
+        step = confirm_step(
+            store, enterprise, okta, "sso_connection", "acme", actor="owner", now=utcnow()
+        )
+        assert step.startswith("Recorded: sso_connection acme confirmed")
         seen.update(store_files(db))  # while open: the WAL and its index are on disk
-    journal = repr(store.journal(enterprise="acme", limit=1000))
+    entries = store.journal(enterprise="acme", limit=1000)
+    journal = repr(entries)
     store.close()
     seen.update({f"{name} (closed)": data for name, data in store_files(db).items()})
 
     assert {"state.db", "state.db-wal"} <= set(seen)
     found = b"".join(seen.values())
-    assert fingerprints[-1].encode() in found  # the right files were searched
+    digest = store.read(enterprise="acme", now=utcnow()).confirmations["sso_connection", "acme"]
+    assert digest.digest.encode() in found  # the right files were searched
+    store.close()
     for secret in (FIRST_SECRET, ROTATED_SECRET):
         assert secret.encode() not in found
         assert secret.encode("utf-16-le") not in found
         assert secret not in journal
     for fingerprint in fingerprints:
         assert fingerprint.partition(":")[2] not in journal
-    assert "(sensitive) (changed)" in journal  # the rotation is journaled, as a fact only
+        assert fingerprint.partition(":")[2].encode() not in found
+    confirmed = [
+        e for e in entries if (e.action, e.kind, e.key) == ("confirm", "sso_connection", "acme")
+    ]
+    assert len(confirmed) == 2  # each rotation confirmed, as a fact only

@@ -117,3 +117,16 @@ def tables(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     with closing(sqlite3.connect(db)) as conn:
         names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         return {n: sorted(conn.execute(f"SELECT * FROM {n}").fetchall(), key=repr) for n in names}
+
+
+def confirm_all(spec: Path, store_url: str, outputs: Path) -> list[str]:
+    """An owner does every manual step the plan lists, then confirms each; returns them."""
+    okta = ("--store", store_url, "--okta-outputs", outputs)
+    planned = run("plan", spec, *okta, "--format", "json")
+    steps = [f"{s['kind']} {s['key']}" for s in json.loads(planned.stdout)["manual_steps"]]
+    for step in steps:
+        kind, key = step.split(" ")
+        confirmed = run("confirm", kind, key, spec, *okta)
+        assert confirmed.exit_code == 0, confirmed.output
+        assert confirmed.stdout.startswith("Recorded: "), confirmed.stdout
+    return steps

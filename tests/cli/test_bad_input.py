@@ -194,7 +194,7 @@ class TestStore:
         result = run(command, spec, "--store", f"sqlite:///{db}")
         assert result.exit_code == 1
         assert result.stderr == (
-            f"error: {db} was written by a newer insomnia-sso (schema 999 > 1); "
+            f"error: {db} was written by a newer insomnia-sso (schema 999 > 2); "
             "upgrade insomnia-sso to use it\n"
         )
         assert store_files(db) == before
@@ -208,7 +208,7 @@ class TestStore:
         before = store_files(db)
         result = run("store", "accept", "platform", "alice@acme.com", "--store", f"sqlite:///{db}")
         assert result.exit_code == 1
-        assert "was written by a newer insomnia-sso (schema 999 > 1)" in result.stderr
+        assert "was written by a newer insomnia-sso (schema 999 > 2)" in result.stderr
         assert store_files(db) == before
 
 

@@ -19,15 +19,19 @@ import pytest
 
 from reconciler.stores.base import utcnow
 from reconciler.stores.sqlite import SqliteStore
-from tests.cli.conftest import HOLDER, run, tables
+from tests.cli.conftest import HOLDER, confirm_all, run, tables
 
 
 @pytest.mark.parametrize("command", ["plan", "drift"])
-def test_plan_and_drift_exit_2_while_changes_are_pending_and_0_once_applied(
+def test_plan_and_drift_exit_2_while_changes_or_manual_steps_are_open_and_0_after(
     command: str, spec: Path, store_url: str, outputs: Path
 ) -> None:
     assert run(command, spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 2
     assert run("apply", spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
+    # People are recorded; the domains and the SSO connection still wait for an owner.
+    assert run(command, spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 2
+    steps = confirm_all(spec, store_url, outputs)
+    assert steps == ["domain acme.com", "domain acme.io", "sso_connection acme"]
     assert run(command, spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
 
 
@@ -56,7 +60,7 @@ def test_apply_exits_0_and_a_second_apply_changes_nothing(
     before = tables(db)
     again = run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
     assert again.exit_code == 0
-    assert "Apply complete: 0 change(s) applied." in again.stdout
+    assert "Apply complete: 0 change(s) recorded in the ledger. Nothing was sent" in again.stdout
     assert tables(db) == before
 
 

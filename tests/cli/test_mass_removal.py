@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import run, tables
+from tests.cli.conftest import confirm_all, run, tables
 
 FIVE = [f"{name}@acme.com" for name in ("alice", "bob", "carol", "dave", "erin")]
 
@@ -27,6 +27,7 @@ def five_members(
     assert run("apply", spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
     for email in FIVE:
         assert run("store", "accept", "platform", email, "--store", store_url).exit_code == 0
+    confirm_all(spec, store_url, outputs)
     return outputs
 
 
@@ -68,7 +69,7 @@ def test_allow_mass_removal_removes_them(
     assert "  - member platform/dave@acme.com\n  - member platform/erin@acme.com\n" in (
         result.stdout
     )
-    assert result.stdout.endswith("Apply complete: 2 change(s) applied.\n")
+    assert "\nApply complete: 2 change(s) recorded in the ledger." in result.stdout
     assert run("plan", spec, *okta).exit_code == 0
 
 
@@ -78,14 +79,16 @@ def test_removing_up_to_max_fraction_needs_no_flag(
     spec = write_spec({"platform": FIVE[:4]}, prune=True, max_fraction=0.2)
     result = run("apply", spec, "--store", store_url, "--okta-outputs", five_members)
     assert result.exit_code == 0
-    assert result.stdout.endswith("Apply complete: 1 change(s) applied.\n")
+    assert "\nApply complete: 1 change(s) recorded in the ledger." in result.stdout
 
 
 def test_without_prune_leavers_stay_members(
     five_members: Path, write_spec: Callable[..., Path], store_url: str
 ) -> None:
     spec = write_spec({"platform": FIVE[:3]}, prune=False, max_fraction=0.2)
-    result = run("plan", spec, "--store", store_url, "--format", "json")
+    result = run(
+        "plan", spec, "--store", store_url, "--okta-outputs", five_members, "--format", "json"
+    )
     assert result.exit_code == 0
     assert json.loads(result.stdout)["changes"] == []
     assert result.stderr.splitlines()[-1] == (

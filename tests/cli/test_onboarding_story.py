@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import outputs_json, run
+from tests.cli.conftest import confirm_all, outputs_json, run
 
-DEFERRED = (
-    "Deferred: sso_connection acme waits for Okta outputs "
-    "(run `pulumi up`, then apply with --okta-outputs or --stack)."
+RECORDED = (
+    "Apply complete: {n} change(s) recorded in the ledger. Nothing was sent to Insomnia: send "
+    "the invitations from Insomnia's web UI, then record each acceptance with "
+    "`insomnia-sso confirm invitation ORG/EMAIL`."
 )
 
 
@@ -27,14 +28,19 @@ def test_from_first_plan_to_everyone_onboarded(spec: Path, store_url: str, outpu
 
     first = run("plan", spec, *okta)
     assert first.exit_code == 2
-    assert first.stdout.endswith("Plan: 9 to create, 0 to update, 0 to delete.\n")
+    assert first.stdout.endswith("Plan: 3 to create, 0 to update, 0 to delete, 3 manual steps.\n")
 
     applied = run("apply", spec, *okta)
     assert applied.exit_code == 0
-    assert applied.stdout.endswith("Apply complete: 9 change(s) applied.\n")
+    assert applied.stdout.splitlines()[-2:] == [
+        RECORDED.format(n=3),
+        "3 manual steps wait for an owner (listed above; `insomnia-sso confirm`).",
+    ]
 
-    for org, email in [("platform", "alice@acme.com"), ("payments", "carol@acme.com")]:
-        assert run("store", "accept", org, email, "--store", store_url).exit_code == 0
+    assert run("store", "accept", "platform", "alice@acme.com", "--store", store_url).exit_code == 0
+    accepted = run("confirm", "invitation", "payments/carol@acme.com", spec, *okta)
+    assert accepted.stdout.startswith("Recorded: payments/carol@acme.com accepted")
+    confirm_all(spec, store_url, outputs)
 
     status = run("status", spec, *okta, "--format", "json")
     assert status.exit_code == 0
@@ -85,6 +91,7 @@ def test_from_first_plan_to_everyone_onboarded(spec: Path, store_url: str, outpu
     again = run("plan", spec, *okta)
     assert again.exit_code == 0
     assert again.stdout.startswith("No changes.")
+    assert again.stdout.endswith("Plan: 0 to create, 0 to update, 0 to delete, 0 manual steps.\n")
 
 
 def test_status_text_and_markdown_count_people_per_organization(
@@ -122,7 +129,9 @@ class TestBeforePulumiUp:
         self, spec: Path, store_url: str
     ) -> None:
         result = run("plan", spec, "--store", store_url, "--format", "json")
-        [sso] = [c for c in json.loads(result.stdout)["changes"] if c["kind"] == "sso_connection"]
+        [sso] = [
+            s for s in json.loads(result.stdout)["manual_steps"] if s["kind"] == "sso_connection"
+        ]
         assert sso["after"] == {
             "type": "oidc",
             "domain_identifier": "acme.com",
@@ -132,38 +141,43 @@ class TestBeforePulumiUp:
             "client_secret": "(known after pulumi up)",
         }
 
-    def test_apply_defers_the_sso_connection_until_outputs_are_given(
+    def test_the_sso_connection_cannot_be_confirmed_until_outputs_are_given(
         self, spec: Path, store_url: str, outputs: Path
     ) -> None:
         early = run("apply", spec, "--store", store_url)
         assert early.exit_code == 0
-        assert early.stdout.splitlines()[-2:] == [
-            "Apply complete: 8 change(s) applied.",
-            DEFERRED,
-        ]
-        as_json = run("apply", spec, "--store", store_url, "--format", "json")
-        assert json.loads(as_json.stdout)["changes"][0]["kind"] == "sso_connection"
-        assert as_json.stderr.splitlines()[-2:] == [
-            "Apply complete: 0 change(s) applied.",
-            DEFERRED,
-        ]
+        assert early.stdout.splitlines()[-2] == RECORDED.format(n=3)
+        too_early = run("confirm", "sso_connection", "acme", spec, "--store", store_url)
+        assert too_early.exit_code == 1
+        assert too_early.stderr == (
+            "error: the sso_connection values are not known yet: confirm with the Okta outputs "
+            "you entered (--okta-outputs FILE or --stack NAME)\n"
+        )
 
-        waiting = run("plan", spec, "--store", store_url, "--format", "json")
+        okta = ("--store", store_url, "--okta-outputs", outputs)
+        waiting = run("plan", spec, *okta, "--format", "json")
         assert waiting.exit_code == 2
-        assert [(c["action"], c["kind"]) for c in json.loads(waiting.stdout)["changes"]] == [
-            ("create", "sso_connection")
+        assert json.loads(waiting.stdout)["changes"] == []
+        [sso] = [
+            s for s in json.loads(waiting.stdout)["manual_steps"] if s["kind"] == "sso_connection"
         ]
+        assert sso["after"]["client_id"] == "0oaCLIENT0001"
+        assert sso["after"]["client_secret"] == (
+            "run `pulumi stack output --show-secrets client_secret` and paste it"
+        )
+        done = run("confirm", "sso_connection", "acme", spec, *okta)
+        assert done.stdout == (
+            "Recorded: sso_connection acme confirmed as done in Insomnia (the record only; this "
+            "command changes nothing in Insomnia).\n"
+        )
 
-        after_up = run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
-        assert after_up.exit_code == 0
-        assert "  + sso_connection acme\n" in after_up.stdout
-        assert after_up.stdout.endswith("Apply complete: 1 change(s) applied.\n")
-
-        # Later runs without outputs (a scheduled drift check) see no spurious update.
+        # Later runs without outputs (a scheduled drift check) do not reopen it.
         for command in ("plan", "drift"):
             later = run(command, spec, "--store", store_url, "--format", "json")
-            assert later.exit_code == 0
-            assert json.loads(later.stdout)["changes"] == []
+            assert [s["kind"] for s in json.loads(later.stdout)["manual_steps"]] == [
+                "domain",
+                "domain",
+            ]
 
 
 class TestStackOutputs:
@@ -213,7 +227,7 @@ class TestStackOutputs:
 def test_the_same_spec_named_twice_is_one_enterprise(spec: Path, store_url: str) -> None:
     result = run("plan", spec, spec.parent, "--store", store_url)
     assert result.exit_code == 2, result.stderr
-    assert result.stdout.startswith("Enterprise acme: apply will make these changes:")
+    assert result.stdout.startswith("Enterprise acme: apply will record these in the ledger;")
 
 
 def test_the_store_can_come_from_insomnia_sso_store(

@@ -8,12 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import run
-
-UNVERIFIED = (
-    "domain acme.com is not verified yet: add Insomnia's DNS TXT record; "
-    "SSO logins fail until it is"
-)
+from tests.cli.conftest import confirm_all, run
 
 
 @pytest.fixture
@@ -22,6 +17,7 @@ def changed_spec(
 ) -> Path:
     """After a first apply: alice demoted, carol gone, dave added (one of each symbol)."""
     assert run("apply", spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
+    confirm_all(spec, store_url, outputs)
     return write_spec(
         {"platform": ["alice@acme.com", "bob@acme.io", "dave@acme.com"], "payments": []}
     )
@@ -44,41 +40,6 @@ class TestJson:
             "changes": [
                 {
                     "action": "create",
-                    "kind": "enterprise",
-                    "key": "acme",
-                    "before": None,
-                    "after": {"name": "acme"},
-                },
-                {
-                    "action": "create",
-                    "kind": "domain",
-                    "key": "acme.com",
-                    "before": None,
-                    "after": {"name": "acme.com", "verified": False},
-                },
-                {
-                    "action": "create",
-                    "kind": "sso_connection",
-                    "key": "acme",
-                    "before": None,
-                    "after": {
-                        "type": "oidc",
-                        "domain_identifier": "acme.com",
-                        "sso_url": "https://insomnia-dev.us.auth0.com/login/callback",
-                        "client_id": "0oaCLIENT0001",
-                        "issuer": "https://acme.okta.com/oauth2/aus0001",
-                        "client_secret": "(sensitive)",
-                    },
-                },
-                {
-                    "action": "create",
-                    "kind": "organization",
-                    "key": "platform",
-                    "before": None,
-                    "after": {"name": "platform"},
-                },
-                {
-                    "action": "create",
                     "kind": "invitation",
                     "key": "platform/alice@acme.com",
                     "before": None,
@@ -90,7 +51,39 @@ class TestJson:
                     },
                 },
             ],
-            "summary": {"create": 5, "update": 0, "delete": 0},
+            "manual_steps": [
+                {
+                    "kind": "domain",
+                    "key": "acme.com",
+                    "after": {
+                        "domain": "acme.com",
+                        "claimed": True,
+                        "txt": "the TXT value Insomnia shows",
+                    },
+                    "instructions": "Insomnia › Enterprise Controls › Domains › Add Domain: "
+                    "enter acme.com; publish the TXT record Insomnia shows in acme.com's DNS "
+                    "zone; click Verify. Then: insomnia-sso confirm domain acme.com --txt VALUE",
+                },
+                {
+                    "kind": "sso_connection",
+                    "key": "acme",
+                    "after": {
+                        "type": "oidc",
+                        "domain_identifier": "acme.com",
+                        "sso_url": "https://insomnia-dev.us.auth0.com/login/callback",
+                        "client_id": "0oaCLIENT0001",
+                        "issuer": "https://acme.okta.com/oauth2/aus0001",
+                        "client_secret": "run `pulumi stack output --show-secrets "
+                        "client_secret` and paste it",
+                    },
+                    "instructions": "Insomnia › Enterprise Controls › SSO › OpenID Connect: "
+                    "enter the client id, the client secret and the issuer below, with the domain "
+                    "identifier; check the SSO URL matches the one Insomnia shows. Then: "
+                    "insomnia-sso confirm sso_connection acme (with the same --okta-outputs or "
+                    "--stack)",
+                },
+            ],
+            "summary": {"create": 1, "update": 0, "delete": 0, "manual": 2},
         }
 
     def test_stdout_is_only_json_and_warnings_go_to_stderr(
@@ -101,9 +94,8 @@ class TestJson:
             "--format", "json",
         )  # fmt: skip
         plan = json.loads(result.stdout)  # the whole of stdout parses
-        assert plan["summary"] == {"create": 1, "update": 1, "delete": 1}
+        assert plan["summary"] == {"create": 1, "update": 1, "delete": 1, "manual": 0}
         assert result.stderr == (
-            f"warning: {UNVERIFIED}\n"
             "warning: 1 person in the spec is not assigned in Okta yet (dave@acme.com); "
             "run `pulumi up` first or they cannot log in\n"
         )
@@ -149,10 +141,11 @@ class TestJson:
             },
         ]
 
-    def test_no_changes_is_an_empty_list_and_exit_0(
+    def test_nothing_to_do_is_empty_lists_and_exit_0(
         self, spec: Path, store_url: str, outputs: Path
     ) -> None:
         run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+        confirm_all(spec, store_url, outputs)
         result = run(
             "plan", spec, "--store", store_url, "--okta-outputs", outputs, "--format", "json"
         )
@@ -161,7 +154,8 @@ class TestJson:
             "format_version": 1,
             "enterprise": "acme",
             "changes": [],
-            "summary": {"create": 0, "update": 0, "delete": 0},
+            "manual_steps": [],
+            "summary": {"create": 0, "update": 0, "delete": 0, "manual": 0},
         }
 
 
@@ -172,43 +166,50 @@ class TestText:
         result = run("plan", changed_spec, "--store", store_url, "--okta-outputs", outputs)
         assert result.exit_code == 2
         assert result.stdout.splitlines() == [
-            "Enterprise acme: apply will make these changes:",
+            "Enterprise acme: apply will record these in the ledger; nothing is sent to Insomnia "
+            "(send the invitations from Insomnia's web UI):",
             "",
             "  ~ invitation platform/alice@acme.com  (role: admin → member)",
             "  + invitation platform/dave@acme.com  (role member)",
             "  - invitation payments/carol@acme.com",
             "",
-            f"  ! {UNVERIFIED}",
             "  ! 1 person in the spec is not assigned in Okta yet (dave@acme.com); "
             "run `pulumi up` first or they cannot log in",
             "",
-            "Plan: 1 to create, 1 to update, 1 to delete.",
+            "Plan: 1 to create, 1 to update, 1 to delete, 0 manual steps.",
         ]
         assert result.stderr == ""
 
-    def test_a_first_plan_lists_the_sso_connection_attributes(
+    def test_a_first_plan_lists_the_manual_steps_numbered_with_their_values(
         self, spec: Path, store_url: str, outputs: Path
     ) -> None:
         result = run("plan", spec, "--store", store_url, "--okta-outputs", outputs)
-        assert "\n".join(result.stdout.splitlines()[5:12]) == "\n".join(
-            [
-                "  + sso_connection acme",
-                "      type              = oidc",
-                "      domain_identifier = acme.com",
-                "      sso_url           = https://insomnia-dev.us.auth0.com/login/callback",
-                "      client_id         = 0oaCLIENT0001",
-                "      issuer            = https://acme.okta.com/oauth2/aus0001",
-                "      client_secret     = (sensitive)",
-            ]
+        lines = result.stdout.splitlines()
+        start = lines.index("Manual steps, in Insomnia's web UI (confirm each one when done):")
+        assert lines[start + 2].startswith("  1. domain acme.com")
+        sso = lines.index("  3. sso_connection acme")
+        assert lines[sso + 2 : sso + 8] == [
+            "       type              = oidc",
+            "       domain_identifier = acme.com",
+            "       sso_url           = https://insomnia-dev.us.auth0.com/login/callback",
+            "       client_id         = 0oaCLIENT0001",
+            "       issuer            = https://acme.okta.com/oauth2/aus0001",
+            "       client_secret     = run `pulumi stack output --show-secrets client_secret` "
+            "and paste it",
+        ]
+        assert result.stdout.endswith(
+            "\nPlan: 3 to create, 0 to update, 0 to delete, 3 manual steps.\n"
         )
-        assert result.stdout.endswith("\nPlan: 9 to create, 0 to update, 0 to delete.\n")
 
-    def test_no_changes(self, spec: Path, store_url: str, outputs: Path) -> None:
+    def test_nothing_to_do(self, spec: Path, store_url: str, outputs: Path) -> None:
         run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+        confirm_all(spec, store_url, outputs)
         result = run("plan", spec, "--store", store_url, "--okta-outputs", outputs)
         assert result.exit_code == 0
-        assert result.stdout.startswith("No changes. Enterprise acme matches the spec.\n")
-        assert result.stdout.endswith("\nPlan: 0 to create, 0 to update, 0 to delete.\n")
+        assert result.stdout.startswith("No changes. Enterprise acme's people match the spec.\n")
+        assert result.stdout.endswith(
+            "\nPlan: 0 to create, 0 to update, 0 to delete, 0 manual steps.\n"
+        )
 
 
 class TestMarkdown:
@@ -224,7 +225,7 @@ class TestMarkdown:
         assert lines[:3] == [
             "### insomnia-sso plan: `acme`",
             "",
-            "**Plan: 1 to create, 1 to update, 1 to delete.**",
+            "**Plan: 1 to create, 1 to update, 1 to delete, 0 manual steps.**",
         ]
         assert lines[-9:] == [
             "<details><summary>Changes</summary>",
@@ -242,5 +243,6 @@ class TestMarkdown:
         result = run("drift", spec, "--store", store_url, "--format", "markdown")
         assert result.exit_code == 2
         assert result.stdout.startswith(
-            "### insomnia-sso drift: `acme`\n\n**Plan: 9 to create, 0 to update, 0 to delete.**\n"
+            "### insomnia-sso drift: `acme`\n\n"
+            "**Plan: 3 to create, 0 to update, 0 to delete, 3 manual steps.**\n"
         )

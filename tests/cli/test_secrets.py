@@ -18,7 +18,7 @@ from click.testing import Result
 from reconciler.outputs import fingerprint
 from reconciler.stores.base import utcnow
 from reconciler.stores.sqlite import SqliteStore
-from tests.cli.conftest import HOLDER, run
+from tests.cli.conftest import HOLDER, confirm_all, run
 
 FORMATS = ["text", "json", "markdown"]
 
@@ -55,6 +55,8 @@ def test_the_secret_and_its_fingerprint_appear_in_no_output_and_no_journal(
         assert cli("drift", spec, *okta, "--format", fmt).exit_code == 2
     assert cli("apply", spec, *okta, "--format", "json").exit_code == 0
     assert cli("store", "accept", "platform", "alice@acme.com", "--store", store_url).exit_code == 0
+    for step in confirm_all(spec, store_url, outputs):
+        assert cli("confirm", *step.split(" "), spec, *okta).exit_code == 0  # again: no-op
     for fmt in FORMATS:
         assert cli("plan", spec, *okta, "--format", fmt).exit_code == 0
         assert cli("status", spec, *okta, "--format", fmt).exit_code == 0
@@ -62,10 +64,11 @@ def test_the_secret_and_its_fingerprint_appear_in_no_output_and_no_journal(
     rotation = ("--store", store_url, "--okta-outputs", rotated_outputs)
     for fmt in FORMATS:
         plan = cli("plan", spec, *rotation, "--format", fmt)
-        assert plan.exit_code == 2
-        assert "(sensitive) (changed)" in plan.stdout
+        assert plan.exit_code == 2  # the SSO connection step is open again
+        assert "pulumi stack output --show-secrets client_secret" in plan.stdout
         assert cli("drift", spec, *rotation, "--format", fmt).exit_code == 2
     assert cli("apply", spec, *rotation).exit_code == 0
+    assert cli("confirm", "sso_connection", "acme", spec, *rotation).exit_code == 0
 
     # Error paths, each with the secret in hand.
     with closing(SqliteStore(db)) as other:
@@ -83,7 +86,7 @@ def test_the_secret_and_its_fingerprint_appear_in_no_output_and_no_journal(
     assert cli("status", spec, "--store", store_url, "--okta-outputs", unassigned).exit_code == 1
 
     printed = "".join(r.stdout + r.stderr for r in results)
-    assert "(sensitive)" in printed  # the renderers ran, and masked it
+    assert "client_secret" in printed  # the renderers ran, and showed where to get it
     for needle in (*secrets, *fingerprints, fingerprints[0].partition(":")[2]):
         assert needle not in printed
 
@@ -94,13 +97,13 @@ def test_the_secret_and_its_fingerprint_appear_in_no_output_and_no_journal(
     with closing(sqlite3.connect(db)) as conn:
         names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         rows = {n: repr(conn.execute(f"SELECT * FROM {n}").fetchall()) for n in names}
-        held = conn.execute("SELECT secret_fingerprint FROM sso_connections").fetchall()
+        held = conn.execute(
+            "SELECT digest FROM confirmations WHERE kind = 'sso_connection'"
+        ).fetchall()
         journal = conn.execute("SELECT count(*) FROM journal").fetchone()[0]
-    assert journal >= 10
+    assert journal >= 5
     for needle in secrets:
         assert not [table for table, text in rows.items() if needle in text]
-    assert held == [(fingerprints[1],)]
-    for needle in fingerprints:
-        found = [table for table, text in rows.items() if needle in text]
-        assert found == (["sso_connections"] if needle == fingerprints[1] else [])
-        assert rows["sso_connections"].count(needle) == (needle == fingerprints[1])
+    assert len(held) == 1  # a digest of the values and the fingerprint, not the fingerprint
+    for needle in (*fingerprints, *(f.partition(":")[2] for f in fingerprints)):
+        assert not [table for table, text in rows.items() if needle in text]

@@ -1,0 +1,95 @@
+"""Confirming a manual step: an owner says "done" for the values the plan showed.
+
+`confirm KIND KEY` finds the step among every step the spec implies, records a
+confirmation with the digest of its current values, and says plainly that only the record
+changed. An acceptance of a ledger invitation (`confirm invitation platform/alice@acme.com`)
+is the same gesture for the people ledger.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from reconciler.errors import InsomniaSsoError
+from reconciler.manual import ManualStep, StepKind, all_steps
+from reconciler.outputs import OktaOutputs
+from reconciler.spec import Enterprise
+from reconciler.state import split_member_key
+from reconciler.stores.base import Store
+
+INVITATION = "invitation"
+KINDS = (*(kind.value for kind in StepKind), INVITATION)
+
+
+def confirm_step(
+    store: Store,
+    enterprise: Enterprise,
+    outputs: OktaOutputs,
+    kind: str,
+    key: str,
+    *,
+    actor: str,
+    now: datetime,
+    txt: str | None = None,
+) -> str:
+    """Record one manual step as done; returns the sentence to show. InsomniaSsoError when
+    the step does not exist or cannot be confirmed yet."""
+    name = enterprise.name
+    if kind == INVITATION:
+        organization, email = split_member_key(key.lower())
+        if not email:
+            raise InsomniaSsoError(f"invitation keys are ORGANIZATION/EMAIL, not {key!r}")
+        store.accept_invitation(
+            enterprise=name, organization=organization, email=email, actor=actor, now=now
+        )
+        return (
+            f"Recorded: {organization}/{email} accepted and is a member of {organization} "
+            "(in the record's ledger; nothing was changed in Insomnia)."
+        )
+    if kind not in KINDS:
+        raise InsomniaSsoError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if txt is not None and kind != StepKind.DOMAIN:
+        raise InsomniaSsoError("--txt goes with `confirm domain` only")
+    actual = store.read(enterprise=name, now=now)
+    steps = [s for s in all_steps(enterprise, outputs, actual, teams=True) if s.kind == kind]
+    wanted = key.lower() if kind == StepKind.DOMAIN else key
+    step = next((s for s in steps if s.key == wanted), None)
+    if step is None:
+        keys = ", ".join(s.key for s in steps) or "none"
+        raise InsomniaSsoError(
+            f"enterprise '{name}' has no {kind} step {key!r} (its {kind} steps: {keys})"
+        )
+    found = actual.confirmations.get((kind, step.key))
+    if step.removal:
+        store.unconfirm(enterprise=name, kind=kind, key=step.key, actor=actor, now=now)
+        return f"Recorded: {kind} {step.key} removed from Insomnia (in the record only)."
+    if not step.ready:
+        raise InsomniaSsoError(
+            f"the {kind} values are not known yet: confirm with the Okta outputs you entered "
+            "(--okta-outputs FILE or --stack NAME)"
+        )
+    if step.done_by(found) and txt is None:
+        return f"{kind} {step.key} was already confirmed for these values; nothing recorded."
+    store.confirm(
+        enterprise=name,
+        kind=kind,
+        key=step.key,
+        digest=step.digest,
+        detail=_detail(step, txt),
+        actor=actor,
+        now=now,
+    )
+    return (
+        f"Recorded: {kind} {step.key} confirmed as done in Insomnia (the record only; this "
+        "command changes nothing in Insomnia)."
+    )
+
+
+def _detail(step: ManualStep, txt: str | None) -> dict[str, str]:
+    detail = {"values": step.public_digest} if step.public_digest else {}
+    if txt is not None:
+        value = txt.strip()
+        if not value or len(value) > 255 or not value.isprintable():
+            raise InsomniaSsoError("--txt must be the TXT value Insomnia shows (1-255 characters)")
+        detail["txt"] = value
+    return detail

@@ -1,0 +1,203 @@
+"""Manual steps: what only Insomnia's web UI can do, planned with the exact values to enter.
+
+Insomnia has no API for domains, the SSO connection or linking a team to an organization,
+so the tool never "applies" them. It lists each as a step, an owner does it in Enterprise
+Controls and runs `insomnia-sso confirm KIND KEY`, and the record keeps a digest of the
+values confirmed. When the values change (a new client id after the Okta app was
+replaced), the digest differs and the step is open again.
+
+    domain          key acme.com        claim, publish the TXT record, verify (or remove)
+    sso_connection  key <enterprise>    client id, issuer, domain identifier, SSO URL
+    team_link       key platform-admins link the managed team to its organization and role
+
+A pure module: spec, Okta outputs and the record's confirmations in, steps out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from reconciler.outputs import UNKNOWN, OktaOutputs
+from reconciler.spec import Enterprise, Role
+from reconciler.state import ActualState, Confirmation, team_name
+
+SECRET_HINT = "run `pulumi stack output --show-secrets client_secret` and paste it"  # noqa: S105
+"""What the plan shows for the client secret: never the secret, always where to get it."""
+
+
+class StepKind(StrEnum):
+    """What a manual step is about; the value is what the plan and `confirm` show."""
+
+    DOMAIN = "domain"
+    SSO_CONNECTION = "sso_connection"
+    TEAM_LINK = "team_link"
+
+
+@dataclass(frozen=True, slots=True)
+class ManualStep:
+    """One thing an owner must do in Insomnia's web UI, with the values to enter.
+
+    `digest` fingerprints the values that matter (for the SSO connection, the client
+    secret's fingerprint too); a confirmation with the same digest closes the step.
+    `public_digest` is the same without the secret: it is recorded with the confirmation
+    and closes the step alone only when `secret_unknown` (an adopted Okta app whose secret
+    Pulumi could not read back: the secret Insomnia holds is kept). `ready` is False while
+    a value is still unknown (before `pulumi up`): such a step cannot be confirmed yet.
+    """
+
+    kind: StepKind
+    key: str
+    after: Mapping[str, Any]
+    instructions: str
+    digest: str
+    public_digest: str = ""
+    secret_unknown: bool = False
+    ready: bool = True
+    removal: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON shape of one manual step."""
+        return {
+            "kind": self.kind.value,
+            "key": self.key,
+            "after": dict(self.after),
+            "instructions": self.instructions,
+        }
+
+    def done_by(self, confirmation: Confirmation | None) -> bool:
+        """True when `confirmation` was made for exactly these values."""
+        if confirmation is None:
+            return False
+        if confirmation.digest == self.digest or not self.ready:
+            # Without the Okta outputs nothing can be compared: a confirmation stands.
+            return True
+        return self.secret_unknown and confirmation.detail.get("values") == self.public_digest
+
+
+def digest(values: Mapping[str, Any]) -> str:
+    """A stable fingerprint of the values a step asks for (sorted-key JSON, SHA-256)."""
+    text = json.dumps(dict(values), sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+DOMAIN_DIGEST = digest({"claimed": True})
+"""Every claimed domain's step has the same values (the name is its key): claimed."""
+
+
+def _frozen(**values: Any) -> Mapping[str, Any]:
+    return MappingProxyType(values)
+
+
+def domain_steps(enterprise: Enterprise, actual: ActualState) -> list[ManualStep]:
+    """Claim and verify each domain of the spec; remove confirmed ones that left it (prune)."""
+    steps = [
+        ManualStep(
+            StepKind.DOMAIN,
+            domain,
+            _frozen(domain=domain, claimed=True, txt="the TXT value Insomnia shows"),
+            "Insomnia › Enterprise Controls › Domains › Add Domain: enter "
+            f"{domain}; publish the TXT record Insomnia shows in {domain}'s DNS zone; click "
+            f"Verify. Then: insomnia-sso confirm domain {domain} --txt VALUE",
+            DOMAIN_DIGEST,
+        )
+        for domain in enterprise.spec.domains
+    ]
+    if enterprise.spec.prune.enabled and actual.complete:
+        claimed = {key for kind, key in actual.confirmations if kind == StepKind.DOMAIN}
+        for domain in sorted(claimed - set(enterprise.spec.domains)):
+            steps.append(
+                ManualStep(
+                    StepKind.DOMAIN,
+                    domain,
+                    _frozen(domain=domain, claimed=False),
+                    f"Insomnia › Enterprise Controls › Domains: remove {domain} (it left the "
+                    "spec; people of that domain can no longer sign in with SSO). Then: "
+                    f"insomnia-sso confirm domain {domain}",
+                    digest({"claimed": False}),
+                    removal=True,
+                )
+            )
+    return steps
+
+
+def sso_step(enterprise: Enterprise, outputs: OktaOutputs) -> ManualStep:
+    """The SSO connection with the Okta app's values; the secret only as where to get it."""
+    sso = enterprise.spec.sso
+    public = {
+        "domain_identifier": sso.domain_identifier,
+        "sso_url": sso.sso_url,
+        "client_id": outputs.client_id or UNKNOWN,
+        "issuer": outputs.issuer or UNKNOWN,
+    }
+    secret = outputs.secret_fingerprint
+    return ManualStep(
+        StepKind.SSO_CONNECTION,
+        enterprise.name,
+        _frozen(type=sso.type, **public, client_secret=SECRET_HINT if outputs.known else UNKNOWN),
+        "Insomnia › Enterprise Controls › SSO › OpenID Connect: enter the client id, the "
+        "client secret and the issuer below, with the domain identifier; check the SSO URL "
+        "matches the one Insomnia shows. Then: insomnia-sso confirm sso_connection "
+        f"{enterprise.name} (with the same --okta-outputs or --stack)",
+        digest({**public, "secret": secret or ""}),
+        digest(public) if outputs.known else "",
+        secret_unknown=outputs.known and secret is None,
+        ready=outputs.known,
+    )
+
+
+def team_link_steps(enterprise: Enterprise) -> list[ManualStep]:
+    """Link each managed team to its organization with its role (SCIM only)."""
+    steps = []
+    for org_name, role in sorted(team_roles(enterprise)):
+        team = team_name(org_name, role)
+        values = {"team": team, "organization": org_name, "role": role}
+        steps.append(
+            ManualStep(
+                StepKind.TEAM_LINK,
+                team,
+                _frozen(**values),
+                f"Insomnia › Enterprise Controls › Teams › {team} › Organizations: link it to "
+                f"{org_name} with the role {role}. Then: insomnia-sso confirm team_link {team}",
+                digest(values),
+            )
+        )
+    return steps
+
+
+def team_roles(enterprise: Enterprise) -> set[tuple[str, str]]:
+    """(organization, team role) pairs holding at least one person; owners sit in admins."""
+    return {(org.name, scim_role(person.role)) for org, person in enterprise.memberships()}
+
+
+def scim_role(role: Role) -> str:
+    """The team role a spec role maps to: owner cannot be granted, so owners join admins."""
+    return Role.ADMIN.value if role is Role.OWNER else role.value
+
+
+def all_steps(
+    enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState, *, teams: bool
+) -> list[ManualStep]:
+    """Every manual step the spec implies, open or done, in the order an owner does them."""
+    steps = domain_steps(enterprise, actual)
+    steps.append(sso_step(enterprise, outputs))
+    if teams:
+        steps.extend(team_link_steps(enterprise))
+    return steps
+
+
+def open_steps(
+    enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState, *, teams: bool
+) -> tuple[ManualStep, ...]:
+    """The steps no confirmation covers yet (or any more)."""
+    found = actual.confirmations
+    return tuple(
+        step
+        for step in all_steps(enterprise, outputs, actual, teams=teams)
+        if not step.done_by(found.get((step.kind.value, step.key)))
+    )
