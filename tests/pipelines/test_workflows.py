@@ -458,6 +458,101 @@ def test_the_insomnia_side_gets_the_scim_connector_from_env_on_its_steps_only() 
     assert sorted(users) == ["apply:apply", "drift:drift"]
 
 
+def test_make_lint_runs_zizmor_offline_on_the_workflows() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    lint = re.search(r"^lint:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert lint, "Makefile has no lint target"
+    assert "zizmor --offline .github/workflows/" in lint.group(1)
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
+def test_secrets_are_only_mapped_into_env_or_with(path: Path) -> None:
+    misplaced = [
+        "/".join(map(str, where))
+        for where, value in strings(load(path))
+        if "secrets." in value and (len(where) < 2 or where[-2] not in ("env", "with"))
+    ]
+    assert misplaced == []
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
+def test_secrets_are_never_echoed(path: Path) -> None:
+    workflow = load(path)
+    names = secret_env_names(workflow)
+    leaks = []
+    for job_name, step in steps(workflow):
+        for words in shell_commands(step.get("run", "")):
+            if words[:2] in (["set", "-x"], ["set", "-o"]) or words == ["env"]:
+                leaks.append(f"{job_name}: {' '.join(words)}")
+            if words[0] in ("echo", "printf", "printenv"):
+                leaks += [
+                    f"{job_name}: {words[0]} {name}"
+                    for name in names
+                    if any(f"${name}" in w or f"${{{name}}}" in w or w == name for w in words)
+                ]
+    assert leaks == []
+
+
+def test_the_okta_provider_gets_a_service_app_key_not_an_api_token() -> None:
+    for name in ("pull-request.yml", "apply.yml"):
+        names = secret_env_names(load(WORKFLOWS / name))
+        assert {"OKTA_API_CLIENT_ID", "OKTA_API_PRIVATE_KEY", "OKTA_API_PRIVATE_KEY_ID"} <= names
+        assert "OKTA_API_TOKEN" not in names
+
+
+def test_pull_requests_see_the_full_history_for_review() -> None:
+    workflow = load(WORKFLOWS / "pull-request.yml")
+    checkouts = [
+        step
+        for _, step in steps(workflow)
+        if str(step.get("uses", "")).startswith("actions/checkout")
+    ]
+    assert checkouts
+    assert all(step["with"]["fetch-depth"] == 0 for step in checkouts)
+    assert set(triggers(workflow)["pull_request"]["paths"]) >= {
+        "specs/**",
+        "infra/**",
+        "reconciler/**",
+        "policy/**",
+    }
+
+
+def test_the_review_comment_is_found_again_by_its_marker() -> None:
+    text = (WORKFLOWS / "pull-request.yml").read_text()
+    assert "<!-- insomnia-sso-review -->" in text
+    assert "updateComment" in text
+    assert "createComment" in text
+
+
+def test_pulumi_runs_with_the_policy_pack() -> None:
+    runs = [
+        step.get("run", "")
+        for path in WORKFLOW_FILES
+        for _, step in steps(load(path))
+        if "pulumi preview" in step.get("run", "") or "pulumi up" in step.get("run", "")
+    ]
+    assert len(runs) == 2
+    assert all("--policy-pack policy" in run for run in runs)
+
+
+def test_apply_runs_pulumi_up_before_insomnia_sso_apply_and_never_overlaps() -> None:
+    workflow = load(WORKFLOWS / "apply.yml")
+    runs = [step.get("run", "") for _, step in steps(workflow)]
+    pulumi_up = next(i for i, run in enumerate(runs) if "pulumi up" in run)
+    apply = next(i for i, run in enumerate(runs) if ["apply"] in [a[:1] for a in invocations(run)])
+    assert pulumi_up < apply
+    assert triggers(workflow)["push"]["branches"] == ["main"]
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+
+
+def test_drift_runs_on_a_schedule_and_reports_to_one_labelled_issue() -> None:
+    workflow = load(WORKFLOWS / "drift.yml")
+    assert {"schedule", "workflow_dispatch"} <= set(triggers(workflow))
+    text = (WORKFLOWS / "drift.yml").read_text()
+    assert "<!-- insomnia-sso-drift -->" in text
+    assert "--label drift" in text
+
+
 # The parser, against a made-up CLI -------------------------------------------------------
 
 
