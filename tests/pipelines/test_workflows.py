@@ -258,16 +258,211 @@ def test_every_workflow_sets_its_permissions(path: Path) -> None:
         assert job.get("permissions", {}) != "write-all", job_name
 
 
-def test_permissions_are_the_least_each_workflow_needs() -> None:
-    assert load(WORKFLOWS / "pull-request.yml")["permissions"] == {
-        "contents": "read",
-        "pull-requests": "write",
-    }
-    assert load(WORKFLOWS / "apply.yml")["permissions"] == {"contents": "read"}
-    assert load(WORKFLOWS / "drift.yml")["permissions"] == {
-        "contents": "read",
-        "issues": "write",
-    }
+# The hardening: pinned actions, no stored token, least privilege, no secret for forks ----
+
+# `owner/repo[/path]@<40 hex>`, and the release it is, as a comment: `# v4.4.0`.
+PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)\s*(?P<comment>#.*)?$")
+FULL_SHA = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+RELEASE = re.compile(r"^#\s*v\d+\.\d+\.\d+$")
+SAME_REPOSITORY = "github.event.pull_request.head.repo.full_name == github.repository"
+READ_ONLY = frozenset({"read", "none"})
+# The only jobs that may write to GitHub, and what they may write. Neither runs code from
+# the repository or holds a secret: they post what another job produced.
+WRITERS = {
+    ("pull-request.yml", "comment"): {"pull-requests"},
+    ("drift.yml", "report"): {"issues"},
+}
+# Which commands a secret is for: a step that gets one runs one of these.
+SECRET_USERS = {
+    "PULUMI_ACCESS_TOKEN": ("pulumi preview", "pulumi up", "--stack"),
+    "OKTA_API_CLIENT_ID": ("pulumi preview", "pulumi up"),
+    "OKTA_API_PRIVATE_KEY": ("pulumi preview", "pulumi up"),
+    "OKTA_API_PRIVATE_KEY_ID": ("pulumi preview", "pulumi up"),
+    "INSOMNIA_SSO_STORE": ("insomnia-sso apply", "insomnia-sso plan", "insomnia-sso drift"),
+    "INSOMNIA_SSO_SCIM_TOKEN": ("insomnia-sso apply", "insomnia-sso plan", "insomnia-sso drift"),
+}
+
+
+def uses_lines(path: Path) -> list[tuple[int, str, str]]:
+    """Every `uses:` line of a workflow's text (YAML drops the comments), with its comment."""
+    found = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        match = PINNED_USES.match(line)
+        if match:
+            found.append((number, match["ref"], (match["comment"] or "").strip()))
+    return found
+
+
+def jobs(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    yield from load(path)["jobs"].items()
+
+
+def write_scopes(workflow: dict[Any, Any], job: dict[str, Any]) -> set[str]:
+    """What a job's token may write: its own permissions, or else the workflow's."""
+    permissions = job.get("permissions", workflow.get("permissions"))
+    if isinstance(permissions, dict):
+        return {scope for scope, level in permissions.items() if level == "write"}
+    if permissions in ("read-all", {}):
+        return set()
+    # write-all, or nothing set: the repository's default token, which may write.
+    return {str(permissions or "the repository default")}
+
+
+def secret_steps(job: dict[str, Any]) -> Iterator[tuple[dict[str, Any], set[str]]]:
+    """The steps of a job that get a secret, with the names it arrives under."""
+    for step in job.get("steps", []):
+        names = {
+            name for name, value in (step.get("env") or {}).items() if "secrets." in str(value)
+        }
+        if names:
+            yield step, names
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
+def test_every_action_is_pinned_to_a_commit_with_its_release_in_a_comment(path: Path) -> None:
+    lines = uses_lines(path)
+    in_yaml = [step["uses"] for _, step in steps(load(path)) if "uses" in step]
+    assert [ref for _, ref, _ in lines] == in_yaml, "a `uses:` the text scan did not see"
+    unpinned = [f"{path.name}:{n}: {ref}" for n, ref, _ in lines if not FULL_SHA.match(ref)]
+    unlabelled = [f"{path.name}:{n}: {ref}" for n, ref, tag in lines if not RELEASE.match(tag)]
+    assert unpinned == []
+    assert unlabelled == [], "say which release the commit is: `# vX.Y.Z`"
+
+
+def test_each_action_is_pinned_to_one_release_everywhere() -> None:
+    pins: dict[str, set[tuple[str, str]]] = {}
+    for path in WORKFLOW_FILES:
+        for _, ref, tag in uses_lines(path):
+            action, _, sha = ref.partition("@")
+            pins.setdefault(action, set()).add((sha, tag))
+    assert pins, "no action found"
+    assert {action: len(versions) for action, versions in pins.items() if len(versions) > 1} == {}
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
+def test_no_checkout_leaves_the_token_in_git_config(path: Path) -> None:
+    checkouts = [
+        (job_name, step)
+        for job_name, step in steps(load(path))
+        if str(step.get("uses", "")).startswith("actions/checkout@")
+    ]
+    assert checkouts
+    # Nothing in these workflows pushes, so no checkout keeps credentials.
+    kept = [
+        job
+        for job, step in checkouts
+        if (step.get("with") or {}).get("persist-credentials") is not False
+    ]
+    assert kept == []
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
+def test_workflow_level_permissions_are_read_only(path: Path) -> None:
+    permissions = load(path)["permissions"]
+    assert isinstance(permissions, dict), "a mapping, never read-all or write-all"
+    assert set(permissions.values()) <= READ_ONLY
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
+def test_every_job_says_which_permissions_it_needs(path: Path) -> None:
+    undeclared = [name for name, job in jobs(path) if not isinstance(job.get("permissions"), dict)]
+    assert undeclared == []
+
+
+def test_only_the_named_jobs_may_write_and_only_what_they_need() -> None:
+    writers = {}
+    for path in WORKFLOW_FILES:
+        workflow = load(path)
+        for name, job in workflow["jobs"].items():
+            if scopes := write_scopes(workflow, job):
+                writers[path.name, name] = scopes
+    assert writers == WRITERS
+
+
+def test_the_writing_jobs_run_nothing_from_the_repository_and_hold_no_secret() -> None:
+    for (file, name), _ in WRITERS.items():
+        job = load(WORKFLOWS / file)["jobs"][name]
+        assert "environment" not in job, name
+        assert not any("secrets." in value for _, value in strings(job)), name
+        assert not any(
+            str(step.get("uses", "")).startswith(("actions/checkout@", "actions/setup-python@"))
+            for step in job["steps"]
+        ), name
+
+
+def test_the_review_job_runs_pull_request_code_without_any_secret() -> None:
+    review = load(WORKFLOWS / "pull-request.yml")["jobs"]["review"]
+    assert "environment" not in review, "an environment would hand it that environment's secrets"
+    assert [f"{'/'.join(map(str, where))}" for where, v in strings(review) if "secrets." in v] == []
+    assert review["permissions"] == {"contents": "read"}
+    # It does run the pull request's code: the review is made by the pull request's CLI.
+    assert any(
+        args[:1] == ["review"]
+        for step in review["steps"]
+        for args in invocations(step.get("run", ""))
+    )
+
+
+def test_pull_requests_from_forks_get_tests_and_review_but_no_secret() -> None:
+    workflow = load(WORKFLOWS / "pull-request.yml")
+    for name, job in workflow["jobs"].items():
+        condition = str(job.get("if", ""))
+        gets_secrets = "environment" in job or any("secrets." in v for _, v in strings(job))
+        writes = bool(write_scopes(workflow, job))
+        if gets_secrets or writes:
+            assert SAME_REPOSITORY in condition, f"{name} is reachable from a fork"
+            assert "||" not in condition, f"{name}: the fork check must not be or-ed away"
+    # What a fork does get: the tests and the review, in the job summary.
+    for name in ("test", "review"):
+        assert SAME_REPOSITORY not in str(workflow["jobs"][name].get("if", "")), name
+    review_runs = "\n".join(step.get("run", "") for step in workflow["jobs"]["review"]["steps"])
+    assert "$GITHUB_STEP_SUMMARY" in review_runs
+    # And jobs that hold secrets are those that check.
+    assert {name for name, job in workflow["jobs"].items() if "environment" in job} == {"preview"}
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
+def test_secrets_reach_only_the_steps_that_use_them(path: Path) -> None:
+    workflow = load(path)
+    # Never for a whole workflow or job: only in a step's env or with.
+    broad = [
+        "/".join(map(str, where))
+        for where, value in strings(workflow)
+        if "secrets." in value and not (where[0] == "jobs" and where[2] == "steps")
+    ]
+    assert broad == []
+    unused = [
+        f"{job_name}: {step.get('name', step.get('run', ''))!r} gets {name}"
+        for job_name, job in workflow["jobs"].items()
+        for step, names in secret_steps(job)
+        for name in names
+        if not any(command in step.get("run", "") for command in SECRET_USERS.get(name, ()))
+    ]
+    assert unused == []
+
+
+def test_the_insomnia_side_gets_the_scim_connector_from_env_on_its_steps_only() -> None:
+    users = []
+    for path in WORKFLOW_FILES:
+        for job_name, step in steps(load(path)):
+            commands = {args[0] for args in invocations(step.get("run", "")) if args}
+            env = step.get("env") or {}
+            if commands & {"apply", "plan", "drift"}:
+                users.append(f"{path.stem}:{job_name}")
+                assert (
+                    env.get("INSOMNIA_SSO_SCIM_TOKEN") == "${{ secrets.INSOMNIA_SSO_SCIM_TOKEN }}"
+                )
+                assert "INSOMNIA_SSO_SCIM_URL" in env
+            else:
+                assert "INSOMNIA_SSO_SCIM_TOKEN" not in env, f"{path.stem}:{job_name}"
+    assert sorted(users) == ["apply:apply", "drift:drift"]
+
+
+def test_make_lint_runs_zizmor_offline_on_the_workflows() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    lint = re.search(r"^lint:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert lint, "Makefile has no lint target"
+    assert "zizmor --offline .github/workflows/" in lint.group(1)
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
