@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from reconciler.okta_preview import (
     SENSITIVE,
@@ -87,11 +86,11 @@ def test_the_text_names_each_resource_and_what_a_reviewer_checks() -> None:
     assert text.endswith("7 Okta resources; 12 people looked up in 1 getUsers search(es).\n")
 
 
-def test_ten_thousand_people_preview_fast_and_are_summarised_in_text() -> None:
+def test_ten_thousand_people_keep_seven_resources_and_are_summarised_in_text() -> None:
+    # How fast is measured by bench/okta_program.py, not here: a shared runner's load
+    # would make a time limit flaky. What stays constant with size is asserted.
     enterprise = enterprise_with(10_000)
-    started = time.perf_counter()
     result = preview(enterprise)
-    assert time.perf_counter() - started < 5
     assert len(result.resources) == 7
     assert result.user_lookups == 200
     [members] = [r for r in result.resources if r.type == GROUP_MEMBERSHIPS]
