@@ -129,12 +129,6 @@ class DirectoryState:
     teams: Mapping[str, DirectoryTeam] = field(default_factory=dict)
     complete: bool = True
     incomplete_reason: str = ""
-    confirmations: Mapping[tuple[str, str], Confirmation] = field(default_factory=dict)
-    """Confirmed manual steps by (kind, key)."""
-    managed_users: frozenset[str] = frozenset()
-    """Lower-cased userNames the tool created or adopted in the directory (it may change them)."""
-    directory: DirectoryState | None = None
-    """People and teams from the SCIM directory; None when people live in the ledger."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,18 +8,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reconciler.outputs import SENSITIVE, UNKNOWN, OktaOutputs, fingerprint, parse_outputs
+from reconciler.manual import SECRET_HINT, StepKind, all_steps
+from reconciler.outputs import UNKNOWN, OktaOutputs, parse_outputs
 from reconciler.plan import Action, Kind, plan
 from reconciler.render import plan_json, plan_markdown, plan_text
 from reconciler.spec import Enterprise, load_text
 from reconciler.state import (
     INVITATION_TTL,
     ActualState,
+    Confirmation,
     DomainState,
     InvitationState,
     InvitationStatus,
     MemberState,
-    SsoConnectionState,
 )
 from tests.conftest import MINIMAL
 
@@ -43,8 +44,26 @@ def outputs(enterprise: Enterprise, **overrides: object) -> OktaOutputs:
     return parse_outputs(json.dumps({**OUTPUTS_JSON, **overrides}), "outputs.json", enterprise)
 
 
+def confirmed(
+    enterprise: Enterprise, okta: OktaOutputs, state: ActualState, *, teams: bool = False
+) -> ActualState:
+    """`state` with every manual step the spec implies confirmed for `okta`'s values, the
+    way `insomnia-sso confirm` records them (and `domains` derived, as a store's read does)."""
+    confirmations = dict(state.confirmations)
+    for step in all_steps(enterprise, okta, state, teams=teams):
+        if step.removal:
+            continue
+        detail = {"values": step.public_digest} if step.public_digest else {}
+        confirmations[step.kind.value, step.key] = Confirmation(
+            step.kind.value, step.key, step.digest, "owner@acme.com", NOW, detail
+        )
+    domains = {key: DomainState(key, True) for kind, key in confirmations if kind == "domain"}
+    return replace(state, confirmations=confirmations, domains=domains)
+
+
 def converged(enterprise: Enterprise, okta: OktaOutputs, **overrides: object) -> ActualState:
-    """The store as a successful apply leaves it, everyone still invited."""
+    """The record as a successful apply and an owner's confirmations leave it, everyone
+    still invited."""
     invitations = {
         f"{org.name}/{m.email}": InvitationState(
             org.name, m.email, m.role.value, InvitationStatus.PENDING, NOW, NOW + INVITATION_TTL
@@ -55,37 +74,34 @@ def converged(enterprise: Enterprise, okta: OktaOutputs, **overrides: object) ->
         enterprise=enterprise.name,
         as_of=NOW,
         exists=True,
-        domains={d: DomainState(d, verified=True) for d in enterprise.spec.domains},
-        sso=SsoConnectionState(
-            enterprise.spec.sso.domain_identifier,
-            enterprise.spec.sso.sso_url,
-            okta.client_id or "",
-            okta.issuer or "",
-            okta.secret_fingerprint or "",
-        ),
         organizations=frozenset(org.name for org in enterprise.spec.organizations),
         invitations=invitations,
     )
-    return replace(state, **overrides)  # type: ignore[arg-type]
+    return replace(confirmed(enterprise, okta, state), **overrides)  # type: ignore[arg-type]
 
 
 def keys(result_plan) -> list[tuple[str, str, str]]:
     return [(c.action.value, c.kind.value, c.key) for c in result_plan.changes]
 
 
-def test_an_empty_store_gets_everything_parent_first() -> None:
+def steps(result_plan) -> list[tuple[str, str]]:
+    return [(s.kind.value, s.key) for s in result_plan.manual_steps]
+
+
+def test_an_empty_store_gets_the_invitations_and_every_manual_step() -> None:
     enterprise = spec()
     result = plan(enterprise, outputs(enterprise), ActualState("acme", NOW))
     assert keys(result) == [
-        ("create", "enterprise", "acme"),
-        ("create", "domain", "acme.com"),
-        ("create", "domain", "acme.io"),
-        ("create", "sso_connection", "acme"),
-        ("create", "organization", "platform"),
         ("create", "invitation", "platform/alice@acme.com"),
         ("create", "invitation", "platform/bob@acme.io"),
     ]
-    assert result.summary() == {"create": 7, "update": 0, "delete": 0}
+    assert steps(result) == [
+        ("domain", "acme.com"),
+        ("domain", "acme.io"),
+        ("sso_connection", "acme"),
+    ]
+    assert not result.scim
+    assert result.summary() == {"create": 2, "update": 0, "delete": 0, "manual": 3}
 
 
 def test_a_converged_store_plans_nothing() -> None:
@@ -93,59 +109,81 @@ def test_a_converged_store_plans_nothing() -> None:
     okta = outputs(enterprise)
     result = plan(enterprise, okta, converged(enterprise, okta))
     assert result.empty
+    assert result.warnings == ()
     assert result.to_json() == {
         "format_version": 1,
         "enterprise": "acme",
         "changes": [],
-        "summary": {"create": 0, "update": 0, "delete": 0},
+        "manual_steps": [],
+        "summary": {"create": 0, "update": 0, "delete": 0, "manual": 0},
     }
+
+
+def test_open_manual_steps_alone_make_a_plan_not_empty() -> None:
+    enterprise = spec()
+    okta = outputs(enterprise)
+    state = converged(enterprise, okta)
+    unconfirmed = {k: v for k, v in state.confirmations.items() if k != ("domain", "acme.io")}
+    result = plan(enterprise, okta, replace(state, confirmations=unconfirmed))
+    assert result.changes == ()
+    assert steps(result) == [("domain", "acme.io")]
+    assert not result.empty
 
 
 def test_unknown_okta_values_show_as_known_after_pulumi_up() -> None:
     enterprise = spec()
     result = plan(enterprise, OktaOutputs(), ActualState("acme", NOW))
-    [sso] = [c for c in result.changes if c.kind is Kind.SSO_CONNECTION]
-    assert sso.after is not None
+    [sso] = [s for s in result.manual_steps if s.kind is StepKind.SSO_CONNECTION]
     assert (sso.after["client_id"], sso.after["issuer"], sso.after["client_secret"]) == (
         UNKNOWN,
         UNKNOWN,
         UNKNOWN,
     )
+    assert not sso.ready
 
 
-def test_unknown_okta_values_never_cause_an_update_once_known() -> None:
+def test_unknown_okta_values_never_cause_a_change_once_known() -> None:
     enterprise = spec()
     okta = outputs(enterprise)
-    assert plan(enterprise, OktaOutputs(), converged(enterprise, okta)).empty
+    result = plan(enterprise, OktaOutputs(), converged(enterprise, okta))
+    # Without outputs a confirmed SSO connection cannot be checked: it is not reopened.
+    assert result.empty
 
 
-def test_a_rotated_secret_is_an_update_shown_only_as_sensitive() -> None:
+def test_a_rotated_secret_reopens_the_sso_step_shown_only_as_a_hint() -> None:
     enterprise = spec()
     old = outputs(enterprise)
     new = outputs(enterprise, client_secret="rotated-" + SECRET)
-    [change] = plan(enterprise, new, converged(enterprise, old)).changes
-    assert (change.action, change.kind) == (Action.UPDATE, Kind.SSO_CONNECTION)
-    assert change.to_json()["before"] == {"client_secret": SENSITIVE}
-    assert change.to_json()["after"] == {"client_secret": f"{SENSITIVE} (changed)"}
-    assert change.secret_fingerprint == fingerprint("rotated-" + SECRET, "acme")
+    result = plan(enterprise, new, converged(enterprise, old))
+    assert result.changes == ()
+    [step] = result.manual_steps
+    assert (step.kind, step.key) == (StepKind.SSO_CONNECTION, "acme")
+    assert step.to_json()["after"]["client_secret"] == SECRET_HINT
+    assert "rotated-" + SECRET not in repr(step)
 
 
-def test_a_new_issuer_updates_only_the_issuer() -> None:
+def test_a_new_issuer_reopens_the_sso_step_with_the_new_issuer() -> None:
     enterprise = spec()
     old = outputs(enterprise)
     new = outputs(enterprise, issuer="https://acme.okta.com/oauth2/aus2new")
-    [change] = plan(enterprise, new, converged(enterprise, old)).changes
-    assert change.to_json()["before"] == {"issuer": "https://acme.okta.com/oauth2/aus1issuer"}
-    assert change.to_json()["after"] == {"issuer": "https://acme.okta.com/oauth2/aus2new"}
+    [step] = plan(enterprise, new, converged(enterprise, old)).manual_steps
+    assert step.kind is StepKind.SSO_CONNECTION
+    assert step.after["issuer"] == "https://acme.okta.com/oauth2/aus2new"
+    assert step.after["client_id"] == "0oa1client"
 
 
 def test_the_secret_never_reaches_any_rendering() -> None:
     enterprise = spec()
-    result = plan(enterprise, outputs(enterprise), ActualState("acme", NOW))
+    okta = outputs(enterprise)
+    result = plan(enterprise, okta, ActualState("acme", NOW))
+    assert any(s.kind is StepKind.SSO_CONNECTION for s in result.manual_steps)
     text = "\n".join(line for line, _ in plan_text(result))
+    assert SECRET_HINT in text
     for rendered in (text, plan_json(result), plan_markdown(result), repr(result)):
         assert SECRET not in rendered
-        assert (result.changes[3].secret_fingerprint or "x") not in rendered
+        assert okta.secret_fingerprint is not None
+        assert okta.secret_fingerprint not in rendered
+        assert okta.secret_fingerprint.partition(":")[2] not in rendered
 
 
 def test_an_expired_invitation_is_re_sent() -> None:
@@ -218,9 +256,12 @@ def test_a_member_who_left_the_spec_stays_unless_prune_is_on() -> None:
     result = plan(*member_left(prune=False))
     assert result.empty
     assert "1 member(s) are not in the spec and stay (prune is off)" in result.warnings
+    assert result.removed == {}
     pruned = plan(*member_left(prune=True))
     assert keys(pruned) == [("delete", "member", "platform/bob@acme.io")]
-    assert pruned.removals_by_organization() == {"platform": 1}
+    assert pruned.removed == {"platform": 1}
+    assert pruned.current == {"platform": 1}
+    assert pruned.max_fraction == 0.1
 
 
 def test_nobody_is_removed_or_revoked_after_an_incomplete_read() -> None:
@@ -237,8 +278,10 @@ def test_nobody_is_removed_or_revoked_after_an_incomplete_read() -> None:
     result = plan(enterprise, okta, partial)
     assert result.empty
     assert not result.complete
-    assert result.warnings[0].startswith(
-        "the read of the store was incomplete (page 3 of members timed out)"
+    assert result.removed == {}
+    assert result.warnings[0] == (
+        "the read of the store was incomplete (page 3 of members timed out); "
+        "nobody will be removed in this run"
     )
 
 
@@ -264,9 +307,23 @@ def test_people_not_yet_assigned_in_okta_are_called_out() -> None:
     )
 
 
+def old_domain_confirmed(state: ActualState) -> ActualState:
+    """`state` with old.com confirmed as claimed once (it has since left the spec)."""
+    old = Confirmation("domain", "old.com", "sha256:whatever-it-was", "owner@acme.com", NOW)
+    return replace(state, confirmations={**state.confirmations, ("domain", "old.com"): old})
+
+
+def test_a_claimed_domain_no_longer_in_the_spec_is_only_a_warning_without_prune() -> None:
+    enterprise = spec()
+    okta = outputs(enterprise)
+    result = plan(enterprise, okta, old_domain_confirmed(converged(enterprise, okta)))
+    assert result.empty
+    assert result.warnings == ("domain old.com is claimed but not in the spec (prune is off)",)
+
+
 def test_removals_come_last_children_first() -> None:
     _, okta, state = member_left(prune=True)
-    state = replace(state, domains={**state.domains, "old.com": DomainState("old.com")})
+    state = old_domain_confirmed(state)
     state = replace(
         state,
         invitations={
@@ -283,14 +340,28 @@ def test_removals_come_last_children_first() -> None:
     )
     bigger = spec(
         MINIMAL.replace("        - email: bob@acme.io\n", "")
-        + "    - name: new-team\n  prune:\n    enabled: true\n"
+        + "    - name: new-team\n      members:\n        - email: carol@acme.com\n"
+        + "  prune:\n    enabled: true\n"
     )
     assert keys(plan(bigger, okta, state)) == [
-        ("create", "organization", "new-team"),
+        ("create", "invitation", "new-team/carol@acme.com"),
         ("delete", "member", "platform/bob@acme.io"),
         ("delete", "invitation", "platform/zed@acme.com"),
-        ("delete", "domain", "old.com"),
     ]
+    # The domain that left the spec is no change: removing it is a manual step.
+    [removal] = plan(bigger, okta, state).manual_steps
+    assert (removal.kind, removal.key, removal.removal) == (StepKind.DOMAIN, "old.com", True)
+
+
+def test_an_organization_not_in_the_spec_is_never_deleted() -> None:
+    enterprise = spec()
+    okta = outputs(enterprise)
+    state = converged(enterprise, okta)
+    result = plan(enterprise, okta, replace(state, organizations=state.organizations | {"old"}))
+    assert result.empty
+    assert result.warnings == (
+        "organization old is not in the spec; it is never deleted by this tool",
+    )
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,18 +74,33 @@ def test_the_first_write_creates_the_file_and_its_folder_in_wal_mode(
 
 def test_foreign_keys_are_enforced(store: SqliteStore) -> None:
     write(store, *FOUNDATION)
-    with pytest.raises(StoreError, match="FOREIGN KEY constraint failed"):
-        write(store, invite("no-such-team/alice@acme.com"))
+    conn = store._connection()
+    assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY constraint failed"):
+        conn.execute(
+            "INSERT INTO invitations VALUES "
+            "('acme', 'no-such-team', 'alice@acme.com', 'member', 'pending', 'x', 'x', 'x')"
+        )
+
+
+def test_a_failed_batch_is_journaled_as_failed(store: SqliteStore) -> None:
+    write(store, *FOUNDATION)
+    with pytest.raises(StoreError, match="CHECK constraint failed"):
+        write(store, invite("data/alice@acme.com", role="owner"))  # never granted by invitation
     [failed] = store.journal(enterprise="acme", limit=1)
-    assert (failed.key, failed.outcome) == ("no-such-team/alice@acme.com", "failed")
-    assert "no-such-team/alice@acme.com" not in store.read(enterprise="acme", now=NOW).invitations
+    assert (failed.key, failed.outcome) == ("data/alice@acme.com", "failed")
+    actual = store.read(enterprise="acme", now=NOW)
+    assert "data/alice@acme.com" not in actual.invitations
+    assert actual.organizations == {"platform"}  # the batch's organization row went too
 
 
 def test_a_change_the_store_cannot_make_is_refused(store: SqliteStore) -> None:
     write(store, *FOUNDATION)
-    drop = PlanChange(Action.DELETE, Kind.ORGANIZATION, "platform", {"name": "platform"}, None)
-    with pytest.raises(StoreError, match="the SQLite store cannot delete a organization"):
+    drop = PlanChange(Action.DELETE, Kind.TEAM, "platform-admins", {"name": "x"}, None)
+    with pytest.raises(StoreError, match="the SQLite store cannot delete a team"):
         write(store, drop)
+    [failed] = store.journal(enterprise="acme", limit=1)
+    assert (failed.kind, failed.outcome) == ("team", "failed")
 
 
 def test_naive_datetimes_are_a_bug_not_a_guess(store: SqliteStore) -> None:
@@ -94,21 +108,13 @@ def test_naive_datetimes_are_a_bug_not_a_guess(store: SqliteStore) -> None:
         store.try_lock(enterprise="acme", holder="ci", now=datetime(2025, 1, 6, 9, 0))
 
 
-def test_one_hundred_thousand_invitations_read_in_well_under_a_second(
-    store: SqliteStore,
-) -> None:
+def test_one_hundred_thousand_invitations_read_back_whole(store: SqliteStore) -> None:
+    # How fast is bench/reconcile.py's to say (its floor row); here, that all come back.
     people = [invite(f"team-{i % 50:02d}/person{i}@acme.com") for i in range(100_000)]
-    teams = [
-        PlanChange(Action.CREATE, Kind.ORGANIZATION, f"team-{i:02d}", None, {}) for i in range(50)
-    ]
-    write(store, *FOUNDATION[:1], *teams, *people)
-    seconds = []
-    for _ in range(3):
-        start = time.perf_counter()
-        actual = store.read(enterprise="acme", now=NOW)
-        seconds.append(time.perf_counter() - start)
+    write(store, *people)  # the 50 organizations' rows come with the invitations
+    actual = store.read(enterprise="acme", now=NOW)
     assert len(actual.invitations) == 100_000
-    assert min(seconds) < 1.0, f"read took {min(seconds):.2f} s"
+    assert len(actual.organizations) == 50
 
 
 # -- the schema ------------------------------------------------------------------------------
@@ -124,8 +130,8 @@ def test_an_empty_file_is_migrated_to_the_current_schema(db: Path) -> None:
     conn = sqlite3.connect(db)
     tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
     conn.close()
-    assert {"enterprises", "domains", "sso_connections", "organizations"} <= tables
-    assert {"invitations", "members", "locks", "journal"} <= tables
+    assert {"enterprises", "organizations", "invitations", "members", "locks", "journal"} <= tables
+    assert {"confirmations", "managed_users"} <= tables
 
 
 def test_an_older_schema_is_upgraded_in_place_keeping_its_rows(

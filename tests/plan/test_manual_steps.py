@@ -1,0 +1,183 @@
+"""Manual steps: what only Insomnia's web UI can do, listed until an owner confirms each one.
+
+A step is closed by a confirmation carrying its digest; when the values it asks for change
+(a new Okta app), the digest changes and the step is open again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from reconciler.manual import DOMAIN_DIGEST, SECRET_HINT, StepKind, sso_step
+from reconciler.outputs import UNKNOWN, OktaOutputs
+from reconciler.plan import plan
+from reconciler.render import plan_json
+from reconciler.state import ActualState, Confirmation, DirectoryState
+from tests.conftest import MINIMAL
+from tests.plan.test_plan import NOW, SECRET, converged, outputs, spec, steps
+
+PRUNE = MINIMAL + "  prune:\n    enabled: true\n"
+
+
+def confirmation(kind: str, key: str, digest: str, **detail: str) -> Confirmation:
+    return Confirmation(kind, key, digest, "owner@acme.com", NOW, detail)
+
+
+def with_confirmations(state: ActualState, *found: Confirmation) -> ActualState:
+    return replace(
+        state, confirmations={**state.confirmations, **{(c.kind, c.key): c for c in found}}
+    )
+
+
+def test_a_fresh_record_lists_each_domain_then_the_sso_connection() -> None:
+    enterprise = spec()
+    result = plan(enterprise, outputs(enterprise), ActualState("acme", NOW))
+    assert steps(result) == [
+        ("domain", "acme.com"),
+        ("domain", "acme.io"),
+        ("sso_connection", "acme"),
+    ]
+    domain = result.manual_steps[0]
+    assert domain.after["domain"] == "acme.com"
+    assert domain.digest == DOMAIN_DIGEST
+    assert "insomnia-sso confirm domain acme.com" in domain.instructions
+    assert not any(step.removal for step in result.manual_steps)
+
+
+def test_without_outputs_the_sso_step_is_not_ready_and_shows_unknown_values() -> None:
+    enterprise = spec()
+    step = sso_step(enterprise, OktaOutputs())
+    assert not step.ready
+    assert step.public_digest == ""
+    assert dict(step.after) == {
+        "type": "oidc",
+        "domain_identifier": "acme.com",
+        "sso_url": "https://insomnia-dev.us.auth0.com/login/callback",
+        "client_id": UNKNOWN,
+        "issuer": UNKNOWN,
+        "client_secret": UNKNOWN,
+    }
+
+
+def test_with_outputs_the_sso_step_is_ready_and_the_secret_is_only_a_hint() -> None:
+    enterprise = spec()
+    okta = outputs(enterprise)
+    step = sso_step(enterprise, okta)
+    assert step.ready
+    assert (step.after["client_id"], step.after["issuer"]) == (
+        "0oa1client",
+        "https://acme.okta.com/oauth2/aus1issuer",
+    )
+    assert step.after["client_secret"] == SECRET_HINT
+    assert "insomnia-sso confirm sso_connection acme" in step.instructions
+    everything = repr(step) + json.dumps(step.to_json())
+    assert SECRET not in everything
+    assert str(okta.secret_fingerprint) not in everything
+
+
+def test_a_confirmation_with_the_steps_digest_closes_it() -> None:
+    enterprise = spec()
+    okta = outputs(enterprise)
+    step = sso_step(enterprise, okta)
+    state = with_confirmations(
+        ActualState("acme", NOW),
+        confirmation("domain", "acme.com", DOMAIN_DIGEST),
+        confirmation("sso_connection", "acme", step.digest, values=step.public_digest),
+    )
+    assert steps(plan(enterprise, okta, state)) == [("domain", "acme.io")]
+
+
+def test_a_confirmation_with_another_digest_does_not_close_a_step() -> None:
+    enterprise = spec()
+    okta = outputs(enterprise)
+    state = with_confirmations(
+        converged(enterprise, okta), confirmation("domain", "acme.io", "sha256:something-else")
+    )
+    assert steps(plan(enterprise, okta, state)) == [("domain", "acme.io")]
+
+
+def test_a_new_client_id_reopens_the_sso_step_as_stale() -> None:
+    enterprise = spec()
+    old = outputs(enterprise)
+    state = converged(enterprise, old)
+    assert plan(enterprise, old, state).empty
+    new = outputs(enterprise, client_id="0oa2replaced", app_id="0oa2replaced")
+    [step] = plan(enterprise, new, state).manual_steps
+    assert (step.kind, step.key, step.ready) == (StepKind.SSO_CONNECTION, "acme", True)
+    assert step.after["client_id"] == "0oa2replaced"
+    assert not step.done_by(state.confirmations["sso_connection", "acme"])
+
+
+def test_an_adopted_app_without_a_readable_secret_stays_closed_by_its_public_values() -> None:
+    enterprise = spec()
+    okta = outputs(enterprise)
+    adopted = replace(okta, secret_fingerprint=None)  # Pulumi could not read the secret back
+    step = sso_step(enterprise, adopted)
+    assert step.ready
+    assert step.digest != sso_step(enterprise, okta).digest  # the secret is part of the digest
+    # Confirmed earlier, when the secret was known: the public values still match.
+    earlier = sso_step(enterprise, okta)
+    found = confirmation("sso_connection", "acme", earlier.digest, values=earlier.public_digest)
+    state = with_confirmations(converged(enterprise, okta), found)
+    assert plan(enterprise, adopted, state).empty
+    # The public values differ (another client id): open again.
+    moved = replace(adopted, client_id="0oa2replaced")
+    assert steps(plan(enterprise, moved, state)) == [("sso_connection", "acme")]
+    # Without the public digest in the detail, nothing vouches for these values.
+    bare = with_confirmations(state, confirmation("sso_connection", "acme", earlier.digest))
+    assert steps(plan(enterprise, adopted, bare)) == [("sso_connection", "acme")]
+
+
+def test_team_link_steps_appear_only_with_a_directory() -> None:
+    enterprise = spec()
+    okta = outputs(enterprise)
+    state = converged(enterprise, okta)
+    assert plan(enterprise, okta, state).manual_steps == ()
+    with_directory = plan(enterprise, okta, replace(state, directory=DirectoryState()))
+    assert steps(with_directory) == [
+        ("team_link", "platform-admins"),
+        ("team_link", "platform-members"),
+    ]
+    admins = with_directory.manual_steps[0]
+    assert dict(admins.after) == {
+        "team": "platform-admins",
+        "organization": "platform",
+        "role": "admin",
+    }
+    linked = with_confirmations(
+        replace(state, directory=DirectoryState()),
+        confirmation("team_link", "platform-admins", admins.digest),
+    )
+    assert steps(plan(enterprise, okta, linked)) == [("team_link", "platform-members")]
+
+
+def test_a_confirmed_domain_that_left_the_spec_is_a_removal_step_only_with_prune() -> None:
+    old = confirmation("domain", "old.com", DOMAIN_DIGEST)
+    kept = spec()
+    okta = outputs(kept)
+    assert plan(kept, okta, with_confirmations(converged(kept, okta), old)).manual_steps == ()
+
+    pruning = spec(PRUNE)
+    state = with_confirmations(converged(pruning, okta), old)
+    [step] = plan(pruning, okta, state).manual_steps
+    assert (step.kind, step.key, step.removal) == (StepKind.DOMAIN, "old.com", True)
+    assert step.after["claimed"] is False
+    assert "remove old.com" in step.instructions
+    # Not confirmed (never claimed): nothing to remove.
+    assert plan(pruning, okta, converged(pruning, okta)).manual_steps == ()
+    # After a partial read, no removal either.
+    partial = replace(state, complete=False, incomplete_reason="timeout")
+    assert plan(pruning, okta, partial).manual_steps == ()
+
+
+def test_plan_json_carries_the_manual_steps_and_their_count() -> None:
+    enterprise = spec()
+    result = plan(enterprise, outputs(enterprise), ActualState("acme", NOW))
+    data = json.loads(plan_json(result))
+    assert data["summary"]["manual"] == 3 == len(data["manual_steps"])
+    for step in data["manual_steps"]:
+        assert set(step) == {"kind", "key", "after", "instructions"}
+    assert [(s["kind"], s["key"]) for s in data["manual_steps"]] == steps(result)
+    assert data["manual_steps"][2]["after"]["client_secret"] == SECRET_HINT
+    assert all(c["kind"] in ("invitation", "member") for c in data["changes"])
