@@ -12,6 +12,7 @@ import click
 from reconciler.apply import apply as apply_plan
 from reconciler.apply import default_actor
 from reconciler.cli.base import format_option, main, spec_arguments, specs_or_default
+from reconciler.cli.enterprise import store_enterprise
 from reconciler.errors import InsomniaSsoError
 from reconciler.outputs import OktaOutputs, load_outputs_file, outputs_from_stack
 from reconciler.plan import Plan, plan
@@ -251,9 +252,11 @@ def store() -> None:
 
 
 def enterprise_option(func: F) -> F:
-    """`--enterprise NAME`, defaulting to the only enterprise in specs/."""
+    """`--enterprise NAME`, defaulting to the store's only enterprise."""
     return click.option(
-        "--enterprise", help="Enterprise name; defaults to the only enterprise in specs/."
+        "--enterprise",
+        help="Enterprise name; defaults to the store's only enterprise (or, when the store "
+        "holds several, the only one in specs/).",
     )(func)
 
 
@@ -264,8 +267,8 @@ def enterprise_option(func: F) -> F:
 @enterprise_option
 def accept(organization: str, email: str, store_url: str, enterprise: str | None) -> None:
     """Record that EMAIL accepted their invitation to ORGANIZATION (local stores)."""
-    name = enterprise or one_enterprise(()).name
     with opened(store_url) as opened_store:
+        name = store_enterprise(opened_store, enterprise)
         opened_store.accept_invitation(
             enterprise=name,
             organization=organization,
@@ -282,8 +285,8 @@ def accept(organization: str, email: str, store_url: str, enterprise: str | None
 @enterprise_option
 def verify_domain(domain: str, store_url: str, enterprise: str | None) -> None:
     """Record that DOMAIN passed Insomnia's DNS TXT verification (local stores)."""
-    name = enterprise or one_enterprise(()).name
     with opened(store_url) as opened_store:
+        name = store_enterprise(opened_store, enterprise)
         opened_store.verify_domain(
             enterprise=name, domain=domain, actor=default_actor(), now=utcnow()
         )
