@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # the preview loads Pulumi; the analysis itself does not need
     from reconciler.okta_preview import DeclaredResource, OktaPreview
 
 PRIVILEGED = (Role.ADMIN.value, Role.OWNER.value)
+_RANK = {None: 0, Role.MEMBER.value: 1, Role.ADMIN.value: 2, Role.OWNER.value: 3}
+"""Roles by privilege: an escalation is a move up this order into admin or owner."""
 
 
 class Label(StrEnum):
@@ -52,8 +54,8 @@ class AccessChange:
 
     @property
     def escalation(self) -> bool:
-        """Gains admin or owner, by joining as one or by a role change."""
-        return self.after in PRIVILEGED and self.before not in PRIVILEGED
+        """Gains admin or owner, by joining as one or by a role change (admin to owner too)."""
+        return self.after in PRIVILEGED and _RANK[self.after] > _RANK[self.before]
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,3 +100,23 @@ def test_a_new_enterprise_with_an_adminless_organization_warns_instead_of_failin
     result = run_review()
     assert result.exit_code == 0, result.output
     assert "> - initech: new organization ops has no admin" in result.output
+
+
+def test_an_admin_who_becomes_owner_is_an_escalation(repo: Path) -> None:
+    write(repo, {"platform": ["ann@acme.com:owner", *PLATFORM[1:]], "research": RESEARCH})
+    result = run_review()
+    assert result.exit_code == 0, result.output
+    assert "> **Escalation** (1): `ann@acme.com` becomes **owner** in globex/platform" in (
+        result.output
+    )
+    assert "`access-granted`" in result.output
+
+
+def test_an_owner_who_becomes_admin_is_not_an_escalation(repo: Path) -> None:
+    write(repo, {"platform": [*PLATFORM, "olly@acme.com:owner"], "research": RESEARCH})
+    git(repo, "commit", "-qam", "olly is owner")
+    write(repo, {"platform": [*PLATFORM, "olly@acme.com:admin"], "research": RESEARCH})
+    result = run_review("--format", "json")  # main now holds olly as owner
+    assert result.exit_code == 0, result.output
+    [change] = json.loads(result.output)["enterprises"][0]["insomnia"]["access"]
+    assert (change["before"], change["after"], change["escalation"]) == ("owner", "admin", False)
