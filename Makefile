@@ -22,6 +22,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/zizmor --offline .github/workflows/
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from reconciler.errors import InsomniaSsoError
-from reconciler.manual import ManualStep, StepKind, all_steps
+from reconciler.manual import DOMAIN_DIGEST, ManualStep, StepKind, all_steps
 from reconciler.outputs import OktaOutputs
 from reconciler.spec import Enterprise
 from reconciler.state import split_member_key
@@ -83,6 +83,22 @@ def confirm_step(
         f"Recorded: {kind} {step.key} confirmed as done in Insomnia (the record only; this "
         "command changes nothing in Insomnia)."
     )
+
+
+def record_domain(store: Store, enterprise: str, domain: str, *, actor: str, now: datetime) -> str:
+    """Confirm a domain with no spec at hand (`store verify-domain` run from anywhere): a
+    name the spec does not claim shows in the next plan as "claimed but not in the spec"."""
+    domain = domain.lower()
+    store.confirm(
+        enterprise=enterprise,
+        kind=StepKind.DOMAIN,
+        key=domain,
+        digest=DOMAIN_DIGEST,
+        detail={},
+        actor=actor,
+        now=now,
+    )
+    return f"Recorded: domain {domain} verified for enterprise {enterprise} (the record only)."
 
 
 def _detail(step: ManualStep, txt: str | None) -> dict[str, str]:

@@ -94,8 +94,7 @@ def plan(enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState) -> P
         incomplete = f"the read of the store was incomplete ({actual.incomplete_reason or '?'})"
     elif directory is not None and not directory.complete:
         incomplete = (
-            "the read of the SCIM directory was incomplete "
-            f"({directory.incomplete_reason or '?'})"
+            f"the read of the SCIM directory was incomplete ({directory.incomplete_reason or '?'})"
         )
     if incomplete:
         warnings.append(f"{incomplete}; nobody will be removed in this run")

@@ -86,6 +86,9 @@ def _callouts(result: Review) -> list[str]:
     if result.risks:
         out += ["> [!CAUTION]", "> **Risk checks failed**, this review fails:"]
         out += [f"> - {risk}" for risk in result.risks] + [""]
+    if result.warnings:
+        out += ["> [!NOTE]", "> **Worth a look** (these do not fail the review):"]
+        out += [f"> - {warning}" for warning in result.warnings] + [""]
     if removed:
         out += ["> [!WARNING]", f"> **Access removed** ({len(removed)}): " + _named(removed, ", ")]
         out += [""]
@@ -209,6 +212,7 @@ def review_json(result: Review) -> str:
             "failed": result.failed,
             "labels": [label.value for label in result.labels],
             "risks": result.risks,
+            "warnings": result.warnings,
             "head_problems": [str(p) for p in result.head_problems],
             "base_problems": [str(p) for p in result.base_problems],
             "enterprises": [
@@ -236,6 +240,7 @@ def review_json(result: Review) -> str:
                         "sso": {k: {"before": a, "after": b} for k, (a, b) in e.sso.items()},
                     },
                     "risks": list(e.risks),
+                    "warnings": list(e.warnings),
                 }
                 for e in result.enterprises
             ],

@@ -7,19 +7,21 @@ is the diff of who is declared where.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import Problem
 from reconciler.revisions import SpecsAt
-from reconciler.spec import Enterprise, Role
+from reconciler.spec import Enterprise, Member, Role
 
 if TYPE_CHECKING:  # the preview loads Pulumi; the analysis itself does not need it
     from reconciler.okta_preview import DeclaredResource, OktaPreview
 
 PRIVILEGED = (Role.ADMIN.value, Role.OWNER.value)
+_RANK = {None: 0, Role.MEMBER.value: 1, Role.ADMIN.value: 2, Role.OWNER.value: 3}
+"""Roles by privilege: an escalation is a move up this order into admin or owner."""
 
 
 class Label(StrEnum):
@@ -52,8 +54,8 @@ class AccessChange:
 
     @property
     def escalation(self) -> bool:
-        """Gains admin or owner, by joining as one or by a role change."""
-        return self.after in PRIVILEGED and self.before not in PRIVILEGED
+        """Gains admin or owner, by joining as one or by a role change (admin to owner too)."""
+        return self.after in PRIVILEGED and _RANK[self.after] > _RANK[self.before]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,7 @@ class EnterpriseReview:
     domains_removed: tuple[str, ...]
     sso: dict[str, tuple[Any, Any]]
     risks: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
     def count(self, predicate: Callable[[AccessChange], bool]) -> int:
         """How many access changes match."""
@@ -112,6 +115,11 @@ class Review:
     def risks(self) -> list[str]:
         """Every failed risk check, prefixed by its enterprise."""
         return [f"{e.name}: {risk}" for e in self.enterprises for risk in e.risks]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Things a reviewer should see that do not fail the review, prefixed by enterprise."""
+        return [f"{e.name}: {warning}" for e in self.enterprises for warning in e.warnings]
 
     @property
     def failed(self) -> bool:
@@ -187,6 +195,7 @@ def _review_enterprise(
         domains_removed=tuple(sorted(old_domains - new_domains)),
         sso=sso,
         risks=tuple(_risks(before, after, access, okta, sso)),
+        warnings=tuple(_adminless(before, after, access)[1]),
     )
 
 
@@ -252,8 +261,7 @@ def _risks(
         people = len(before.assigned_logins())
         return [f"the whole enterprise is removed: {people} people lose SSO access"]
     if before is None or after is None:
-        risks.extend(_adminless(after, access) if after else [])
-        return risks
+        return risks  # a new enterprise has no base to lose an admin from: see its warnings
     bound = min(before.spec.prune.max_fraction, after.spec.prune.max_fraction)
     sizes = {org.name: len(org.members) for org in before.spec.organizations}
     for org, size in sizes.items():
@@ -278,17 +286,35 @@ def _risks(
             "the issuer changes: everyone's login breaks until Insomnia's SSO connection holds "
             "the new issuer (pulumi up, then insomnia-sso apply, back to back)"
         )
-    risks.extend(_adminless(after, access))
+    risks.extend(_adminless(before, after, access)[0])
     return risks
 
 
-def _adminless(after: Enterprise, access: tuple[AccessChange, ...]) -> list[str]:
-    """Organizations this change leaves (or creates) with people but no admin."""
+def _has_admin(members: Iterable[Member]) -> bool:
+    return any(m.role.value in PRIVILEGED for m in members)
+
+
+def _adminless(
+    before: Enterprise | None, after: Enterprise | None, access: tuple[AccessChange, ...]
+) -> tuple[list[str], list[str]]:
+    """Organizations this change touches that have people but no admin at head: (risks,
+    warnings). Only losing the last admin is a risk; an organization that had none at base
+    (or did not exist) is a warning, or every change to it would fail review."""
+    if after is None:
+        return [], []
     touched = {c.organization for c in access}
-    return [
-        f"organization {org.name} is left with no admin"
-        for org in after.spec.organizations
-        if org.name in touched
-        and org.members
-        and not any(m.role.value in PRIVILEGED for m in org.members)
-    ]
+    base = (
+        {org.name: _has_admin(org.members) for org in before.spec.organizations} if before else {}
+    )
+    risks: list[str] = []
+    warnings: list[str] = []
+    for org in after.spec.organizations:
+        if org.name not in touched or not org.members or _has_admin(org.members):
+            continue
+        if base.get(org.name):
+            risks.append(f"organization {org.name} is left with no admin")
+        elif org.name in base:
+            warnings.append(f"organization {org.name} has no admin (it had none before either)")
+        else:
+            warnings.append(f"new organization {org.name} has no admin")
+    return risks, warnings

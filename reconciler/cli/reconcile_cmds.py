@@ -12,7 +12,8 @@ import click
 from reconciler.apply import ApplyResult, default_actor, read_actual
 from reconciler.apply import apply as apply_plan
 from reconciler.cli.base import format_option, main, spec_arguments, specs_or_default
-from reconciler.confirm import KINDS, confirm_step
+from reconciler.cli.enterprise import store_enterprise
+from reconciler.confirm import KINDS, confirm_step, record_domain
 from reconciler.directory.base import Directory
 from reconciler.errors import InsomniaSsoError
 from reconciler.outputs import OktaOutputs, load_outputs_file, outputs_from_stack
@@ -339,9 +340,11 @@ def store() -> None:
 
 
 def enterprise_option(func: F) -> F:
-    """`--enterprise NAME`, defaulting to the only enterprise in specs/."""
+    """`--enterprise NAME`, defaulting to the store's only enterprise."""
     return click.option(
-        "--enterprise", help="Enterprise name; defaults to the only enterprise in specs/."
+        "--enterprise",
+        help="Enterprise name; defaults to the store's only enterprise (or, when the store "
+        "holds several, the only one in specs/).",
     )(func)
 
 
@@ -352,8 +355,8 @@ def enterprise_option(func: F) -> F:
 @enterprise_option
 def accept(organization: str, email: str, store_url: str, enterprise: str | None) -> None:
     """Record that EMAIL accepted their invitation to ORGANIZATION (local stores)."""
-    name = enterprise or one_enterprise(()).name
     with opened(store_url) as opened_store:
+        name = store_enterprise(opened_store, enterprise)
         opened_store.accept_invitation(
             enterprise=name,
             organization=organization,
@@ -370,28 +373,31 @@ def accept(organization: str, email: str, store_url: str, enterprise: str | None
 @enterprise_option
 def verify_domain(domain: str, store_url: str, enterprise: str | None) -> None:
     """Record that DOMAIN passed Insomnia's DNS TXT verification (`confirm domain DOMAIN`)."""
-    chosen = _enterprise_in_specs(enterprise)
     with opened(store_url) as opened_store:
-        message = confirm_step(
-            opened_store,
-            chosen,
-            OktaOutputs(),
-            "domain",
-            domain,
-            actor=default_actor(),
-            now=utcnow(),
-        )
+        name = store_enterprise(opened_store, enterprise)
+        spec = _spec_named(name)
+        if spec is None:  # run away from the checkout: the record alone is enough
+            message = record_domain(opened_store, name, domain, actor=default_actor(), now=utcnow())
+        else:
+            message = confirm_step(
+                opened_store,
+                spec,
+                OktaOutputs(),
+                "domain",
+                domain,
+                actor=default_actor(),
+                now=utcnow(),
+            )
     click.echo(message)
 
 
-def _enterprise_in_specs(name: str | None) -> Enterprise:
-    """The enterprise named (or the only one) in specs/."""
-    if name is None:
-        return one_enterprise(())
-    loaded = [s.enterprise for s in load_specs(specs_or_default(())) if s.enterprise.name == name]
-    if not loaded:
-        raise InsomniaSsoError(f"no enterprise '{name}' in specs/")
-    return loaded[0]
+def _spec_named(name: str) -> Enterprise | None:
+    """The enterprise `name` in specs/ of this folder, when there is one that loads."""
+    try:
+        loaded = load_specs(specs_or_default(()))
+    except InsomniaSsoError:
+        return None
+    return next((s.enterprise for s in loaded if s.enterprise.name == name), None)
 
 
 @main.command()

@@ -160,6 +160,10 @@ def _parse_fast(text: str, name: str) -> dict[str, Any]:
         )
     except yaml_rs.YAMLDecodeError as err:
         raise SpecError([_syntax_problem(str(err), text, name)]) from None
+    except Exception as err:
+        # Anything else the fast parser throws (a `? key` holding a mapping is an unhashable
+        # dict key to it) is still a wrong spec: the slow path names the line.
+        raise SpecError([_unparsable(err, text, name)]) from None
     if isinstance(data, dict):
         return data
     raise SpecError([_shape_problem(text, name)])
@@ -175,9 +179,27 @@ def _syntax_problem(message: str, text: str, name: str) -> Problem:
     if message.startswith("duplicate mapping key"):
         key = message.partition(": ")[2]
         return Problem(name, _duplicate_key_line(text), f"duplicate key {key}")
+    located = _slow_syntax_problem(text, name)
+    if located is not None:
+        return located
+    found = _YAML_LINE.search(message)
+    lines = message.strip().splitlines()
+    reason = lines[-1].strip() if lines else "cannot parse the document"
+    return Problem(name, int(found.group(1)) if found else None, f"YAML syntax error: {reason}")
+
+
+def _unparsable(err: Exception, text: str, name: str) -> Problem:
+    """The fast parser failed without a YAML error: the slow path's line, or one clean line."""
+    located = _slow_syntax_problem(text, name)
+    if located is not None:
+        return located
+    return Problem(name, None, f"cannot parse this YAML ({type(err).__name__})")
+
+
+def _slow_syntax_problem(text: str, name: str) -> Problem | None:
+    """What PyYAML's composer finds wrong, at its line; None when it composes cleanly."""
     try:
-        for _ in yaml.compose_all(text, Loader=_Loader):
-            pass
+        docs = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as err:
         # PyYAML names the construct that was left open and where it started.
         if err.problem_mark is not None and err.problem:
@@ -185,14 +207,46 @@ def _syntax_problem(message: str, text: str, name: str) -> Problem:
             start = err.context_mark
             if err.context and start is not None and start.line != err.problem_mark.line:
                 context = f" ({err.context} that starts at line {start.line + 1})"
+            problem = " ".join(err.problem.split())
             return Problem(
-                name, err.problem_mark.line + 1, f"YAML syntax error: {err.problem}{context}"
+                name, err.problem_mark.line + 1, f"YAML syntax error: {problem}{context}"
             )
-    except yaml.YAMLError:
-        pass
-    found = _YAML_LINE.search(message)
-    reason = message.strip().splitlines()[-1].strip()
-    return Problem(name, int(found.group(1)) if found else None, f"YAML syntax error: {reason}")
+        return None
+    except (yaml.YAMLError, RecursionError):
+        return None
+    for doc in docs:
+        key = _complex_key(doc)
+        if key is not None:
+            return _complex_key_problem(key, name)
+    return None
+
+
+def _complex_key_problem(key: yaml.Node, name: str) -> Problem:
+    kind = "mapping" if isinstance(key, yaml.MappingNode) else "list"
+    return Problem(
+        name,
+        _line(key),
+        f"YAML syntax error: a key must be a plain value, not a {kind} (a stray '?' before it?)",
+    )
+
+
+def _complex_key(root: yaml.Node | None) -> yaml.Node | None:
+    """The earliest mapping key that is itself a mapping or a list (YAML's `? key`), if any."""
+    found: list[yaml.Node] = []
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode):
+                    found.append(key)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return min(found, key=_line, default=None)
 
 
 def _shape_problem(text: str, name: str) -> Problem:
@@ -221,6 +275,9 @@ def _located(text: str, name: str, problems: list[tuple[Loc, str]]) -> SpecError
         root: yaml.Node | None = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError:
         root = None
+    key = _complex_key(root)
+    if key is not None:  # the fast parser made it a tuple; the cause, not its consequences
+        return SpecError([_complex_key_problem(key, name)])
     return SpecError(
         [Problem(name, _line_of(root, loc), f"{_dotted(loc)}: {msg}") for loc, msg in problems]
     )
@@ -266,9 +323,10 @@ def _duplicate_key_line(text: str) -> int | None:
         if isinstance(node, yaml.MappingNode):
             keys: set[Any] = set()
             for key, value in node.value:
-                if key.value in keys:
+                if isinstance(key, yaml.ScalarNode) and key.value in keys:
                     return _line(key)
-                keys.add(key.value)
+                if isinstance(key, yaml.ScalarNode):
+                    keys.add(key.value)
                 stack.append(value)
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)

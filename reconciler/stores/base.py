@@ -229,6 +229,10 @@ class Store(ABC):
         """Snapshot one enterprise; mark it incomplete rather than guess when a read fails."""
 
     @abstractmethod
+    def enterprises(self) -> list[str]:
+        """Names of the enterprises the record holds, sorted; none when there is no store yet."""
+
+    @abstractmethod
     def write(
         self, *, enterprise: str, changes: Sequence[PlanChange], actor: str, now: datetime
     ) -> None:

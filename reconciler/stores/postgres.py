@@ -235,6 +235,17 @@ class PostgresStore(Store):
 
     # -- writing -------------------------------------------------------------------------------
 
+    def enterprises(self) -> list[str]:
+        """Names of the enterprises in the schema, sorted; reading creates nothing."""
+        conn = self._connection(create=False)
+        if conn is None:
+            return []
+        try:
+            rows = conn.execute("SELECT name FROM enterprises ORDER BY name").fetchall()
+        except psycopg.Error as err:
+            raise self._error("list the enterprises", err) from err
+        return [name for (name,) in rows]
+
     def write(
         self, *, enterprise: str, changes: Sequence[PlanChange], actor: str, now: datetime
     ) -> None:

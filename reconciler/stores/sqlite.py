@@ -280,6 +280,16 @@ class SqliteStore(Store):
 
     # -- writing -------------------------------------------------------------------------------
 
+    def enterprises(self) -> list[str]:
+        """Names of the enterprises in the file, sorted; reading creates no file."""
+        if self._conn is None and not self.path.exists():
+            return []
+        try:
+            rows = self._connection().execute("SELECT name FROM enterprises ORDER BY name")
+            return [name for (name,) in rows]
+        except sqlite3.Error as err:
+            raise self._error("list the enterprises", err) from err
+
     def write(
         self, *, enterprise: str, changes: Sequence[PlanChange], actor: str, now: datetime
     ) -> None:

@@ -281,6 +281,9 @@ class Delegating(Store):
     def read(self, *, enterprise: str, now: datetime) -> ActualState:
         return self.inner.read(enterprise=enterprise, now=now)
 
+    def enterprises(self) -> list[str]:
+        return self.inner.enterprises()
+
     def write(
         self, *, enterprise: str, changes: Sequence[PlanChange], actor: str, now: datetime
     ) -> None:

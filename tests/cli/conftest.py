@@ -1,8 +1,7 @@
 """Fixtures for driving `insomnia-sso` end to end: a spec on disk, a store URL, Okta outputs.
 
 Every test runs in its own folder (the working directory is `tmp_path`), so a default
-`.insomnia-sso/state.db` could never land in the repository, and `store accept` without
-`--enterprise` finds the spec in `specs/`.
+`.insomnia-sso/state.db` could never land in the repository, and `specs/` is the test's own.
 """
 
 from __future__ import annotations

@@ -231,6 +231,23 @@ class TestSpecs:
         ]
         assert not db.parent.exists()
 
+    def test_a_stray_question_mark_before_a_mapping_key_is_one_line_not_a_traceback(
+        self, write_spec: Callable[..., Path]
+    ) -> None:
+        # `? sso:` makes the SSO block a YAML complex key: a dict as a key, which the fast
+        # parser cannot hash. The user sees the line, as for any other typo.
+        text = spec_yaml({"platform": ["alice@acme.com:admin"]})
+        spec = write_spec(text.replace("\n  sso:\n", "\n  ? sso:\n", 1))
+        result = run("validate", spec)
+        assert result.exit_code == 1
+        assert result.stdout == ""
+        assert result.stderr.splitlines() == [
+            f"{spec}:7: YAML syntax error: a key must be a plain value, not a mapping "
+            "(a stray '?' before it?)",
+            "1 problem(s) found; nothing was written.",
+        ]
+        assert "Traceback" not in result.output
+
     def test_two_enterprises_in_the_specs_folder(
         self, spec: Path, store_url: str, db: Path
     ) -> None:

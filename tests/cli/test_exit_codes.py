@@ -163,7 +163,7 @@ def test_store_accept_exits_0_for_a_pending_invitation_and_1_otherwise(
     )
 
 
-def test_store_accept_takes_the_enterprise_from_the_option_or_the_specs_folder(
+def test_store_accept_takes_the_enterprise_from_the_option_or_the_store(
     spec: Path, store_url: str, outputs: Path, tmp_path: Path
 ) -> None:
     run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
@@ -181,20 +181,22 @@ def test_store_accept_takes_the_enterprise_from_the_option_or_the_specs_folder(
     )
 
 
-def test_store_accept_without_enterprise_needs_the_specs_folder(
-    store_url: str, tmp_path: Path
-) -> None:
-    result = run("store", "accept", "platform", "alice@acme.com", "--store", store_url)
-    assert result.exit_code == 1
-    assert (
-        result.stderr == "specs: no such file or folder\n1 problem(s) found; nothing was written.\n"
-    )
-
-
 def test_store_accept_before_any_apply_exits_1_and_creates_no_store(
     spec: Path, store_url: str, db: Path
 ) -> None:
     result = run("store", "accept", "platform", "alice@acme.com", "--store", store_url)
+    assert result.exit_code == 1
+    assert result.stderr == "error: the store holds no enterprise yet (run apply first)\n"
+    assert not db.exists()
+
+
+def test_store_accept_with_enterprise_before_any_apply_names_the_missing_store(
+    spec: Path, store_url: str, db: Path
+) -> None:
+    result = run(
+        "store", "accept", "platform", "alice@acme.com", "--store", store_url,
+        "--enterprise", "acme",
+    )  # fmt: skip
     assert result.exit_code == 1
     assert result.stderr == f"error: {db}: there is no store here yet (run apply first)\n"
     assert not db.exists()

@@ -180,6 +180,20 @@ def test_enterprises_do_not_see_each_other(store: Store) -> None:
     assert (other.domains, other.invitations) == ({}, {})
 
 
+def test_the_enterprises_held_are_listed_by_name(open_store: Opener) -> None:
+    store = open_store()
+    assert store.enterprises() == []
+    store.write(
+        enterprise="globex",
+        changes=[invite("ops/dana@globex.com")],
+        actor="ci",
+        now=NOW,
+    )
+    write(store, *FOUNDATION)
+    assert store.enterprises() == ["acme", "globex"]
+    assert open_store().enterprises() == ["acme", "globex"]
+
+
 def test_timestamps_read_back_as_aware_utc(store: Store) -> None:
     tokyo = datetime(2025, 1, 6, 18, 0, tzinfo=timezone(timedelta(hours=9)))  # 09:00 UTC
     write(store, *FOUNDATION, now=tokyo)
