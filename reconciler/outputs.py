@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import shutil
 import subprocess
@@ -121,12 +122,36 @@ def parse_outputs(text: str, source: str, enterprise: Enterprise) -> OktaOutputs
     )
 
 
+def is_loopback(host: str) -> bool:
+    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1): this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def secure_url(url: str) -> bool:
+    """An https URL with a host, or an http one whose host is loopback (tests, local demos):
+    plain http never leaves the machine."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname))
+
+
 def _check_same_okta_org(source: str, issuer: str, enterprise: Enterprise) -> None:
-    """Outputs of another enterprise's stack name another Okta org in their issuer."""
+    """Outputs of another enterprise's stack name another Okta org in their issuer.
+
+    A loopback issuer (a local test provider) must match a loopback orgUrl host the same way.
+    """
     expected = urlsplit(enterprise.spec.sso.okta.org_url).hostname
     issuer_parts = urlsplit(issuer)
-    if issuer_parts.scheme != "https" or not issuer_parts.hostname:
-        raise OutputsError(f"{source}: issuer {issuer!r} is not an https URL")
+    if not secure_url(issuer):
+        raise OutputsError(
+            f"{source}: issuer {issuer!r} is not an https URL (http only for loopback hosts)"
+        )
     if issuer_parts.hostname != expected:
         raise OutputsError(
             f"{source}: issuer {issuer} is not in enterprise '{enterprise.name}''s Okta org "

@@ -249,6 +249,10 @@ class Store(ABC):
         """Release the write lock if `holder` still holds it."""
 
     @abstractmethod
+    def current_lock(self, *, enterprise: str) -> LockInfo | None:
+        """Who holds the write lock now (stale or not), or None when it is free; reads only."""
+
+    @abstractmethod
     def journal(self, *, enterprise: str, limit: int = 100) -> list[JournalEntry]:
         """The latest journal rows, newest first."""
 

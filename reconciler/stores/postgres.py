@@ -371,6 +371,17 @@ class PostgresStore(Store):
         except psycopg.Error as err:
             raise self._error("release the lock", err) from err
 
+    def current_lock(self, *, enterprise: str) -> LockInfo | None:
+        """The lock row as it stands, stale or not; never creates the store."""
+        conn = self._connection(create=False)
+        if conn is None:
+            return None
+        try:
+            row = conn.execute(sql.SELECT_CURRENT_LOCK, (enterprise,)).fetchone()
+        except psycopg.Error as err:
+            raise self._error("read the lock", err) from err
+        return None if row is None else LockInfo(*row)
+
     # -- people and the journal ----------------------------------------------------------------
 
     def _existing(self) -> Connection:

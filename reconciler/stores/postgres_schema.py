@@ -202,6 +202,7 @@ READ_MEMBERS = (
 
 # The lock: the row is locked (FOR UPDATE) or inserted in the transaction that decides.
 SELECT_LOCK = "SELECT holder, acquired_at, expires_at FROM locks WHERE enterprise = %s FOR UPDATE"
+SELECT_CURRENT_LOCK = "SELECT holder, acquired_at, expires_at FROM locks WHERE enterprise = %s"
 INSERT_LOCK = (
     "INSERT INTO locks (enterprise, holder, acquired_at, expires_at) VALUES (%s, %s, %s, %s) "
     "ON CONFLICT (enterprise) DO NOTHING"

@@ -405,6 +405,22 @@ class SqliteStore(Store):
         except sqlite3.Error as err:
             raise self._error("release the lock", err) from err
 
+    def current_lock(self, *, enterprise: str) -> LockInfo | None:
+        """The lock row as it stands, stale or not; never creates the store."""
+        if self._conn is None and not self.path.exists():
+            return None
+        conn = self._connection()
+        try:
+            row = conn.execute(
+                "SELECT holder, acquired_at, expires_at FROM locks WHERE enterprise = ?",
+                (enterprise,),
+            ).fetchone()
+        except sqlite3.Error as err:
+            raise self._error("read the lock", err) from err
+        if row is None:
+            return None
+        return LockInfo(row[0], datetime.fromisoformat(row[1]), datetime.fromisoformat(row[2]))
+
     # -- people and the journal ----------------------------------------------------------------
 
     def accept_invitation(

@@ -295,6 +295,9 @@ class Delegating(Store):
     def unlock(self, *, enterprise: str, holder: str) -> None:
         self.inner.unlock(enterprise=enterprise, holder=holder)
 
+    def current_lock(self, *, enterprise: str) -> LockInfo | None:
+        return self.inner.current_lock(enterprise=enterprise)
+
     def journal(self, *, enterprise: str, limit: int = 100) -> list:
         return self.inner.journal(enterprise=enterprise, limit=limit)
 

@@ -589,6 +589,20 @@ def test_a_lock_whose_lease_ran_out_is_stale_and_taken_over(open_store: Opener) 
     assert (back.holder, back.acquired_at) == ("ci", lapsed)
 
 
+def test_the_current_lock_is_read_without_taking_or_creating_anything(open_store: Opener) -> None:
+    ours, theirs = open_store(), open_store()
+    assert theirs.current_lock(enterprise="acme") is None  # not even a store yet
+    assert ours.try_lock(enterprise="acme", holder="ci-1", now=NOW) is None
+    held = theirs.current_lock(enterprise="acme")
+    assert held is not None
+    assert (held.holder, held.acquired_at, held.expires_at) == ("ci-1", NOW, NOW + LOCK_LEASE)
+    assert theirs.current_lock(enterprise="globex") is None
+    # Reading takes nothing: the holder stays, and a second read sees the same row.
+    assert theirs.current_lock(enterprise="acme") == held
+    ours.unlock(enterprise="acme", holder="ci-1")
+    assert theirs.current_lock(enterprise="acme") is None
+
+
 def test_locked_waits_then_names_the_holder(open_store: Opener) -> None:
     ours, theirs = open_store(), open_store()
     ours.try_lock(enterprise="acme", holder="alice@laptop pid 42", now=NOW)

@@ -1,0 +1,189 @@
+"""`issuer.discovery` and `issuer.jwks`: what Insomnia will fetch from the issuer at login.
+
+Insomnia holds the issuer copied from Okta; at login it reads
+`{issuer}/.well-known/openid-configuration`, sends people to its `authorization_endpoint`,
+redeems the code at its `token_endpoint` and checks ID tokens with the keys at `jwks_uri`.
+Each problem found here is one a person would otherwise meet as a failed login.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+import httpx
+
+from reconciler.doctor.checks import CheckResult, Deadline, failed, passed, skipped
+from reconciler.outputs import secure_url
+
+DISCOVERY = "issuer.discovery"
+JWKS = "issuer.jwks"
+IDS = (DISCOVERY, JWKS)
+
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+SCOPES = ("openid", "profile", "email")
+SIGNING_KEY_TYPES = frozenset({"RSA", "EC", "OKP"})
+MAX_DOCUMENT_BYTES = 1024 * 1024
+
+NO_OUTPUTS = "no Okta outputs (--okta-outputs or --stack)"
+SERVER_FIX = (
+    "check the authorization server in Okta (Security › API › Authorization Servers): "
+    "it must be active, and the stack outputs must be the current ones"
+)
+FLOW_FIX = (
+    "allow the authorization-code flow on the authorization server's access policy rule "
+    "(Okta › Security › API › Authorization Servers › Access Policies), then `pulumi up`"
+)
+
+
+class FetchError(Exception):
+    """A document could not be fetched; the message is the check's summary."""
+
+
+def discovery_url(issuer: str) -> str:
+    """Where an issuer's discovery document lives (OpenID Connect Discovery 1.0, §4)."""
+    return issuer.rstrip("/") + DISCOVERY_PATH
+
+
+def fetch_json(client: httpx.Client, url: str, deadline: Deadline) -> object:
+    """GET `url` as JSON within the deadline; FetchError with a one-line reason otherwise."""
+    host = urlsplit(url).netloc
+    try:
+        with client.stream("GET", url, timeout=deadline.remaining()) as response:
+            if response.status_code != httpx.codes.OK:
+                raise FetchError(f"{url} answered HTTP {response.status_code}")
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_DOCUMENT_BYTES:
+                    raise FetchError(f"{url} sent more than {MAX_DOCUMENT_BYTES:,} bytes")
+    except httpx.TimeoutException:
+        raise FetchError(f"no answer from {host} within the timeout ({url})") from None
+    except httpx.HTTPError as err:
+        raise FetchError(f"cannot fetch {url}: {err or type(err).__name__}") from None
+    try:
+        return httpx.Response(200, content=bytes(body)).json()
+    except ValueError:
+        raise FetchError(f"{url} did not answer with JSON") from None
+
+
+def discovery_problems(
+    document: Mapping[str, object], issuer: str, org_host: str | None
+) -> list[tuple[str, str]]:
+    """What is wrong with a discovery document for Insomnia's login: (problem, fix) pairs."""
+    problems: list[tuple[str, str]] = []
+    if document.get("issuer") != issuer:
+        problems.append(
+            (
+                f"the document names issuer {document.get('issuer')!r}, the outputs {issuer!r}: "
+                "they must match exactly, trailing slash included",
+                f"set the issuer in Insomnia's SSO connection (and the stack) to exactly "
+                f"{document.get('issuer')}",
+            )
+        )
+    for endpoint in ENDPOINTS:
+        value = document.get(endpoint)
+        if not isinstance(value, str) or not value:
+            problems.append((f"{endpoint} is missing", SERVER_FIX))
+        elif not secure_url(value):
+            problems.append(
+                (f"{endpoint} {value} is not https (http is for loopback hosts only)", SERVER_FIX)
+            )
+    if "code" not in (_listed(document, "response_types_supported") or []):
+        problems.append(("response_types_supported does not hold `code`", FLOW_FIX))
+    grants = _listed(document, "grant_types_supported")
+    if grants is not None and "authorization_code" not in grants:
+        problems.append(("grant_types_supported does not hold `authorization_code`", FLOW_FIX))
+    scopes = _listed(document, "scopes_supported")
+    missing = [scope for scope in SCOPES if scopes is not None and scope not in scopes]
+    if missing:
+        problems.append(
+            (
+                f"scopes_supported lacks {', '.join(missing)}",
+                f"add the scope(s) {', '.join(missing)} to the authorization server in Okta",
+            )
+        )
+    host = urlsplit(issuer).hostname
+    if org_host is not None and host != org_host:
+        problems.append(
+            (
+                f"the issuer's host {host} is not the spec's Okta org {org_host}",
+                "use the outputs of this enterprise's own stack, or correct spec.sso.okta.orgUrl",
+            )
+        )
+    return problems
+
+
+def _listed(document: Mapping[str, object], key: str) -> list[str] | None:
+    """The list under `key`, None when the document does not list it at all."""
+    value = document.get(key)
+    if value is None:
+        return None
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def signing_key_ids(jwks: object) -> list[str]:
+    """The `kid`s of the keys in a JWK Set usable to check signatures (`use` absent or
+    `sig`, `kty` RSA, EC or OKP, a `kid`)."""
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(keys, list):
+        return []
+    return [
+        str(key["kid"])
+        for key in keys
+        if isinstance(key, dict)
+        and key.get("use", "sig") == "sig"
+        and key.get("kty") in SIGNING_KEY_TYPES
+        and isinstance(key.get("kid"), str)
+        and key["kid"]
+    ]
+
+
+def check_issuer(
+    issuer: str | None, org_url: str, client: httpx.Client, deadline: Deadline
+) -> list[CheckResult]:
+    """`issuer.discovery` then `issuer.jwks` (which needs the document's `jwks_uri`)."""
+    if issuer is None:
+        return [skipped(DISCOVERY, NO_OUTPUTS), skipped(JWKS, NO_OUTPUTS)]
+    needs_document = "not checked: the discovery document could not be read"
+    if not secure_url(issuer):
+        return [
+            failed(
+                DISCOVERY,
+                f"issuer {issuer} is not https (http is for loopback hosts only)",
+                SERVER_FIX,
+            ),
+            skipped(JWKS, needs_document),
+        ]
+    url = discovery_url(issuer)
+    try:
+        document = fetch_json(client, url, deadline)
+    except FetchError as err:
+        return [failed(DISCOVERY, str(err), SERVER_FIX), skipped(JWKS, needs_document)]
+    if not isinstance(document, dict):
+        summary = f"{url} is not a JSON object"
+        return [failed(DISCOVERY, summary, SERVER_FIX), skipped(JWKS, needs_document)]
+    problems = discovery_problems(document, issuer, urlsplit(org_url).hostname)
+    if problems:
+        summary = "; ".join(problem for problem, _ in problems)
+        discovery = failed(DISCOVERY, summary, problems[0][1])
+    else:
+        discovery = passed(DISCOVERY, f"{url} is a usable OpenID configuration for {issuer}")
+    return [discovery, _check_jwks(document.get("jwks_uri"), client, deadline)]
+
+
+def _check_jwks(jwks_uri: object, client: httpx.Client, deadline: Deadline) -> CheckResult:
+    if not isinstance(jwks_uri, str) or not secure_url(jwks_uri):
+        return skipped(JWKS, "not checked: the discovery document names no usable jwks_uri")
+    try:
+        kids = signing_key_ids(fetch_json(client, jwks_uri, deadline))
+    except FetchError as err:
+        return failed(JWKS, str(err), SERVER_FIX)
+    if not kids:
+        return failed(
+            JWKS,
+            f"{jwks_uri} holds no key usable for signatures (use sig, kty RSA/EC/OKP, a kid)",
+            SERVER_FIX,
+        )
+    return passed(JWKS, f"{len(kids)} signing key(s) at {jwks_uri} ({', '.join(kids)})")

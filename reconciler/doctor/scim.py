@@ -1,0 +1,62 @@
+"""`scim`: the SCIM token is accepted, and what the directory supports and holds.
+
+Written against the `Directory` interface: any directory (or a zero-argument callable
+returning its `DirectoryProbe`) can be checked. The token never appears in what this says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from reconciler.directory.base import Directory, DirectoryProbe
+from reconciler.doctor.checks import CheckResult, failed, passed, skipped
+from reconciler.errors import DirectoryAuthError, DirectoryError
+from reconciler.outputs import SENSITIVE
+
+SCIM = "scim"
+REJECTED = (
+    "SCIM token rejected (expired or revoked?): refresh it in Insomnia › Enterprise Controls › SCIM"
+)
+REFRESH = "store the new token as INSOMNIA_SSO_SCIM_TOKEN, or in the file --scim-token-file names"
+NO_SCIM = "no SCIM directory given (--scim URL or INSOMNIA_SSO_SCIM_URL)"
+
+ScimSource = Directory | Callable[[], DirectoryProbe]
+"""A directory to probe, or the probe itself."""
+
+
+def check_scim(
+    source: ScimSource | None, *, enterprise: str, secrets: Iterable[str] = ()
+) -> CheckResult:
+    """Probe the directory; a rejected token fails with REJECTED, any other directory
+    error with its message (with every string in `secrets` masked, should one slip in)."""
+    if source is None:
+        return skipped(SCIM, NO_SCIM)
+    try:
+        probe = source.probe(enterprise=enterprise) if isinstance(source, Directory) else source()
+    except DirectoryAuthError:
+        return failed(SCIM, REJECTED, REFRESH)
+    except DirectoryError as err:
+        return failed(
+            SCIM,
+            _masked(str(err), secrets),
+            "check --scim against the base URL Insomnia shows (Enterprise Controls › SCIM)",
+        )
+    return passed(SCIM, describe(probe))
+
+
+def describe(probe: DirectoryProbe) -> str:
+    """`token accepted; 42 user(s), 3 managed team(s); Bulk (up to 1000 operations), PATCH,
+    pages of 100`."""
+    bulk = f"Bulk (up to {probe.bulk_max_operations} operations)" if probe.bulk else "no Bulk"
+    patch = "PATCH" if probe.patch else "no PATCH (PUT instead)"
+    return (
+        f"token accepted; {probe.users} user(s), {probe.managed_teams} managed team(s); "
+        f"{bulk}, {patch}, pages of {probe.page_size}"
+    )
+
+
+def _masked(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, SENSITIVE)
+    return text

@@ -1,0 +1,222 @@
+"""Real peers on loopback for doctor's checks, each started by a fixture on a free port.
+
+oidc_provider   oidc-provider-mock (a real OpenID provider: discovery document, JWKS)
+fault_proxy     a tiny HTTP proxy of our own in front of it that rewrites the document
+dns_server      dnslib's DNSServer answering from a dict of records (UDP)
+silent_tcp      a socket that accepts connections and never answers
+silent_udp      a UDP socket that never answers (a nameserver that is gone)
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+import werkzeug.serving
+from dnslib import QTYPE, RR, TXT, A, DNSRecord
+from dnslib.server import BaseResolver, DNSHandler, DNSLogger, DNSServer
+
+with warnings.catch_warnings(record=True):
+    # Its authlib dependency warns about its own modules on import, with a filter of its own
+    # that outranks an "ignore": recording them is what keeps them out of the run.
+    import oidc_provider_mock
+
+LOOPBACK = "127.0.0.1"
+
+Records = dict[tuple[str, str], list[str]]
+"""(name, type) → values, e.g. ("acme.com", "TXT") → ["insomnia-verify=abc"]."""
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[str]:
+    """A real OpenID provider on loopback; its issuer is this base URL (no trailing slash)."""
+    with warnings.catch_warnings(record=True):
+        app = oidc_provider_mock.app()
+    server = werkzeug.serving.make_server(LOOPBACK, 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://{LOOPBACK}:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+Rewrite = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    upstream: str
+    rewrite: Rewrite
+
+    def do_GET(self) -> None:
+        # The Host header goes upstream as sent, so the provider names the proxy's own URLs.
+        answer = httpx.get(
+            self.upstream + self.path, headers={"Host": self.headers["Host"]}, timeout=5
+        )
+        body = answer.content
+        if self.path.endswith("/.well-known/openid-configuration"):
+            body = json.dumps(self.rewrite(answer.json())).encode()
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def fault_proxy(oidc_provider: str) -> Iterator[Callable[[Rewrite], str]]:
+    """Start a proxy in front of the provider that rewrites its discovery document; returns
+    the proxy's base URL (the issuer its document then names)."""
+    servers: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
+
+    def start(rewrite: Rewrite) -> str:
+        attributes = {"upstream": oidc_provider, "rewrite": staticmethod(rewrite)}
+        handler = type("Handler", (_ProxyHandler,), attributes)
+        server = ThreadingHTTPServer((LOOPBACK, 0), handler)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+        thread.start()
+        servers.append((server, thread))
+        return f"http://{LOOPBACK}:{server.server_address[1]}"
+
+    yield start
+    for server, thread in servers:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+class DictResolver(BaseResolver):  # type: ignore[misc]
+    """Answers from `records`; a name it does not hold is NXDOMAIN."""
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+
+    def resolve(self, request: DNSRecord, handler: DNSHandler) -> DNSRecord:
+        reply = request.reply()
+        name = str(request.q.qname).rstrip(".").lower()
+        qtype = QTYPE[request.q.qtype]
+        if not any(held == name for held, _ in self.records):
+            reply.header.rcode = 3  # NXDOMAIN
+            return reply
+        for value in self.records.get((name, qtype), []):
+            rdata = TXT(value) if qtype == "TXT" else A(value)
+            reply.add_answer(RR(request.q.qname, request.q.qtype, rdata=rdata, ttl=60))
+        return reply
+
+
+@pytest.fixture
+def dns_server() -> Iterator[tuple[str, Records]]:
+    """A DNS server on a free loopback UDP port: ("127.0.0.1:PORT", records to fill)."""
+    records: Records = {}
+    server = DNSServer(
+        DictResolver(records), address=LOOPBACK, port=0, logger=DNSLogger(logf=lambda _: None)
+    )
+    server.start_thread()
+    try:
+        yield f"{LOOPBACK}:{server.server.server_address[1]}", records
+    finally:
+        server.stop()
+        server.server.server_close()
+
+
+@pytest.fixture
+def silent_tcp() -> Iterator[str]:
+    """`http://127.0.0.1:PORT`: accepts every connection, reads, never answers."""
+    listener = socket.socket()
+    listener.bind((LOOPBACK, 0))
+    listener.listen()
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{LOOPBACK}:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+@pytest.fixture
+def silent_udp() -> Iterator[str]:
+    """`127.0.0.1:PORT` of a UDP socket that receives and never answers."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((LOOPBACK, 0))
+    try:
+        yield f"{LOOPBACK}:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+
+
+# -- the enterprise these tests check ----------------------------------------------------------
+
+SSO_HOST = "sso.insomnia.test"
+DOCTOR_SPEC = f"""\
+apiVersion: insomnia-sso/v1
+kind: Enterprise
+metadata:
+  name: acme
+spec:
+  domains: [acme.com, acme.io]
+  sso:
+    type: oidc
+    domainIdentifier: acme.com
+    ssoUrl: https://{SSO_HOST}/login/callback
+    okta:
+      # The issuer is a local provider on loopback: the same-org check compares this host.
+      orgUrl: https://{LOOPBACK}
+      authorizationServer:
+        name: insomnia
+        audience: api://insomnia
+  organizations:
+    - name: platform
+      members:
+        - email: alice@acme.com
+          role: admin
+        - email: bob@acme.io
+"""
+
+
+def doctor_outputs(issuer: str) -> dict[str, Any]:
+    """Stack outputs whose issuer is a loopback provider."""
+    return {
+        "app_id": "0oaAPP0001",
+        "assigned_users": ["alice@acme.com", "bob@acme.io"],
+        "auth_server_id": "aus0001",
+        "client_id": "0oaCLIENT0001",
+        "client_secret": "doctor-test-client-secret",
+        "issuer": issuer,
+    }
+
+
+def healthy_records() -> Records:
+    """DNS for a healthy setup: the SSO host resolves, both domains publish a TXT record."""
+    return {
+        (SSO_HOST, "A"): [LOOPBACK],
+        ("acme.com", "TXT"): ["v=spf1 -all", "insomnia-verification=acme-com-1f2e"],
+        ("acme.io", "TXT"): ["insomnia-verification=acme-io-9c8b"],
+    }
