@@ -22,12 +22,14 @@ import asyncio
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
 from reconciler.errors import InsomniaSsoError
@@ -56,6 +58,7 @@ READING_ORDER = (
 
 _LOGIN_CLAUSE = re.compile(r'profile\.login eq "([^"]*)"')
 _SECRET_PROPERTY = re.compile(r"secret|password|privatekey", re.IGNORECASE)
+_MAX_STACK_CONFIG_BYTES = 1024 * 1024
 _INLINE_LIST = 5
 """Lists longer than this are counted, not listed, in the text rendering (JSON lists all)."""
 
@@ -139,8 +142,10 @@ def preview(enterprise: Enterprise, adopt: Mapping[str, Any] | None = None) -> O
     program as stack config, so it is checked exactly as `pulumi up` checks it.
     """
     from infra import program  # the Pulumi program; imported late, it loads pulumi_okta
-    from infra.adopt import CONFIG_KEY
+    from infra.adopt import CONFIG_KEY, parse_adoption
 
+    if adopt:
+        parse_adoption(adopt)  # one-line error here rather than a failed program run
     config = {CONFIG_KEY: json.dumps(dict(adopt))} if adopt else {}
     run = run_under_mocks(lambda: program.run(enterprise), OfflineOkta(enterprise), config=config)
     outputs = {
@@ -154,6 +159,54 @@ def preview(enterprise: Enterprise, adopt: Mapping[str, Any] | None = None) -> O
         outputs=outputs,
         user_lookups=run.invokes.count(GET_USERS),
     )
+
+
+def adopt_block(
+    stack_config: str | Path | None = None, pairs: Sequence[str] = ()
+) -> dict[str, Any] | None:
+    """The adopt block from a stack config file (`Pulumi.<stack>.yaml`) and `KEY=ID` pairs.
+
+    The file's `config: insomnia-sso:adopt` object comes first; each pair sets or overrides one
+    key. None when neither names anything. Keys and ids are checked later, by the program's rules.
+    """
+    from infra.adopt import CONFIG_KEY, AdoptError
+
+    block: dict[str, Any] = {}
+    if stack_config is not None:
+        found = _stack_config_value(Path(stack_config), CONFIG_KEY)
+        if found is not None:
+            if not isinstance(found, Mapping):
+                raise AdoptError(f"{stack_config}: {CONFIG_KEY} must be an object of Okta ids")
+            block.update(found)
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise AdoptError(f"--adopt {pair!r}: expected KEY=ID, e.g. appId=0oa1b2c3d4e5f6g7h8i9")
+        block[key.strip()] = value.strip()
+    return block or None
+
+
+def _stack_config_value(path: Path, key: str) -> Any:
+    """One key of a Pulumi stack config file; None when the file does not set it."""
+    from infra.adopt import AdoptError
+
+    try:
+        if path.stat().st_size > _MAX_STACK_CONFIG_BYTES:
+            raise AdoptError(f"{path}: larger than {_MAX_STACK_CONFIG_BYTES:,} bytes")
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise AdoptError(f"{path}: cannot read stack config: {reason}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise AdoptError(f"{where}: not a Pulumi stack config: invalid YAML") from None
+    if data is None:  # an empty file sets nothing
+        return None
+    config = data.get("config") if isinstance(data, Mapping) else None
+    if not isinstance(data, Mapping) or not isinstance(config, Mapping | None):
+        raise AdoptError(f"{path}: not a Pulumi stack config (expected a 'config:' mapping)")
+    return (config or {}).get(key)
 
 
 def run_under_mocks(
@@ -272,10 +325,12 @@ class OfflineOkta(Mocks):
         else:
             resource_id = unknown(f"{args.name}.id")
         state = dict(args.inputs)
-        if args.typ == OAUTH_APP:
+        if args.typ == OAUTH_APP and args.resource_id:
+            # Read back at import and never changed; the provider reads no secret back.
+            state["clientId"] = f"(unchanged: the client id of app {args.resource_id})"
+        elif args.typ == OAUTH_APP:
             state["clientId"] = unknown(f"{args.name}.client_id")
-            if not args.resource_id:  # the provider reads no secret back on import
-                state["clientSecret"] = SENSITIVE
+            state["clientSecret"] = SENSITIVE
         elif args.typ == AUTH_SERVER:
             state["issuer"] = f"{self.org_url}/oauth2/{resource_id}"
         return resource_id, state
@@ -376,5 +431,5 @@ def _show(key: str, value: Any) -> str:
             return f"{len(value)} {noun}"
         return "[" + ", ".join(_show(key, item) for item in value) + "]"
     if isinstance(value, str):
-        return value
+        return value or '""'
     return json.dumps(value, sort_keys=True)
