@@ -100,10 +100,15 @@ def _sso_state(enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState
     if current is None:
         return "not configured"
     expected = (enterprise.spec.sso.sso_url, enterprise.spec.sso.domain_identifier)
-    if (current.sso_url, current.domain_identifier) != expected or (
-        outputs.known
-        and (current.client_id, current.issuer, current.secret_fingerprint)
-        != (outputs.client_id, outputs.issuer, outputs.secret_fingerprint)
+    # An adopted app's secret is not in the stack (secret_known False): only what is known
+    # can be out of date, and the secret Insomnia holds is kept.
+    if (
+        (current.sso_url, current.domain_identifier) != expected
+        or (
+            outputs.known
+            and (current.client_id, current.issuer) != (outputs.client_id, outputs.issuer)
+        )
+        or (outputs.secret_known and current.secret_fingerprint != outputs.secret_fingerprint)
     ):
         return "out of date (run apply)"
     return f"configured (issuer {current.issuer})"

@@ -17,6 +17,7 @@ import pytest
 from infra import program
 from infra.adopt import Adoption, parse_adoption
 from reconciler.okta_preview import ProgramRun, run_under_mocks
+from reconciler.outputs import parse_outputs
 from reconciler.spec import Enterprise, load_file
 from tests.conftest import EXAMPLE_SPEC, ROOT
 from tests.infra.fake_okta import (
@@ -112,6 +113,16 @@ def test_the_client_id_and_issuer_stay_and_the_secret_is_empty_not_made_up(
     assert run.outputs["client_secret"] == ""
     assert run.outputs["client_secret_adopted"] is True
     assert run.secret_outputs == {"client_secret"}  # the flag itself is plain
+
+
+def test_the_reconciler_accepts_the_adopted_stacks_outputs_and_keeps_the_secret(
+    acme: Enterprise,
+) -> None:
+    run = run_adopting(acme, FULL)
+    outputs = parse_outputs(json.dumps(run.outputs), "stack prod", acme)
+    assert (outputs.client_id, outputs.issuer) == (APP, f"{ORG_URL}/oauth2/{SERVER}")
+    assert outputs.secret_adopted
+    assert outputs.secret_fingerprint is None
 
 
 def test_without_an_adopt_block_nothing_is_imported(acme: Enterprise) -> None:
