@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 import pytest
+import yaml
 
 from infra import program
 from infra.adopt import Adoption, parse_adoption
@@ -262,3 +263,27 @@ def test_parsing_keeps_the_ids_and_builds_each_import_id() -> None:
     assert parse_adoption(None).empty
     assert parse_adoption({}).empty
     assert not adoption.empty
+
+
+# --- the documents people follow ----------------------------------------------------------------
+
+
+def test_the_example_stack_configs_adopt_block_is_valid_once_uncommented() -> None:
+    text = (ROOT / "Pulumi.example.yaml").read_text()
+    start = text.index("  # insomnia-sso:adopt:\n")
+    lines = []
+    for line in text[start:].splitlines():
+        if not line.startswith("  # "):
+            break
+        lines.append(line.replace("  # ", "  ", 1).split("#")[0].rstrip())
+    block = yaml.safe_load("config:\n" + "\n".join(lines))["config"]["insomnia-sso:adopt"]
+    assert parse_adoption(block) == Adoption(APP, SERVER, POLICY, RULE, GROUP_ID)
+
+
+def test_the_guide_is_linked_and_names_every_key_and_the_cli_version() -> None:
+    guide = (ROOT / "docs" / "adopt.md").read_text()
+    assert "(docs/adopt.md)" in (ROOT / "README.md").read_text()
+    for key in ("appId", "authServerId", "policyId", "ruleId", "groupId"):
+        assert f"insomnia-sso:adopt.{key}" in guide
+    assert "3.174.0" in guide
+    assert "pulumi config rm insomnia-sso:adopt" in guide
