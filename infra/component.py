@@ -11,6 +11,10 @@
 
 The resource count does not depend on how many people the spec lists: people become user ids
 in one bulk membership resource, and the ids come from batched `getUsers` searches.
+
+An `Adoption` (stack config `insomnia-sso:adopt`) makes the matching resources take over
+objects made by hand with Pulumi's `import_` option: they keep their ids, so the app keeps its
+client id and the issuer its URL, and are then updated to what the spec declares.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Iterator, Sequence
 import pulumi
 import pulumi_okta as okta
 
+from infra.adopt import Adoption
 from reconciler.spec import Enterprise
 
 COMPONENT_TYPE = "insomnia-sso:okta:InsomniaSso"
@@ -93,20 +98,30 @@ class InsomniaOktaSso(pulumi.ComponentResource):
     app_id: pulumi.Output[str]
     auth_server_id: pulumi.Output[str]
     assigned_users: pulumi.Output[list[str]]
+    client_secret_adopted: pulumi.Output[bool]
 
     def __init__(
-        self, name: str, enterprise: Enterprise, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        enterprise: Enterprise,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adoption: Adoption | None = None,
     ) -> None:
         super().__init__(COMPONENT_TYPE, name, None, opts)
         settings = enterprise.spec.sso.okta
-        child = pulumi.ResourceOptions(parent=self)
+        adopt = adoption or Adoption()
+
+        def child(import_id: str | None = None) -> pulumi.ResourceOptions:
+            # import_=None is Pulumi's default: create. An id takes the existing object over.
+            return pulumi.ResourceOptions(parent=self, import_=import_id)
 
         server = okta.auth.Server(
             f"{name}-issuer",
             name=settings.authorization_server.name,
             audiences=[settings.authorization_server.audience],
             description=settings.authorization_server.description,
-            opts=child,
+            opts=child(adopt.issuer),
         )
         app = okta.app.OAuth(
             f"{name}-app",
@@ -126,7 +141,7 @@ class InsomniaOktaSso(pulumi.ComponentResource):
             login_mode="DISABLED",
             hide_web=True,
             hide_ios=True,
-            opts=child,
+            opts=child(adopt.app),
         )
         group = okta.group.Group(
             f"{name}-group",
@@ -135,7 +150,7 @@ class InsomniaOktaSso(pulumi.ComponentResource):
                 f"People assigned to {settings.app_label} for enterprise '{enterprise.name}'. "
                 "Managed by insomnia-sso from its spec: change the spec, not this group."
             ),
-            opts=child,
+            opts=child(adopt.group),
         )
         policy = okta.auth.ServerPolicy(
             f"{name}-access-policy",
@@ -144,7 +159,7 @@ class InsomniaOktaSso(pulumi.ComponentResource):
             description=f"Tokens for the {settings.app_label} app only",
             priority=1,
             client_whitelists=[app.client_id],
-            opts=child,
+            opts=child(adopt.access_policy),
         )
         okta.auth.ServerPolicyRule(
             f"{name}-access-rule",
@@ -155,7 +170,7 @@ class InsomniaOktaSso(pulumi.ComponentResource):
             grant_type_whitelists=list(GRANT_TYPES),
             scope_whitelists=list(SCOPES),
             group_whitelists=[group.id],
-            opts=child,
+            opts=child(adopt.access_rule),
         )
 
         logins = enterprise.assigned_logins()
@@ -169,12 +184,22 @@ class InsomniaOktaSso(pulumi.ComponentResource):
                 users=found.apply(lambda ids: [ids[login] for login in logins if login in ids]),
                 # People added to the group by hand show up as drift and are removed.
                 track_all_users=True,
-                opts=child,
+                opts=child(adopt.members),
             )
-        okta.app.GroupAssignment(f"{name}-assignment", app_id=app.id, group_id=group.id, opts=child)
+        okta.app.GroupAssignment(
+            f"{name}-assignment", app_id=app.id, group_id=group.id, opts=child(adopt.assignment)
+        )
 
         self.client_id = app.client_id
-        self.client_secret = pulumi.Output.secret(app.client_secret)
+        # Okta returns an app's secret only when the app is created (the provider's read never
+        # sets client_secret), so an adopted app has none in state. It stays empty, never a
+        # made-up value, and `client_secret_adopted` tells the reconciler to keep the secret
+        # Insomnia already holds. Only an import leaves it empty: a created app always has one.
+        self.client_secret = pulumi.Output.secret(app.client_secret.apply(lambda s: s or ""))
+        # Whether a secret is empty is no secret: unsecret, so the flag reads plainly.
+        self.client_secret_adopted = pulumi.Output.unsecret(
+            app.client_secret.apply(lambda s: not s)
+        )
         self.issuer = server.issuer
         self.app_id = app.id
         self.auth_server_id = server.id
@@ -187,6 +212,7 @@ class InsomniaOktaSso(pulumi.ComponentResource):
                 "app_id": self.app_id,
                 "auth_server_id": self.auth_server_id,
                 "assigned_users": self.assigned_users,
+                "client_secret_adopted": self.client_secret_adopted,
             }
         )
 

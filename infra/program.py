@@ -1,4 +1,4 @@
-"""The Pulumi program, importable: spec → `InsomniaOktaSso` → six flat stack outputs.
+"""The Pulumi program, importable: spec (+ adopt block) → `InsomniaOktaSso` → flat stack outputs.
 
 `infra/__main__.py` only calls `run()`. Tests and `insomnia-sso okta-preview` set Pulumi mocks
 first and then call the same `run()`, so what they check is what `pulumi up` declares.
@@ -6,6 +6,7 @@ first and then call the same `run()`, so what they check is what `pulumi up` dec
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,14 @@ from urllib.parse import urlsplit
 
 import pulumi
 
+from infra.adopt import AdoptError, Adoption, parse_adoption
 from infra.component import InsomniaOktaSso
 from reconciler.errors import SpecError
 from reconciler.spec import Enterprise, load_file
 
 CONFIG_NAMESPACE = "insomnia-sso"
 SPEC_KEY = "spec"
+ADOPT_KEY = "adopt"
 DEFAULT_SPEC = "specs/enterprise.yaml"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """Where Pulumi.yaml is. Pulumi runs the program from `infra/`, so relative spec paths in
@@ -31,6 +34,7 @@ OUTPUT_NAMES = (
     "app_id",
     "auth_server_id",
     "assigned_users",
+    "client_secret_adopted",
 )
 """The stack outputs, flat, as `pulumi stack output --json` gives them to the reconciler."""
 
@@ -75,9 +79,29 @@ def check_okta_org(enterprise: Enterprise) -> None:
         )
 
 
-def declare(enterprise: Enterprise) -> dict[str, pulumi.Output[Any]]:
+def configured_adoption() -> Adoption:
+    """The hand-made Okta objects `insomnia-sso:adopt` names; a bad block stops the program.
+
+    Checked before anything is declared, so a typo registers nothing (and imports nothing).
+    """
+    raw = pulumi.Config(CONFIG_NAMESPACE).get(ADOPT_KEY)
+    if raw is None:
+        return Adoption()
+    try:
+        block = json.loads(raw)
+    except json.JSONDecodeError:
+        block = raw  # a plain string: `config set insomnia-sso:adopt 0oa…` without --path
+    try:
+        return parse_adoption(block)
+    except AdoptError as err:
+        raise pulumi.RunError(str(err)) from None
+
+
+def declare(
+    enterprise: Enterprise, adoption: Adoption | None = None
+) -> dict[str, pulumi.Output[Any]]:
     """Declare the enterprise's Okta resources; return the stack outputs, secret kept secret."""
-    sso = InsomniaOktaSso(enterprise.name, enterprise)
+    sso = InsomniaOktaSso(enterprise.name, enterprise, adoption=adoption)
     return {
         "client_id": sso.client_id,
         # Secret in the component already; said again where it leaves the program.
@@ -86,11 +110,17 @@ def declare(enterprise: Enterprise) -> dict[str, pulumi.Output[Any]]:
         "app_id": sso.app_id,
         "auth_server_id": sso.auth_server_id,
         "assigned_users": sso.assigned_users,
+        "client_secret_adopted": sso.client_secret_adopted,
     }
 
 
 def run(enterprise: Enterprise | None = None) -> None:
-    """The program: declare the configured (or given) enterprise and export its outputs."""
-    outputs = declare(enterprise if enterprise is not None else configured_enterprise())
+    """The program: declare the configured (or given) enterprise and export its outputs.
+
+    The adopt block always comes from stack config (`insomnia-sso:adopt`), for `pulumi up`
+    and for the offline preview alike, so both check it the same way.
+    """
+    chosen = enterprise if enterprise is not None else configured_enterprise()
+    outputs = declare(chosen, configured_adoption())
     for name in OUTPUT_NAMES:
         pulumi.export(name, outputs[name])

@@ -28,6 +28,7 @@ from reconciler.spec import Enterprise, Role
 from reconciler.state import ActualState, Confirmation, team_name
 
 SECRET_HINT = "run `pulumi stack output --show-secrets client_secret` and paste it"  # noqa: S105
+KEEP_SECRET = "leave the secret Insomnia holds (adopted app: Okta gave the stack none)"  # noqa: S105
 """What the plan shows for the client secret: never the secret, always where to get it."""
 
 
@@ -136,10 +137,13 @@ def sso_step(enterprise: Enterprise, outputs: OktaOutputs) -> ManualStep:
         "issuer": outputs.issuer or UNKNOWN,
     }
     secret = outputs.secret_fingerprint
+    hint = UNKNOWN
+    if outputs.known:
+        hint = SECRET_HINT if secret is not None else KEEP_SECRET
     return ManualStep(
         StepKind.SSO_CONNECTION,
         enterprise.name,
-        _frozen(type=sso.type, **public, client_secret=SECRET_HINT if outputs.known else UNKNOWN),
+        _frozen(type=sso.type, **public, client_secret=hint),
         "Insomnia › Enterprise Controls › SSO › OpenID Connect: enter the client id, the "
         "client secret and the issuer below, with the domain identifier; check the SSO URL "
         "matches the one Insomnia shows. Then: insomnia-sso confirm sso_connection "

@@ -6,6 +6,11 @@ would, with placeholders where Okta assigns values at `pulumi up` (ids, the clie
 issuer's path) and `(sensitive)` for the client secret. What comes back is plain, sorted,
 JSON-ready data, so two revisions of a spec can be previewed and compared.
 
+Given an adopt block (stack config `insomnia-sso:adopt`), the preview shows which resources the
+first `pulumi up` imports, with their import ids, and which it creates. Imported resources keep
+the id Okta gave them, and like the provider, the mocks read no client secret back for an
+imported app.
+
 Pulumi keeps its runtime state in context variables and in the thread's event loop, so each
 run gets a thread, an event loop and a context of its own: runs in one process cannot see each
 other, and nothing is left on the caller's thread.
@@ -17,12 +22,14 @@ import asyncio
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
 from reconciler.errors import InsomniaSsoError
@@ -51,6 +58,7 @@ READING_ORDER = (
 
 _LOGIN_CLAUSE = re.compile(r'profile\.login eq "([^"]*)"')
 _SECRET_PROPERTY = re.compile(r"secret|password|privatekey", re.IGNORECASE)
+_MAX_STACK_CONFIG_BYTES = 1024 * 1024
 _INLINE_LIST = 5
 """Lists longer than this are counted, not listed, in the text rendering (JSON lists all)."""
 
@@ -71,10 +79,23 @@ class DeclaredResource:
     type: str
     name: str
     properties: dict[str, Any] = field(default_factory=dict)
+    import_id: str | None = None
+    """The existing Okta object the first `pulumi up` takes over (`import_`); None: created."""
+
+    @property
+    def action(self) -> str:
+        """`import` for an adopted resource, `create` for a new one (on the first `up`)."""
+        return "create" if self.import_id is None else "import"
 
     def to_json(self) -> dict[str, Any]:
         """The resource as JSON-ready data."""
-        return {"type": self.type, "name": self.name, "properties": self.properties}
+        return {
+            "type": self.type,
+            "name": self.name,
+            "action": self.action,
+            "import_id": self.import_id,
+            "properties": self.properties,
+        }
 
 
 @dataclass(frozen=True)
@@ -114,13 +135,22 @@ class OktaPreview:
         }
 
 
-def preview(enterprise: Enterprise) -> OktaPreview:
-    """Run the real Pulumi program for `enterprise` offline and list what it declares."""
-    from infra import program  # the Pulumi program; imported late, it loads pulumi_okta
+def preview(enterprise: Enterprise, adopt: Mapping[str, Any] | None = None) -> OktaPreview:
+    """Run the real Pulumi program for `enterprise` offline and list what it declares.
 
-    run = run_under_mocks(lambda: program.run(enterprise), OfflineOkta(enterprise))
+    `adopt` is the stack config `insomnia-sso:adopt` (appId, authServerId, …), handed to the
+    program as stack config, so it is checked exactly as `pulumi up` checks it.
+    """
+    from infra import program  # the Pulumi program; imported late, it loads pulumi_okta
+    from infra.adopt import CONFIG_KEY, parse_adoption
+
+    if adopt:
+        parse_adoption(adopt)  # one-line error here rather than a failed program run
+    config = {CONFIG_KEY: json.dumps(dict(adopt))} if adopt else {}
+    run = run_under_mocks(lambda: program.run(enterprise), OfflineOkta(enterprise), config=config)
     outputs = {
-        name: SENSITIVE if name in run.secret_outputs else _plain(value)
+        # An adopted app's secret output is empty, not hidden: there is nothing to hide.
+        name: SENSITIVE if name in run.secret_outputs and value else _plain(value)
         for name, value in sorted(run.outputs.items())
     }
     return OktaPreview(
@@ -129,6 +159,54 @@ def preview(enterprise: Enterprise) -> OktaPreview:
         outputs=outputs,
         user_lookups=run.invokes.count(GET_USERS),
     )
+
+
+def adopt_block(
+    stack_config: str | Path | None = None, pairs: Sequence[str] = ()
+) -> dict[str, Any] | None:
+    """The adopt block from a stack config file (`Pulumi.<stack>.yaml`) and `KEY=ID` pairs.
+
+    The file's `config: insomnia-sso:adopt` object comes first; each pair sets or overrides one
+    key. None when neither names anything. Keys and ids are checked later, by the program's rules.
+    """
+    from infra.adopt import CONFIG_KEY, AdoptError
+
+    block: dict[str, Any] = {}
+    if stack_config is not None:
+        found = _stack_config_value(Path(stack_config), CONFIG_KEY)
+        if found is not None:
+            if not isinstance(found, Mapping):
+                raise AdoptError(f"{stack_config}: {CONFIG_KEY} must be an object of Okta ids")
+            block.update(found)
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise AdoptError(f"--adopt {pair!r}: expected KEY=ID, e.g. appId=0oa1b2c3d4e5f6g7h8i9")
+        block[key.strip()] = value.strip()
+    return block or None
+
+
+def _stack_config_value(path: Path, key: str) -> Any:
+    """One key of a Pulumi stack config file; None when the file does not set it."""
+    from infra.adopt import AdoptError
+
+    try:
+        if path.stat().st_size > _MAX_STACK_CONFIG_BYTES:
+            raise AdoptError(f"{path}: larger than {_MAX_STACK_CONFIG_BYTES:,} bytes")
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise AdoptError(f"{path}: cannot read stack config: {reason}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise AdoptError(f"{where}: not a Pulumi stack config: invalid YAML") from None
+    if data is None:  # an empty file sets nothing
+        return None
+    config = data.get("config") if isinstance(data, Mapping) else None
+    if not isinstance(data, Mapping) or not isinstance(config, Mapping | None):
+        raise AdoptError(f"{path}: not a Pulumi stack config (expected a 'config:' mapping)")
+    return (config or {}).get(key)
 
 
 def run_under_mocks(
@@ -225,7 +303,9 @@ class _Recorder(Mocks):
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         if args.custom:
-            self.declared.append(DeclaredResource(args.typ, args.name, _plain(args.inputs)))
+            self.declared.append(
+                DeclaredResource(args.typ, args.name, _plain(args.inputs), args.resource_id or None)
+            )
         return self.inner.new_resource(args)
 
     def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
@@ -240,9 +320,15 @@ class OfflineOkta(Mocks):
         self.org_url = enterprise.spec.sso.okta.org_url.rstrip("/")
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
-        resource_id = unknown(f"{args.name}.id")
+        if args.resource_id:
+            resource_id = adopted_id(args.resource_id)
+        else:
+            resource_id = unknown(f"{args.name}.id")
         state = dict(args.inputs)
-        if args.typ == OAUTH_APP:
+        if args.typ == OAUTH_APP and args.resource_id:
+            # Read back at import and never changed; the provider reads no secret back.
+            state["clientId"] = f"(unchanged: the client id of app {args.resource_id})"
+        elif args.typ == OAUTH_APP:
             state["clientId"] = unknown(f"{args.name}.client_id")
             state["clientSecret"] = SENSITIVE
         elif args.typ == AUTH_SERVER:
@@ -261,6 +347,16 @@ class OfflineOkta(Mocks):
             {"id": f"(user id of {login})", "login": login, "status": "ACTIVE"} for login in logins
         ]
         return {"id": f"search of {len(logins)} logins", "users": users}, []
+
+
+def adopted_id(import_id: str) -> str:
+    """The id an imported object keeps: the last Okta id of its import id.
+
+    `aus…/00p…` is policy `00p…`, `aus…/00p…/0pr…` rule `0pr…`, `00g…/true` memberships of group
+    `00g…`; a plain id is itself.
+    """
+    parts = [part for part in import_id.split("/") if part != "true"]
+    return parts[-1] if parts else import_id
 
 
 def _reading_order(resource: DeclaredResource) -> tuple[int, str, str]:
@@ -297,17 +393,32 @@ def render_text(result: OktaPreview) -> str:
         "",
     ]
     for resource in result.resources:
-        lines.append(f"+ {resource.type}  {resource.name}")
+        if resource.import_id is None:
+            lines.append(f"+ {resource.type}  {resource.name}")
+        else:
+            lines.append(f"= {resource.type}  {resource.name}  = import {resource.import_id}")
         lines.extend(
             f"    {key}: {_show(key, value)}" for key, value in resource.properties.items()
         )
         lines.append("")
     lines.append("stack outputs:")
     lines.extend(f"    {name}: {_show(name, value)}" for name, value in result.outputs.items())
+    if result.outputs.get("client_secret_adopted"):
+        lines.append(
+            "    (the adopted app's secret is not read back from Okta: Insomnia keeps the one "
+            "it holds)"
+        )
     people = len(result.outputs.get("assigned_users") or ())
+    imported = sum(1 for resource in result.resources if resource.import_id is not None)
+    adopted = (
+        f" ({imported} adopted by import, then updated to these inputs; "
+        f"{len(result.resources) - imported} created)"
+        if imported
+        else ""
+    )
     lines.append("")
     lines.append(
-        f"{len(result.resources)} Okta resources; {people} people looked up in "
+        f"{len(result.resources)} Okta resources{adopted}; {people} people looked up in "
         f"{result.user_lookups} getUsers search(es)."
     )
     return "\n".join(lines) + "\n"
@@ -320,5 +431,5 @@ def _show(key: str, value: Any) -> str:
             return f"{len(value)} {noun}"
         return "[" + ", ".join(_show(key, item) for item in value) + "]"
     if isinstance(value, str):
-        return value
+        return value or '""'
     return json.dumps(value, sort_keys=True)

@@ -3,6 +3,13 @@
 Read from the JSON of `pulumi stack output --json --show-secrets` (a file, or the CLI run for
 `--stack`). The client secret is reduced to a keyed fingerprint on arrival and the plaintext
 is dropped: nothing downstream can print, journal or store it.
+
+An app adopted from a hand-made setup (stack config `insomnia-sso:adopt`) has no secret in the
+stack: Okta hands an app's secret out only when the app is created, and the provider never
+reads it back. Its stack says so with `client_secret_adopted: true` and an empty (or absent)
+`client_secret`; then the secret is unknown (`secret_fingerprint` None, `secret_adopted`
+True) while the client id and issuer are known, and the secret Insomnia holds is kept. An
+empty secret without that flag is still refused.
 """
 
 from __future__ import annotations
@@ -24,6 +31,11 @@ from reconciler.spec import Enterprise
 UNKNOWN = "(known after pulumi up)"
 SENSITIVE = "(sensitive)"
 REQUIRED = ("client_id", "client_secret", "issuer", "app_id", "auth_server_id", "assigned_users")
+ADOPTED_FLAG = "client_secret_adopted"
+"""Optional output: true when the app was adopted and Okta gave the stack no secret."""
+ADOPTED_APP_WARNING = (
+    "client secret not known from Okta (adopted app): keeping the secret Insomnia holds"
+)
 MAX_OUTPUTS_BYTES = 64 * 1024 * 1024
 
 
@@ -37,11 +49,19 @@ class OktaOutputs:
     app_id: str | None = None
     auth_server_id: str | None = None
     assigned_users: frozenset[str] | None = None
+    secret_adopted: bool = False
+    """The app was adopted and its secret is not in the stack: keep the one Insomnia holds."""
 
     @property
     def known(self) -> bool:
         """True once outputs were given (after `pulumi up`)."""
         return self.client_id is not None
+
+    @property
+    def secret_known(self) -> bool:
+        """True when the outputs carry the secret (as its fingerprint); False before `pulumi up`
+        and for an adopted app, whose secret only Insomnia (and whoever pasted it) holds."""
+        return self.secret_fingerprint is not None
 
 
 def fingerprint(secret: str, enterprise: str) -> str:
@@ -91,7 +111,12 @@ def parse_outputs(text: str, source: str, enterprise: Enterprise) -> OktaOutputs
         raise OutputsError(f"{source}:{err.lineno}: not JSON: {err.msg}") from None
     if not isinstance(data, dict):
         raise OutputsError(f"{source}: expected a JSON object of stack outputs")
-    missing = [key for key in REQUIRED if key not in data]
+    adopted = data.get(ADOPTED_FLAG, False)
+    if not isinstance(adopted, bool):
+        raise OutputsError(f"{source}: {ADOPTED_FLAG} must be true or false")
+    missing = [
+        key for key in REQUIRED if key not in data and not (adopted and key == "client_secret")
+    ]
     if missing:
         raise OutputsError(
             f"{source}: missing stack output(s) {', '.join(missing)}; "
@@ -100,13 +125,24 @@ def parse_outputs(text: str, source: str, enterprise: Enterprise) -> OktaOutputs
     for key in ("client_id", "issuer", "app_id", "auth_server_id"):
         if not isinstance(data[key], str) or not data[key]:
             raise OutputsError(f"{source}: {key} must be a non-empty string")
-    secret = data["client_secret"]
-    if not isinstance(secret, str) or not secret:
-        raise OutputsError(f"{source}: client_secret must be a non-empty string")
+    secret = data.get("client_secret")
     if secret == "[secret]":  # noqa: S105  (Pulumi's mask, not a password)
         raise OutputsError(
             f"{source}: client_secret is masked; export with "
             "`pulumi stack output --json --show-secrets`"
+        )
+    if adopted:
+        # The program sets the flag only when the app's secret is empty; a secret beside it
+        # means the file was edited or comes from elsewhere, so trust neither.
+        if secret not in (None, ""):
+            raise OutputsError(
+                f"{source}: {ADOPTED_FLAG} is true but client_secret is not empty; "
+                "is this the output of the insomnia-sso Pulumi stack?"
+            )
+    elif not isinstance(secret, str) or not secret:
+        raise OutputsError(
+            f"{source}: client_secret must be a non-empty string "
+            f"(an adopted app's stack says so with {ADOPTED_FLAG}: true)"
         )
     users = data["assigned_users"]
     if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
@@ -115,10 +151,11 @@ def parse_outputs(text: str, source: str, enterprise: Enterprise) -> OktaOutputs
     return OktaOutputs(
         client_id=data["client_id"],
         issuer=data["issuer"],
-        secret_fingerprint=fingerprint(secret, enterprise.name),
+        secret_fingerprint=fingerprint(secret, enterprise.name) if secret else None,
         app_id=data["app_id"],
         auth_server_id=data["auth_server_id"],
         assigned_users=frozenset(u.lower() for u in users),
+        secret_adopted=adopted,
     )
 
 

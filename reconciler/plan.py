@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.manual import ManualStep, open_steps
-from reconciler.outputs import OktaOutputs
+from reconciler.outputs import ADOPTED_APP_WARNING, OktaOutputs
 from reconciler.plan_scim import scim_changes
 from reconciler.plan_types import KIND_ORDER, Action, Attrs, Kind, PlanChange
 from reconciler.spec import Enterprise, Role
@@ -103,6 +103,8 @@ def plan(enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState) -> P
         for domain in sorted(claimed - set(spec.domains)):
             warnings.append(f"domain {domain} is claimed but not in the spec (prune is off)")
     warnings.extend(_okta_warnings(enterprise, outputs))
+    if outputs.secret_adopted:
+        warnings.append(ADOPTED_APP_WARNING)
 
     if directory is not None:
         people = scim_changes(enterprise, actual, directory, prune)

@@ -2,7 +2,9 @@
 
 `FakeOkta` is a set of Pulumi mocks: it gives every resource a predictable id, gives the app
 a client id and secret and the issuer a URL, and answers `getUsers` searches from its own
-directory of people, writing each search down so tests can count lookups.
+directory of people, writing each search down so tests can count lookups. A resource declared
+with `import_` keeps the id it has in Okta, and an imported app comes back without a secret,
+as the provider's read leaves it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
-from reconciler.okta_preview import DeclaredResource, ProgramRun
+from reconciler.okta_preview import DeclaredResource, ProgramRun, adopted_id
 from reconciler.spec import Enterprise
 
 OAUTH_APP = "okta:app/oAuth:OAuth"
@@ -59,14 +61,22 @@ class FakeOkta(Mocks):
         self.deprovisioned = set(deprovisioned)
         self.stored_as = stored_as or {}  # login -> how Okta spells it (Okta matches any case)
         self.searches: list[str] = []
+        self.registered: list[MockResourceArgs] = []  # every resource, components included
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.registered.append(args)
         state = dict(args.inputs)
-        if args.typ == OAUTH_APP:
-            state.update(clientId=CLIENT_ID, clientSecret=CLIENT_SECRET)
-        elif args.typ == AUTH_SERVER:
-            state["issuer"] = f"{ORG_URL}/oauth2/{resource_id(args.name)}"
-        return resource_id(args.name), state
+        if args.resource_id:  # adopted: the object exists in Okta with this id
+            the_id = adopted_id(args.resource_id)
+            if args.typ == OAUTH_APP:  # Okta's client id is the app id unless set otherwise
+                state["clientId"] = the_id
+        else:
+            the_id = resource_id(args.name)
+            if args.typ == OAUTH_APP:
+                state.update(clientId=CLIENT_ID, clientSecret=CLIENT_SECRET)
+        if args.typ == AUTH_SERVER:
+            state["issuer"] = f"{ORG_URL}/oauth2/{the_id}"
+        return the_id, state
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         assert args.token == GET_USERS, f"unexpected invoke {args.token}"

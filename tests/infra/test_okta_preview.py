@@ -50,6 +50,7 @@ def test_values_okta_assigns_later_are_placeholders_and_the_secret_is_hidden() -
         "auth_server_id": unknown("acme-issuer.id"),
         "client_id": unknown("acme-app.client_id"),
         "client_secret": SENSITIVE,
+        "client_secret_adopted": False,
         "issuer": "https://acme.okta.com/oauth2/(known after pulumi up: acme-issuer.id)",
     }
     [policy] = [r for r in result.resources if r.type == SERVER_POLICY]
@@ -107,5 +108,9 @@ def test_a_declared_resource_is_plain_data() -> None:
     assert resource.to_json() == {
         "type": "okta:group/group:Group",
         "name": "acme-group",
+        "action": "create",
+        "import_id": None,
         "properties": {"name": "g"},
     }
+    adopted = DeclaredResource("okta:group/group:Group", "acme-group", {}, "00g1a2b3c4d5e6f7g8h9")
+    assert (adopted.action, adopted.to_json()["import_id"]) == ("import", "00g1a2b3c4d5e6f7g8h9")

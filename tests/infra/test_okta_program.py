@@ -250,7 +250,7 @@ def run_main(okta: FakeOkta, spec: str | Path, **okta_config: str) -> ProgramRun
     )
 
 
-def test_main_exports_exactly_the_six_flat_outputs(acme: Enterprise) -> None:
+def test_main_exports_exactly_the_seven_flat_outputs(acme: Enterprise) -> None:
     run = run_main(FakeOkta(), "specs/enterprise.yaml")  # relative to the project root
     assert (
         set(run.outputs)
@@ -262,6 +262,7 @@ def test_main_exports_exactly_the_six_flat_outputs(acme: Enterprise) -> None:
             "app_id",
             "auth_server_id",
             "assigned_users",
+            "client_secret_adopted",
         }
     )
     assert run.outputs["client_id"] == CLIENT_ID
@@ -270,6 +271,7 @@ def test_main_exports_exactly_the_six_flat_outputs(acme: Enterprise) -> None:
     assert run.outputs["auth_server_id"] == resource_id("acme-issuer")
     assert run.outputs["assigned_users"] == acme.assigned_logins()
     assert run.outputs["assigned_users"] == sorted(run.outputs["assigned_users"])
+    assert run.outputs["client_secret_adopted"] is False  # a created app has its secret
 
 
 def test_the_client_secret_is_exported_as_a_secret_and_nothing_else_is() -> None:
