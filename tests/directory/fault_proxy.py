@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import socket
 import socketserver
+import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 import httpx
 
@@ -27,13 +30,14 @@ class Fault:
 
     method: str
     path: str
-    action: str  # "status", "reset", "slow", "drop_after_forward", "bulk_fail_op"
+    action: str  # "status", "reset", "slow", "drop_after_forward", "bulk_fail_op", "edit"
     nth: int = 1
     times: int = 1
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     op_index: int = 0
+    edit: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     seen: int = 0
     fired: int = 0
 
@@ -109,7 +113,7 @@ class FaultProxy:
         method, path = handler.command, handler.path
         fault = self._fault_for(method, path)
         if fault is not None and fault.action == "reset":
-            _reset(handler.connection)
+            _reset(handler)
             return
         if fault is not None and fault.action == "status":
             data = json.dumps(
@@ -135,7 +139,7 @@ class FaultProxy:
         }
         answer = self._client.request(method, self.upstream + path, content=body, headers=headers)
         if fault is not None and fault.action == "drop_after_forward":
-            _reset(handler.connection)
+            _reset(handler)
             return
         content = answer.content
         if fault is not None and fault.action == "bulk_fail_op":
@@ -150,10 +154,8 @@ class FaultProxy:
                 },
             }
             content = json.dumps(data).encode()
-        if fault is not None and fault.action == "short_page":
-            data = answer.json()
-            data["Resources"] = data.get("Resources", [])[:-1]
-            content = json.dumps(data).encode()
+        if fault is not None and fault.action == "edit" and fault.edit is not None:
+            content = json.dumps(fault.edit(answer.json())).encode()
         self._reply(
             handler,
             answer.status_code,
@@ -177,7 +179,11 @@ class FaultProxy:
         handler.wfile.write(body)
 
 
-def _reset(connection: socket.socket) -> None:
+def _reset(handler: BaseHTTPRequestHandler) -> None:
     """Close with RST, so the client sees the connection dropped without an answer."""
-    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    connection: socket.socket = handler.connection
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.close_connection = True
+    handler.rfile.close()
+    handler.wfile.close()
     connection.close()
