@@ -56,6 +56,7 @@ bench: install
 	$(BIN)/python -m bench.spec_load
 	$(BIN)/python -m bench.okta_program
 	$(BIN)/python -m bench.reconcile
+	$(BIN)/python -m bench.scim
 
 clean:
 	rm -rf $(VENV) .insomnia-sso .pytest_cache .mypy_cache .ruff_cache

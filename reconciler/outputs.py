@@ -161,7 +161,7 @@ def parse_outputs(text: str, source: str, enterprise: Enterprise) -> OktaOutputs
 
 def is_loopback(host: str) -> bool:
     """True for `localhost` and loopback addresses (127.0.0.0/8, ::1): this machine only."""
-    if host.lower() == "localhost":
+    if host.lower() in ("localhost", "localhost."):
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback

@@ -13,6 +13,9 @@ import pytest
 from reconciler.outputs import OktaOutputs, parse_outputs
 from reconciler.spec import Enterprise
 
+# Real SCIM servers (scim2-server on loopback) for every suite that talks SCIM.
+pytest_plugins = ["tests.scim_peer"]
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SPEC = ROOT / "specs" / "enterprise.yaml"
 

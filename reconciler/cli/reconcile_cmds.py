@@ -112,7 +112,7 @@ def opened_directory(url: str | None, token_file: str | None) -> Iterator[Direct
         yield None
         return
     # Imported on demand: the HTTP stack is not needed by ledger users.
-    from reconciler.directory.scim import open_directory, scim_token
+    from reconciler.directory import open_directory, scim_token
 
     directory = open_directory(url, scim_token(token_file))
     try:

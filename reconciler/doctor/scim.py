@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from reconciler.directory.base import Directory, DirectoryProbe
+from reconciler.directory.scim_http import TOKEN_REJECTED
 from reconciler.doctor.checks import CheckResult, failed, passed, skipped
 from reconciler.errors import DirectoryAuthError, DirectoryError
 from reconciler.outputs import SENSITIVE
 
 SCIM = "scim"
-REJECTED = (
-    "SCIM token rejected (expired or revoked?): refresh it in Insomnia › Enterprise Controls › SCIM"
-)
+REJECTED = TOKEN_REJECTED
 REFRESH = "store the new token as INSOMNIA_SSO_SCIM_TOKEN, or in the file --scim-token-file names"
 NO_SCIM = "no SCIM directory given (--scim URL or INSOMNIA_SSO_SCIM_URL)"
 

@@ -12,6 +12,8 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import main
 from tests.doctor.conftest import DOCTOR_SPEC, Records, doctor_outputs, healthy_records
+from tests.scim_peer import TOKEN as SCIM_TOKEN
+from tests.scim_peer import Tenant
 
 CHECK_IDS = [
     "issuer.discovery",
@@ -182,30 +184,45 @@ def test_markdown_is_a_table_for_the_drift_issue(setup: Setup, oidc_provider: st
     assert "| | check | finding | fix |" in lines
 
 
-def test_scim_without_a_token_fails_and_with_one_waits_for_the_adapter(
-    setup: Setup, tmp_path: Path
+def test_scim_without_a_token_fails_and_with_one_probes_the_real_server(
+    setup: Setup, tmp_path: Path, full_tenant: Tenant
 ) -> None:
-    url = "https://scim.insomnia.test/scim/v2"
-    missing = setup.doctor("--scim", url, "--format", "json")
+    missing = setup.doctor("--scim", full_tenant.url, "--format", "json")
     assert missing.exit_code == 1
     scim = report(missing)["checks"][5]
     assert (scim["status"], scim["summary"]) == (
         "fail",
-        "no SCIM token: set INSOMNIA_SSO_SCIM_TOKEN or pass --scim-token-file FILE",
+        "no SCIM token: set INSOMNIA_SSO_SCIM_TOKEN or pass --scim-token-file FILE "
+        "(Insomnia › Enterprise Controls › SCIM shows it)",
     )
     token_file = tmp_path / "scim-token"
-    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    token_file.write_text(SCIM_TOKEN + "\n", encoding="utf-8")
     for extra, env in (
         (["--scim-token-file", str(token_file)], None),
-        ([], {"INSOMNIA_SSO_SCIM_TOKEN": TOKEN}),
+        ([], {"INSOMNIA_SSO_SCIM_TOKEN": SCIM_TOKEN}),
     ):
-        result = setup.doctor("--scim", url, *extra, "--format", "json", env=env)
+        result = setup.doctor("--scim", full_tenant.url, *extra, "--format", "json", env=env)
         scim = report(result)["checks"][5]
-        assert (scim["status"], scim["summary"]) == (
-            "skip",
-            "SCIM check needs the SCIM directory, which this version does not include yet",
-        )
-        assert TOKEN not in result.output
+        assert scim["status"] == "pass"
+        assert scim["summary"].startswith("token accepted; 0 user(s), 0 managed team(s); Bulk")
+        assert SCIM_TOKEN not in result.output
+
+
+def test_an_expired_scim_token_fails_with_what_to_do_and_is_never_printed(
+    setup: Setup, full_tenant: Tenant
+) -> None:
+    expired = "expired-" + SCIM_TOKEN
+    result = setup.doctor(
+        "--scim", full_tenant.url, "--format", "json", env={"INSOMNIA_SSO_SCIM_TOKEN": expired}
+    )
+    assert result.exit_code == 1
+    scim = report(result)["checks"][5]
+    assert (scim["status"], scim["summary"]) == (
+        "fail",
+        "SCIM token rejected (expired or revoked?): refresh it in Insomnia › Enterprise "
+        "Controls › SCIM",
+    )
+    assert expired not in result.output
 
 
 def test_a_nameserver_that_is_not_an_address_is_a_usage_error(setup: Setup) -> None:
