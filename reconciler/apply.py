@@ -26,6 +26,7 @@ from reconciler.directory.base import Directory, WriteReport
 from reconciler.errors import LockHeldError, PlanRefusedError
 from reconciler.outputs import OktaOutputs
 from reconciler.plan import Action, Kind, Plan, PlanChange, plan
+from reconciler.plan_types import ENTERPRISE_WIDE
 from reconciler.spec import Enterprise
 from reconciler.state import ActualState
 from reconciler.stores.base import Store, utcnow
@@ -95,10 +96,13 @@ def check_removals(plan: Plan, *, allow_mass_removal: bool) -> None:
     ]
     if too_many:
         what = "; ".join(
-            f"{removed} of {members} member(s) from '{org}'" for org, removed, members in too_many
+            f"deactivate {removed} of {people} managed user(s)"
+            if org == ENTERPRISE_WIDE
+            else f"remove {removed} of {people} member(s) from '{org}'"
+            for org, removed, people in too_many
         )
         raise PlanRefusedError(
-            f"refusing to remove {what}: more than prune.maxFraction ({max_fraction:.0%}) of an "
+            f"refusing to {what}: more than prune.maxFraction ({max_fraction:.0%}) of an "
             "organization at once; nothing was changed. If this is intended, apply with "
             "--allow-mass-removal"
         )

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.manual import scim_role
-from reconciler.plan_types import Action, Kind, PlanChange
+from reconciler.plan_types import ENTERPRISE_WIDE, Action, Kind, PlanChange
 from reconciler.spec import Enterprise, Role
 from reconciler.state import ActualState, DirectoryState, team_external_id, team_name
 
@@ -31,10 +31,10 @@ class PeoplePlan:
     changes: list[PlanChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     leaving: set[tuple[str, str]] = field(default_factory=set)
-    """(organization, email) of people leaving an organization; deactivations under the
-    enterprise's name."""
+    """(organization, email) of people leaving an organization; deactivations under
+    ENTERPRISE_WIDE."""
     current: Counter[str] = field(default_factory=Counter)
-    """People in each organization now (managed active users: under the enterprise's name)."""
+    """People in each organization now (managed active users: under ENTERPRISE_WIDE)."""
 
 
 def scim_changes(
@@ -91,16 +91,18 @@ def _user_changes(
     leavers = sorted(
         u for u in actual.managed_users if u not in logins and u in users and users[u].active
     )
-    out.current[enterprise] = sum(1 for u in actual.managed_users if u in users and users[u].active)
+    out.current[ENTERPRISE_WIDE] = sum(
+        1 for u in actual.managed_users if u in users and users[u].active
+    )
     if leavers and not (prune and directory.complete):
-        why = "prune is off" if not prune else "the read was incomplete"
+        why = "the read was incomplete" if not directory.complete else "prune is off"
         out.warnings.append(f"{len(leavers)} managed user(s) left the spec and stay active ({why})")
         return
     for email in leavers:
         user = users[email]
         before_ = _frozen(userName=email, externalId=user.external_id, active=True)
         out.changes.append(PlanChange(Action.DELETE, Kind.USER, email, before_, None))
-        out.leaving.add((enterprise, email))
+        out.leaving.add((ENTERPRISE_WIDE, email))
 
 
 def _team_changes(
@@ -160,7 +162,7 @@ def _team_changes(
             )
             out.changes.append(PlanChange(Action.DELETE, Kind.TEAM, team, before, None))
     if kept:
-        why = "prune is off" if not prune else "the read was incomplete"
+        why = "the read was incomplete" if not complete else "prune is off"
         out.warnings.append(f"{kept} team membership(s) are not in the spec and stay ({why})")
 
 

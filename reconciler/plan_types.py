@@ -38,6 +38,10 @@ class Kind(StrEnum):
 
 KIND_ORDER = {kind: i for i, kind in enumerate(Kind)}
 
+ENTERPRISE_WIDE = "*"
+"""The removal bucket of deactivated users, who leave the enterprise rather than one
+organization; no organization can be named so."""
+
 Attrs = Mapping[str, Any]
 
 

@@ -11,9 +11,11 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -101,6 +103,24 @@ class Tenant:
         return httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
         )
+
+    def listed(self, path: str) -> list[dict[str, Any]]:
+        """Every resource under `path` (`Users`, `Groups`), page by page."""
+        found: list[dict[str, Any]] = []
+        with self.raw() as raw:
+            while True:
+                body = raw.get(path, params={"startIndex": len(found) + 1}).json()
+                found += body.get("Resources") or []
+                if not body.get("Resources") or len(found) >= body["totalResults"]:
+                    return found
+
+    def user_names(self) -> Counter[str]:
+        """How many users hold each (lower-cased) userName: a duplicate shows as 2."""
+        return Counter(u["userName"].lower() for u in self.listed("Users"))
+
+    def group_names(self) -> Counter[str]:
+        """How many groups hold each displayName: a duplicate shows as 2."""
+        return Counter(g["displayName"] for g in self.listed("Groups"))
 
 
 def _serve(tmp: Path, config: dict[str, object] | None) -> Iterator[ScimServer]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
-from typing import Any
 
 from reconciler.state import team_external_id
 from tests.directory.changes import (
@@ -21,24 +19,6 @@ from tests.directory.changes import (
 from tests.directory.conftest import Tenant, directory
 
 PEOPLE = {"alice@acme.com": "admin", "bob@acme.io": "member", "carol@acme.com": "member"}
-
-
-def listed(tenant: Tenant, path: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    with tenant.raw() as raw:
-        while True:
-            body = raw.get(path, params={"startIndex": len(found) + 1}).json()
-            found += body.get("Resources") or []
-            if not body.get("Resources") or len(found) >= body["totalResults"]:
-                return found
-
-
-def user_names(tenant: Tenant) -> Counter[str]:
-    return Counter(u["userName"].lower() for u in listed(tenant, "Users"))
-
-
-def group_names(tenant: Tenant) -> Counter[str]:
-    return Counter(g["displayName"] for g in listed(tenant, "Groups"))
 
 
 def test_read_of_an_empty_directory(server: Tenant) -> None:
@@ -80,7 +60,7 @@ def test_existing_user_in_another_case_is_adopted(server: Tenant) -> None:
     with directory(server.url) as d:  # and a read that already sees them
         state = d.read(enterprise=ENTERPRISE)
         assert d.write(enterprise=ENTERPRISE, changes=[user_create("alice@acme.com")]).failed == ()
-    assert user_names(server) == {"alice@acme.com": 1, "bob@acme.io": 1}
+    assert server.user_names() == {"alice@acme.com": 1, "bob@acme.io": 1}
     assert state.users["alice@acme.com"].active
     assert state.users["bob@acme.io"].external_id == "bob.smith"
 
@@ -99,14 +79,12 @@ def test_hand_made_team_and_unrelated_user_are_left_alone(server: Tenant) -> Non
         assert set(state.teams) == set()
         assert set(state.users) == {"dave@other.org"}
         assert d.write(enterprise=ENTERPRISE, changes=onboarding(PEOPLE)).failed == ()
-    groups = {
-        g["displayName"] + "|" + str(g.get("externalId")): g for g in listed(server, "Groups")
-    }
+    groups = {g["displayName"] + "|" + str(g.get("externalId")): g for g in server.listed("Groups")}
     hand_made = groups["platform-admins|None"]
     assert [m["value"] for m in hand_made["members"]] == [dave]
     assert "other|insomnia-sso:other:x:member" in groups
     assert len(groups) == 4  # the two managed teams beside the two others
-    users = {u["userName"]: u for u in listed(server, "Users")}
+    users = {u["userName"]: u for u in server.listed("Users")}
     assert users["dave@other.org"] == dave_before  # same version: never written to
 
 
@@ -157,8 +135,8 @@ def test_running_the_same_write_again_is_safe(server: Tenant) -> None:
             report = d.write(enterprise=ENTERPRISE, changes=changes)
             assert [c.key for c, _ in report.failed] == ["web-members/x@y.z"]
             assert "x@y.z is not in the directory" in report.failed[0][1]
-    assert user_names(server) == dict.fromkeys(PEOPLE, 1)
-    assert group_names(server) == {"platform-admins": 1, "platform-members": 1, "web-members": 1}
+    assert server.user_names() == dict.fromkeys(PEOPLE, 1)
+    assert server.group_names() == {"platform-admins": 1, "platform-members": 1, "web-members": 1}
 
 
 def test_a_no_op_read_costs_one_request_per_page(server: Tenant) -> None:

@@ -12,7 +12,6 @@ from reconciler.errors import DirectoryAuthError
 from tests.directory.changes import ENTERPRISE, onboarding, user_create
 from tests.directory.conftest import TOKEN, Tenant, directory
 from tests.directory.fault_proxy import Fault, FaultProxy
-from tests.directory.test_contract import group_names, user_names
 
 PEOPLE = {"alice@acme.com": "admin", "bob@acme.io": "member", "carol@acme.com": "member"}
 ONCE = {"alice@acme.com": 1, "bob@acme.io": 1, "carol@acme.com": 1}
@@ -32,8 +31,8 @@ def onboard(proxy: FaultProxy, **kw: Any) -> Any:
 def converged(proxy: FaultProxy, tenant: Tenant, **kw: Any) -> None:
     """A re-run carries out whatever is left; nothing is ever created twice."""
     assert onboard(proxy, **kw).failed == ()
-    assert user_names(tenant) == ONCE
-    assert group_names(tenant) == TEAMS
+    assert tenant.user_names() == ONCE
+    assert tenant.group_names() == TEAMS
     with directory(proxy.url) as d:
         state = d.read(enterprise=ENTERPRISE)
     assert state.complete
@@ -78,8 +77,8 @@ def test_a_create_whose_answer_is_lost_is_looked_up_not_repeated(
     proxy.add(Fault("POST", path, "drop_after_forward"))
     report = onboard(proxy, use_bulk=path == "/Bulk")
     assert report.failed == ()
-    assert user_names(full_tenant) == ONCE
-    assert group_names(full_tenant) == TEAMS
+    assert full_tenant.user_names() == ONCE
+    assert full_tenant.group_names() == TEAMS
     converged(proxy, full_tenant, use_bulk=path == "/Bulk")
 
 

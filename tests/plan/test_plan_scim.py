@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from reconciler.plan import Action, Plan, plan
+from reconciler.plan_types import ENTERPRISE_WIDE
 from reconciler.spec import load_text
 from reconciler.state import ActualState, DirectoryState, DirectoryTeam, DirectoryUser
 from tests.conftest import okta_outputs, spec_yaml
@@ -204,7 +205,7 @@ def test_a_managed_user_who_left_the_spec_is_deactivated_only_with_prune() -> No
         "active": True,
     }
     assert deactivate.after is None
-    assert pruned.removed == {"platform": 1, "acme": 1}
+    assert pruned.removed == {"platform": 1, ENTERPRISE_WIDE: 1}
 
 
 def test_an_unmanaged_user_is_never_deactivated() -> None:
