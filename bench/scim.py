@@ -2,14 +2,17 @@
 
     .venv/bin/python -m bench.scim [--people N] [--organizations N]
 
-Each phase runs on its own empty tenant of one scim2-server process, counted by the
-directory itself (every request sent, retries included) and timed with the wall clock:
+Each phase runs what users run: the real planner (`reconciler.plan.plan`) against the
+directory's read, and for applies `reconciler.apply.apply` with a throwaway SQLite record
+(journal and managed users included) and a `ScimDirectory`. Each first apply gets its own
+empty tenant of one scim2-server process; requests are counted by the directory itself
+(every request sent, retries included) and time by the wall clock:
   first apply with Bulk; first apply without Bulk (at most 8 in flight);
-  baseline: one request per change, sequentially, with plain httpx (what a naive sync does);
-  no-op read, beside its floor: listing every page of users and groups with plain httpx;
-  read + write after 1% of the spec changed.
-The change lists come from the spec through `desired_changes` below, a stand-in for the
-planner's SCIM changes: swap in `reconciler.plan` once it plans users, teams and members.
+  baseline: the first plan's changes, one request each, sequentially, with plain httpx
+  (what a naive sync does);
+  no-op plan (read record + read directory + plan), beside its floor: listing every page
+  of users and groups with plain httpx;
+  plan + apply after 1% of the spec changed.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import math
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -27,60 +31,18 @@ from pathlib import Path
 import httpx
 
 from bench.common import spec_text, timed
+from bench.reconcile import outputs_for
+from reconciler.apply import ApplyResult, apply, read_actual
 from reconciler.directory.scim import GROUP_ATTRIBUTES, USER_ATTRIBUTES, ScimDirectory
-from reconciler.plan import Action, Kind, PlanChange
+from reconciler.outputs import OktaOutputs
+from reconciler.plan import Kind, PlanChange, plan
 from reconciler.spec import Enterprise, load_text
-from reconciler.state import DirectoryState, team_external_id, team_name
+from reconciler.stores.base import utcnow
+from reconciler.stores.sqlite import SqliteStore
 
 TOKEN = "bench-token-not-secret"
-
-
-def desired(enterprise: Enterprise) -> tuple[set[str], dict[str, set[str]], dict[str, str]]:
-    """(emails, team → members, team → externalId) the spec asks for."""
-    name = enterprise.metadata.name
-    people: set[str] = set()
-    teams: dict[str, set[str]] = {}
-    ids: dict[str, str] = {}
-    for org in enterprise.spec.organizations:
-        for member in org.members:
-            role = "admin" if member.role.value == "owner" else member.role.value
-            team = team_name(org.name, role)
-            email = str(member.email).lower()
-            people.add(email)
-            teams.setdefault(team, set()).add(email)
-            ids[team] = team_external_id(name, org.name, role)
-    return people, teams, ids
-
-
-def desired_changes(enterprise: Enterprise, state: DirectoryState) -> list[PlanChange]:
-    """Users, teams and memberships to go from `state` to the spec, in plan order."""
-    people, teams, ids = desired(enterprise)
-    changes: list[PlanChange] = []
-    for email in sorted(people - set(state.users)):
-        after = {"userName": email, "externalId": email, "active": True}
-        changes.append(PlanChange(Action.CREATE, Kind.USER, email, None, after))
-    for team in sorted(set(teams) - set(state.teams)):
-        org, _, role = ids[team].rsplit(":", 2)
-        after = {"displayName": team, "externalId": ids[team], "organization": org, "role": role}
-        changes.append(PlanChange(Action.CREATE, Kind.TEAM, team, None, after))
-    for team, members in sorted(teams.items()):
-        have = state.teams[team].members if team in state.teams else frozenset()
-        for email in sorted(members - have):
-            attrs = {"team": team, "email": email}
-            changes.append(
-                PlanChange(Action.CREATE, Kind.TEAM_MEMBER, f"{team}/{email}", None, attrs)
-            )
-    for team, current in sorted(state.teams.items()):
-        for email in sorted(current.members - teams.get(team, set())):
-            attrs = {"team": team, "email": email}
-            changes.append(
-                PlanChange(Action.DELETE, Kind.TEAM_MEMBER, f"{team}/{email}", attrs, None)
-            )
-    for email in sorted(set(state.users) - people):
-        if state.users[email].active:
-            before = {"userName": email, "externalId": email, "active": True}
-            changes.append(PlanChange(Action.DELETE, Kind.USER, email, before, None))
-    return changes
+ACTOR = "bench@localhost pid 0"
+TIMEOUT = 300.0
 
 
 @contextmanager
@@ -123,7 +85,7 @@ def naive_apply(url: str, changes: Sequence[PlanChange]) -> int:
             if c.kind is Kind.USER:
                 body = {
                     "userName": c.key,
-                    "externalId": c.key,
+                    "externalId": (c.after or {})["externalId"],
                     "active": True,
                     "emails": [{"value": c.key, "type": "work", "primary": True}],
                 }
@@ -160,6 +122,34 @@ def listing_floor(url: str, page: int) -> int:
     return sent
 
 
+def apply_to(
+    url: str, record: Path, enterprise: Enterprise, outputs: OktaOutputs, *, use_bulk: bool = True
+) -> tuple[ApplyResult, int]:
+    """`apply` into the SQLite record `record` and the tenant `url`: (result, requests)."""
+    store = SqliteStore(record)
+    try:
+        with ScimDirectory(url, TOKEN, timeout=TIMEOUT, use_bulk=use_bulk) as d:
+            result = apply(enterprise, outputs, store, actor=ACTOR, directory=d)
+            assert not result.failed, result.failed[:3]
+            return result, d.requests
+    finally:
+        store.close()
+
+
+def noop_plan(url: str, record: Path, enterprise: Enterprise, outputs: OktaOutputs) -> int:
+    """Read the record and the directory, plan, and find nothing to do; returns requests."""
+    store = SqliteStore(record)
+    try:
+        with ScimDirectory(url, TOKEN, timeout=TIMEOUT) as d:
+            actual = read_actual(store, d, enterprise.name, utcnow())
+            result = plan(enterprise, outputs, actual)
+            assert result.complete
+            assert not result.changes, result.changes[:3]
+            return d.requests
+    finally:
+        store.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=5000)
@@ -167,59 +157,54 @@ def main() -> int:
     args = parser.parse_args()
     spec = load_text(spec_text(args.people, args.organizations), "bench.yaml")
     changed_spec = load_text(spec_text(args.people, args.organizations, 0.01), "bench.yaml")
+    outputs = outputs_for(spec)
+    changed_outputs = outputs_for(changed_spec)  # as after `pulumi up`
     rows: list[tuple[str, int, float]] = []
-    with scim2_server() as root:
-        empty = DirectoryState()
-        first = desired_changes(spec, empty)
-        print(f"{args.people} people, {args.organizations} organizations: {len(first)} changes")
-
+    with scim2_server() as root, tempfile.TemporaryDirectory(prefix="insomnia-sso-") as tmp:
+        folder = Path(tmp)
+        record = folder / "bulk.db"  # the Bulk tenant's record, kept for the later phases
         bulk_url = tenant(root)
-        with ScimDirectory(bulk_url, TOKEN, timeout=300) as d:
-            report, seconds = timed(lambda: d.write(enterprise="bench", changes=first))
-            assert not report.failed, report.failed[:3]
-            rows.append(("first apply, Bulk", d.requests, seconds))
+        (result, requests), seconds = timed(lambda: apply_to(bulk_url, record, spec, outputs))
+        rows.append(("first apply, Bulk", requests, seconds))
+        first = result.plan.changes
+        users = sum(1 for c in first if c.kind is Kind.USER)
+        teams = sum(1 for c in first if c.kind is Kind.TEAM)
+        print(
+            f"{args.people} people, {args.organizations} organizations: {len(first)} changes "
+            f"({users} users, {teams} teams)"
+        )
 
-        with ScimDirectory(tenant(root), TOKEN, timeout=300, use_bulk=False) as d:
-            report, seconds = timed(lambda: d.write(enterprise="bench", changes=first))
-            assert not report.failed, report.failed[:3]
-            rows.append(("first apply, no Bulk (8 in flight)", d.requests, seconds))
+        (_, requests), seconds = timed(
+            lambda: apply_to(tenant(root), folder / "no-bulk.db", spec, outputs, use_bulk=False)
+        )
+        rows.append(("first apply, no Bulk (8 in flight)", requests, seconds))
 
         sent, seconds = timed(lambda: naive_apply(tenant(root), first))
         rows.append(("baseline: 1 request/change, sequential", sent, seconds))
 
-        with ScimDirectory(bulk_url, TOKEN, timeout=300) as d:
-            state, seconds = timed(lambda: d.read(enterprise="bench"))
-            assert state.complete
-            assert len(state.users) == len(desired(spec)[0])
+        requests, seconds = timed(lambda: noop_plan(bulk_url, record, spec, outputs))
+        rows.append(("no-op plan (read record + directory, plan)", requests, seconds))
+        with ScimDirectory(bulk_url, TOKEN, timeout=TIMEOUT) as d:
+            d.read(enterprise=spec.name)  # learns the page size the read used
             assert d.features is not None
             page = d.features.page_size
-            rows.append(("no-op read", d.requests, seconds))
-            left = desired_changes(spec, state)
-            assert not left, left[:3]
         sent, seconds = timed(lambda: listing_floor(bulk_url, page))
         rows.append(("floor: list all pages, plain httpx", sent, seconds))
 
-        with ScimDirectory(bulk_url, TOKEN, timeout=300) as d:
-
-            def read_and_write() -> int:
-                now = d.read(enterprise="bench")
-                changes = desired_changes(changed_spec, now)
-                assert not d.write(enterprise="bench", changes=changes).failed
-                return len(changes)
-
-            count, seconds = timed(read_and_write)
-            rows.append((f"read + write, 1% changed ({count} changes)", d.requests, seconds))
+        (result, requests), seconds = timed(
+            lambda: apply_to(bulk_url, record, changed_spec, changed_outputs)
+        )
+        count = len(result.plan.changes)
+        rows.append((f"plan + apply after 1% changed ({count} changes)", requests, seconds))
 
     print(f"{'phase':48} {'requests':>9} {'seconds':>9}")
     for name, requests, seconds in rows:
         print(f"{name:48} {requests:>9} {seconds:>9.2f}")
-    bulk, naive, read, floor = rows[0], rows[2], rows[3], rows[4]
-    users = len(desired(spec)[0])
-    teams = len(desired(spec)[1])
+    bulk, naive, noop, floor = rows[0], rows[2], rows[3], rows[4]
     budget = math.ceil(users / page) + math.ceil(teams / page) + 3
     checks = {
-        f"no-op read requests <= {budget}": read[1] <= budget,
-        "no-op read <= 1.5x the floor": read[2] <= 1.5 * floor[2],
+        f"no-op plan requests <= {budget}": noop[1] <= budget,
+        "no-op plan <= 1.5x the floor": noop[2] <= 1.5 * floor[2],
         "Bulk apply >= 10x fewer requests": bulk[1] * 10 <= naive[1],
         "Bulk apply >= 3x faster": bulk[2] * 3 <= naive[2],
     }

@@ -5,99 +5,30 @@ Two rounds, so that every id a team needs is known before the team is written:
   2. teams and memberships: create a team with its members in the POST, one PATCH (or PUT)
      per existing team for its adds and removes, DELETE emptied teams, deactivate users.
 Each round goes through `/Bulk` when announced (batches within maxOperations and
-maxPayloadSize), else through at most `max_in_flight` requests at a time. No bulkId
-references are needed: round 2 only starts once round 1 has given every id.
+maxPayloadSize; see `reconciler.directory.scim_bulk`), else through at most `max_in_flight`
+requests at a time. No bulkId references are needed: round 2 only starts once round 1 has
+given every id.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-from scim2_models import (
-    BulkOperation,
-    BulkRequest,
-    BulkResponse,
-    Context,
-    Email,
-    Error,
-    Group,
-    GroupMember,
-    PatchOp,
-    PatchOperation,
-    User,
-)
+from scim2_models import Context, Email, Group, GroupMember, PatchOp, PatchOperation, User
 
 from reconciler.directory.scim import Features, Known, ScimGroup
-from reconciler.directory.scim_http import (
-    AnswerLostError,
-    ScimHttp,
-    ScimRequestError,
-    ScimResult,
-    ScimStatusError,
-)
+from reconciler.directory.scim_bulk import BulkSender, Op, Outcome
+from reconciler.directory.scim_http import ScimHttp, ScimRequestError, ScimResult, ScimStatusError
 from reconciler.plan import Action, Kind, PlanChange
 from reconciler.state import DirectoryUser
-
-Payload = Any
-"""A scim2-models resource or PatchOp, a raw dict (a PUT), or None (a DELETE)."""
-_CONTEXT = {
-    "POST": Context.RESOURCE_CREATION_REQUEST,
-    "PUT": Context.RESOURCE_REPLACEMENT_REQUEST,
-    "PATCH": Context.RESOURCE_PATCH_REQUEST,
-}
-
-
-@dataclass
-class Op:
-    """One SCIM operation and the plan changes it carries out."""
-
-    method: str
-    path: str
-    data: Payload
-    changes: list[PlanChange]
-    after: Callable[[ScimResult], None] = lambda _result: None
-    recover: Callable[[], Mapping[str, Any] | None] | None = None
-    conflict: Callable[[], None] | None = None
-    gone_ok: bool = False
-    run: Callable[[], ScimResult] | None = None
-    """Carried out by hand (GET then PUT): never put into a Bulk."""
-
-    def payload(self) -> Any:
-        """The JSON body of this operation as a single request."""
-        if self.data is None or isinstance(self.data, dict):
-            return self.data
-        return self.data.model_dump(scim_ctx=_CONTEXT[self.method])
-
-
-def _bulk_operation(path: str) -> Any:
-    """The BulkOperation class for the resource type a path names."""
-    return BulkOperation[Group] if path.startswith("Groups") else BulkOperation[User]  # type: ignore[type-arg]
 
 
 def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-@dataclass
-class _Outcome:
-    done: list[PlanChange] = field(default_factory=list)
-    failed: list[tuple[PlanChange, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def ok(self, changes: Sequence[PlanChange]) -> None:
-        with self.lock:
-            self.done.extend(changes)
-
-    def fail(self, changes: Sequence[PlanChange], reason: str) -> None:
-        with self.lock:
-            self.failed.extend((c, reason) for c in changes)
 
 
 class ScimWriter:
@@ -111,7 +42,8 @@ class ScimWriter:
         self.known = known
         self.bulk = bulk
         self.max_in_flight = max_in_flight
-        self.outcome = _Outcome()
+        self.outcome = Outcome()
+        self._bulk = BulkSender(http, features, self.outcome, self._carry_out)
         self._lock = threading.Lock()
 
     def run(
@@ -429,7 +361,7 @@ class ScimWriter:
         if not ops:
             return
         if self.bulk:
-            self._send_bulk([op for op in ops if op.run is None])
+            self._bulk.send([op for op in ops if op.run is None])
             ops = [op for op in ops if op.run is not None]
         if len(ops) == 1 or self.max_in_flight <= 1:
             for op in ops:
@@ -467,88 +399,3 @@ class ScimWriter:
             self.outcome.fail(op.changes, e.reason)
             return
         self.outcome.ok(op.changes)
-
-    def _send_bulk(self, ops: list[Op]) -> None:
-        for batch in self._batches(ops):
-            request = BulkRequest[User | Group](  # type: ignore[type-arg]
-                operations=[
-                    _bulk_operation(op.path)(
-                        method=op.method,
-                        path="/" + op.path,
-                        bulk_id=f"op{n}" if op.method == "POST" else None,
-                        data=op.data,
-                    )
-                    for n, op in enumerate(batch)
-                ]
-            )
-            body = request.model_dump(scim_ctx=Context.BULK_REQUEST)
-            try:
-                answer = self.http.request("POST", "Bulk", json=body).body or {}
-                response = BulkResponse[User | Group].model_validate(answer)  # type: ignore[type-arg]
-                answers = list(response.operations or [])
-            except AnswerLostError:
-                answers = []
-            except ScimStatusError as e:
-                if e.status != 413:
-                    self.outcome.fail([c for op in batch for c in op.changes], e.reason)
-                    continue
-                answers = []
-            except (ScimRequestError, ValidationError) as e:
-                reason = e.reason if isinstance(e, ScimRequestError) else "Bulk answer is not valid"
-                self.outcome.fail([c for op in batch for c in op.changes], reason)
-                continue
-            if len(answers) != len(batch):
-                # The answer is lost or does not say what happened: one request per operation,
-                # creates looked up first.
-                for op in batch:
-                    self._carry_out(op, lost=True)
-                continue
-            for op, answer_op in zip(batch, answers, strict=True):
-                self._bulk_outcome(op, answer_op)
-
-    def _bulk_outcome(self, op: Op, answer: Any) -> None:
-        status = int(answer.status or 0)
-        if 200 <= status < 300 or (status == 404 and op.gone_ok):
-            location = str(answer.location or "")
-            result = ScimResult(status, {"id": location.rstrip("/").rsplit("/", 1)[-1]})
-            try:
-                op.after(result)
-            except ScimRequestError as e:
-                self.outcome.fail(op.changes, e.reason)
-                return
-            self.outcome.ok(op.changes)
-            return
-        if status == 409 and op.conflict is not None:
-            self._carry_out(Op(op.method, op.path, None, op.changes, run=self._raise_409(op)))
-            return
-        error = answer.response if isinstance(answer.response, Error) else None
-        detail = f"{error.scim_type}: {error.detail}" if error and error.scim_type else ""
-        detail = detail or (error.detail if error and error.detail else "")
-        self.outcome.fail(
-            op.changes, self.http.scrub(f"Bulk {op.method} /{op.path}: {status} {detail}".strip())
-        )
-
-    def _raise_409(self, op: Op) -> Callable[[], ScimResult]:
-        conflict = op.conflict
-        assert conflict is not None
-
-        def resolve() -> ScimResult:
-            conflict()
-            return ScimResult(200, None)
-
-        return resolve
-
-    def _batches(self, ops: list[Op]) -> Iterator[list[Op]]:
-        limit_ops = self.features.bulk_max_operations
-        limit_bytes = int(self.features.bulk_max_payload * 0.9) - 200
-        batch: list[Op] = []
-        size = 0
-        for op in ops:
-            op_size = len(json.dumps(op.payload())) + 120
-            if batch and (len(batch) >= limit_ops or size + op_size > limit_bytes):
-                yield batch
-                batch, size = [], 0
-            batch.append(op)
-            size += op_size
-        if batch:
-            yield batch
