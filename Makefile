@@ -49,8 +49,10 @@ demo: install
 	  && $(SSO) store verify-domain acme.com --store $(DEMO_STORE) \
 	  && $(SSO) store accept platform alice.nguyen@acme.com --store $(DEMO_STORE)
 	@echo && echo "== 6. onboarding status ==" && $(SSO) status specs/enterprise.yaml $(DEMO_OPTS)
-	@echo && echo "== 7. plan again: nothing to do (exit 0) ==" \
-	  && $(SSO) plan specs/enterprise.yaml $(DEMO_OPTS)
+	@echo && echo "== 7. plan again: no changes; the manual steps still wait (exit 2) =="
+	@$(SSO) plan specs/enterprise.yaml $(DEMO_OPTS) > $(DEMO)/plan.txt; test $$? -eq 2
+	@grep -v '^     ' $(DEMO)/plan.txt
+	@echo && BIN=$(BIN) DEMO=$(DEMO) bash examples/scim-demo.sh
 
 bench: install
 	$(BIN)/python -m bench.spec_load

@@ -39,13 +39,7 @@ def confirm_step(
         organization, email = split_member_key(key.lower())
         if not email:
             raise InsomniaSsoError(f"invitation keys are ORGANIZATION/EMAIL, not {key!r}")
-        store.accept_invitation(
-            enterprise=name, organization=organization, email=email, actor=actor, now=now
-        )
-        return (
-            f"Recorded: {organization}/{email} accepted and is a member of {organization} "
-            "(in the record's ledger; nothing was changed in Insomnia)."
-        )
+        return record_acceptance(store, name, organization, email, actor=actor, now=now)
     if kind not in KINDS:
         raise InsomniaSsoError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     if txt is not None and kind != StepKind.DOMAIN:
@@ -82,6 +76,21 @@ def confirm_step(
     return (
         f"Recorded: {kind} {step.key} confirmed as done in Insomnia (the record only; this "
         "command changes nothing in Insomnia)."
+    )
+
+
+def record_acceptance(
+    store: Store, enterprise: str, organization: str, email: str, *, actor: str, now: datetime
+) -> str:
+    """Record that a person accepted their ledger invitation (`confirm invitation`, `store
+    accept`); returns the sentence to show."""
+    email = email.lower()
+    store.accept_invitation(
+        enterprise=enterprise, organization=organization, email=email, actor=actor, now=now
+    )
+    return (
+        f"Recorded: {organization}/{email} accepted and is a member of {organization} "
+        "(in the record's ledger; nothing was changed in Insomnia)."
     )
 
 

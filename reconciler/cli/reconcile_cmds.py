@@ -13,7 +13,7 @@ from reconciler.apply import ApplyResult, default_actor, read_actual
 from reconciler.apply import apply as apply_plan
 from reconciler.cli.base import format_option, main, spec_arguments, specs_or_default
 from reconciler.cli.enterprise import store_enterprise
-from reconciler.confirm import KINDS, confirm_step, record_domain
+from reconciler.confirm import KINDS, confirm_step, record_acceptance, record_domain
 from reconciler.directory.base import Directory
 from reconciler.errors import InsomniaSsoError
 from reconciler.outputs import OktaOutputs, load_outputs_file, outputs_from_stack
@@ -357,14 +357,10 @@ def accept(organization: str, email: str, store_url: str, enterprise: str | None
     """Record that EMAIL accepted their invitation to ORGANIZATION (local stores)."""
     with opened(store_url) as opened_store:
         name = store_enterprise(opened_store, enterprise)
-        opened_store.accept_invitation(
-            enterprise=name,
-            organization=organization,
-            email=email.lower(),
-            actor=default_actor(),
-            now=utcnow(),
+        message = record_acceptance(
+            opened_store, name, organization, email, actor=default_actor(), now=utcnow()
         )
-    click.echo(f"{organization}/{email.lower()}: accepted; now a member of {organization}.")
+    click.echo(message)
 
 
 @store.command("verify-domain")

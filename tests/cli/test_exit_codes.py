@@ -148,7 +148,10 @@ def test_store_accept_exits_0_for_a_pending_invitation_and_1_otherwise(
 
     accepted = run("store", "accept", "platform", "Alice@Acme.com", "--store", store_url)
     assert accepted.exit_code == 0
-    assert accepted.stdout == "platform/alice@acme.com: accepted; now a member of platform.\n"
+    assert accepted.stdout == (
+        "Recorded: platform/alice@acme.com accepted and is a member of platform (in the "
+        "record's ledger; nothing was changed in Insomnia).\n"
+    )
 
     twice = run("store", "accept", "platform", "alice@acme.com", "--store", store_url)
     assert twice.exit_code == 1

@@ -38,7 +38,10 @@ def test_accept_uses_the_stores_only_enterprise_from_a_folder_without_specs(
     applied("acme")
     result = run("store", "accept", "platform", "alice@acme.com", "--store", store_url)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "platform/alice@acme.com: accepted; now a member of platform.\n"
+    assert result.stdout == (
+        "Recorded: platform/alice@acme.com accepted and is a member of platform (in the "
+        "record's ledger; nothing was changed in Insomnia).\n"
+    )
 
 
 def test_the_stores_enterprise_wins_over_another_enterprise_in_specs(
