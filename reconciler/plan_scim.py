@@ -17,7 +17,13 @@ from typing import Any
 from reconciler.manual import scim_role
 from reconciler.plan_types import ENTERPRISE_WIDE, Action, Kind, PlanChange
 from reconciler.spec import Enterprise, Role
-from reconciler.state import ActualState, DirectoryState, team_external_id, team_name
+from reconciler.state import (
+    ActualState,
+    DirectoryState,
+    managed_team_prefix,
+    team_external_id,
+    team_name,
+)
 
 
 def _frozen(**attrs: Any) -> MappingProxyType[str, Any]:
@@ -58,7 +64,7 @@ def scim_changes(
         desired_teams.setdefault(team, (org.name, role, set()))[2].add(person.email)
         orgs_of[person.email].add(org.name)
 
-    _user_changes(out, logins, actual, directory, prune, name)
+    _user_changes(out, logins, actual, directory, prune)
     _team_changes(out, desired_teams, orgs_of, directory, prune, name)
     return out
 
@@ -69,7 +75,6 @@ def _user_changes(
     actual: ActualState,
     directory: DirectoryState,
     prune: bool,
-    enterprise: str,
 ) -> None:
     users = directory.users
     for email, login in logins.items():
@@ -192,5 +197,5 @@ def _drop_member(
 
 def _organization(external_id: str, enterprise: str) -> str:
     """`insomnia-sso:{enterprise}:{organization}:{role}` → organization."""
-    rest = external_id.removeprefix(f"insomnia-sso:{enterprise}:")
+    rest = external_id.removeprefix(managed_team_prefix(enterprise))
     return rest.rpartition(":")[0] or rest

@@ -401,6 +401,7 @@ def _spec_named(name: str) -> Enterprise | None:
 @click.argument("key")
 @spec_arguments()
 @store_option
+@scim_options
 @okta_options
 @click.option("--txt", help="With `domain`: the TXT value Insomnia showed, for doctor to check.")
 def confirm(
@@ -408,6 +409,8 @@ def confirm(
     key: str,
     specs: tuple[str, ...],
     store_url: str,
+    scim_url: str | None,
+    scim_token_file: str | None,
     outputs_file: str | None,
     stack: str | None,
     txt: str | None,
@@ -421,10 +424,18 @@ def confirm(
     insomnia-sso confirm invitation platform/alice@acme.com   (an acceptance, ledger only)
 
     Only the record changes. When the values change later (a new client id), the step is
-    open again.
+    open again. With --scim, a team link is confirmed only once the team exists in Insomnia.
     """
     enterprise = one_enterprise(specs)
     outputs = okta_outputs(enterprise, outputs_file, stack)
+    if kind == "team_link" and scim_url:
+        with opened_directory(scim_url, scim_token_file) as directory:
+            assert directory is not None  # a URL was given
+            if key not in directory.read(enterprise=enterprise.name).teams:
+                raise InsomniaSsoError(
+                    f"team {key} is not in Insomnia yet (run apply first), so it cannot have "
+                    "been linked; nothing recorded"
+                )
     with opened(store_url) as opened_store:
         message = confirm_step(
             opened_store,

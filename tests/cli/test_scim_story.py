@@ -112,6 +112,21 @@ def test_confirming_every_step_leaves_nothing_to_do(
     assert drift.stdout.endswith("Plan: 0 to create, 0 to update, 0 to delete, 0 manual steps.\n")
 
 
+def test_a_team_link_is_confirmed_only_once_the_team_exists(
+    full_tenant: Tenant, spec: Path, store_url: str, outputs: Path
+) -> None:
+    scim = ("--scim", full_tenant.url, "--store", store_url)
+    early = run("confirm", "team_link", "platform-admins", spec, *scim)
+    assert early.exit_code == 1
+    assert early.stderr == (
+        "error: team platform-admins is not in Insomnia yet (run apply first), so it cannot "
+        "have been linked; nothing recorded\n"
+    )
+    assert sso(spec, full_tenant, store_url, outputs, "apply").exit_code == 0
+    done = run("confirm", "team_link", "platform-admins", spec, *scim)
+    assert done.stdout.startswith("Recorded: team_link platform-admins confirmed")
+
+
 def test_an_existing_user_in_other_case_is_adopted_not_duplicated(
     full_tenant: Tenant, spec: Path, store_url: str, outputs: Path
 ) -> None:
