@@ -16,6 +16,8 @@ READ, read-only snapshot across the tables; `write` is one transaction per batch
 
 Error messages name the server as `postgresql://host:port/dbname`, never the whole URL, and
 the URL's password is struck out of any text that reaches one: a URL may hold a password.
+Connecting, migrating and that scrubbing live in `postgres_connect.py`; this module names the
+schema to reach.
 """
 
 from __future__ import annotations
@@ -24,10 +26,8 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from reconciler.errors import StoreError
@@ -57,16 +57,13 @@ from reconciler.stores.base import (
     to_json,
     verified_domains,
 )
+from reconciler.stores.postgres_connect import CONNECT_TIMEOUT, Connection, Server, migrate
 from reconciler.stores.postgres_schema import MIGRATIONS, SCHEMA_VERSION
-
-CONNECT_TIMEOUT = 10
-"""Seconds to wait for the server unless the URL sets `connect_timeout` itself."""
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
 
 _STATUSES = {status.value: status for status in InvitationStatus}
 
-Connection = psycopg.Connection[TupleRow]
 Row = tuple[Any, ...]
 
 
@@ -82,22 +79,8 @@ class PostgresStore(Store):
 
     def __init__(self, url: str, *, connect_timeout: int = CONNECT_TIMEOUT) -> None:
         self.url = url
-        self._secrets = _passwords_in(url)
-        try:
-            params = conninfo_to_dict(url)
-        except psycopg.Error as err:
-            # Not chained: libpq quotes the offending part of the URL, which may be a password.
-            raise StoreError(
-                f"the PostgreSQL store URL is malformed: {self._clean(str(err))}"
-            ) from None
-        self._secrets |= {str(params["password"])} if params.get("password") else set()
-        host, port, dbname = (str(params.get(k, "")) for k in ("host", "port", "dbname"))
-        self.where = f"postgresql://{host}{':' + port if port else ''}/{dbname}"
-        self._options: dict[str, Any] = {"autocommit": True}
-        if "connect_timeout" not in params:
-            self._options["connect_timeout"] = connect_timeout
-        if "application_name" not in params:
-            self._options["application_name"] = "insomnia-sso"
+        self._server = Server(url, connect_timeout=connect_timeout)
+        self.where = self._server.where
         self._conn: Connection | None = None
         self._ready = False
 
@@ -109,75 +92,16 @@ class PostgresStore(Store):
         conn = self._conn
         if conn is None or conn.closed:
             self._conn, self._ready = None, False
-            conn = self._connect()
+            conn = self._server.connect()
             self._conn = conn
         if not self._ready:
-            try:
-                if not self._prepare(conn, create=create):
+            try:  # MIGRATIONS and SCHEMA_VERSION are read at call time: this module names them
+                if not migrate(conn, self.where, MIGRATIONS, SCHEMA_VERSION, create=create):
                     return None
             except psycopg.Error as err:
-                raise self._error("prepare the store", err) from err
+                raise self._server.error("prepare the store", err) from err
             self._ready = True
         return conn
-
-    def _connect(self) -> Connection:
-        try:
-            conn = psycopg.connect(self.url, **self._options)
-        except psycopg.Error as err:
-            raise StoreError(f"{self.where}: cannot connect: {self._clean(str(err))}") from err
-        try:
-            conn.execute("SET TIME ZONE 'UTC'")  # timestamps come back in UTC, not local time
-        except psycopg.Error as err:
-            conn.close()
-            raise self._error("prepare the connection", err) from err
-        return conn
-
-    def _prepare(self, conn: Connection, *, create: bool) -> bool:
-        """Bring the schema to SCHEMA_VERSION; False when absent and `create` is False."""
-        version = self._version(conn)  # reads only: a newer schema is refused untouched
-        if version is None and not create:
-            return False
-        self._refuse_newer(version or 0)
-        if version is None or version < SCHEMA_VERSION:
-            with conn.transaction():
-                # One migrator per schema at a time; the others wait here, then find it done.
-                conn.execute(
-                    "SELECT pg_advisory_xact_lock(%s, hashtext(coalesce(current_schema(), '')))",
-                    (sql.MIGRATION_LOCK,),
-                )
-                conn.execute(sql.CREATE_VERSION_TABLE)
-                version = self._version(conn) or 0
-                self._refuse_newer(version)
-                for number in range(version, SCHEMA_VERSION):
-                    for statement in MIGRATIONS[number]:
-                        conn.execute(statement)
-                    conn.execute(sql.RECORD_VERSION, (number + 1,))
-        return True
-
-    @staticmethod
-    def _version(conn: Connection) -> int | None:
-        row = conn.execute(sql.HAS_STORE).fetchone()
-        if row is None or not row[0]:
-            return None
-        found = conn.execute(sql.SELECT_VERSION).fetchone()
-        return int(found[0]) if found is not None else 0
-
-    def _refuse_newer(self, version: int) -> None:
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.where} was written by a newer insomnia-sso (schema {version} > "
-                f"{SCHEMA_VERSION}); upgrade insomnia-sso to use it"
-            )
-
-    def _clean(self, text: str) -> str:
-        """One line, with any password from the URL struck out."""
-        line = "; ".join(" ".join(part.split()) for part in text.splitlines() if part.strip())
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            line = line.replace(secret, "***")
-        return line.removeprefix("connection failed: ")
-
-    def _error(self, doing: str, err: psycopg.Error) -> StoreError:
-        return StoreError(f"{self.where}: cannot {doing}: {self._clean(str(err))}")
 
     def close(self) -> None:
         """Close the connection; the next call opens it again."""
@@ -220,7 +144,7 @@ class PostgresStore(Store):
                 }
                 managed = frozenset(name for (name,) in cur.execute(sql.READ_MANAGED_USERS, where))
         except psycopg.Error as err:
-            raise self._error("read the store", err) from err
+            raise self._server.error("read the store", err) from err
         return ActualState(
             enterprise=enterprise,
             as_of=now,
@@ -243,7 +167,7 @@ class PostgresStore(Store):
         try:
             rows = conn.execute("SELECT name FROM enterprises ORDER BY name").fetchall()
         except psycopg.Error as err:
-            raise self._error("list the enterprises", err) from err
+            raise self._server.error("list the enterprises", err) from err
         return [name for (name,) in rows]
 
     def write(
@@ -288,7 +212,7 @@ class PostgresStore(Store):
             self._journal_failure(conn, enterprise, now, actor, changes, str(err))
             raise
         except psycopg.Error as err:
-            error = self._error("write changes", err)
+            error = self._server.error("write changes", err)
             self._journal_failure(conn, enterprise, now, actor, changes, str(error))
             raise error from err
 
@@ -358,7 +282,7 @@ class PostgresStore(Store):
                     conn.execute(sql.UPDATE_LOCK, (holder, acquired, now + lease, enterprise))
                     return None
         except psycopg.Error as err:
-            raise self._error("take the lock", err) from err
+            raise self._server.error("take the lock", err) from err
         raise StoreError(f"{self.where}: cannot take the lock: it kept changing hands; retry")
 
     def unlock(self, *, enterprise: str, holder: str) -> None:
@@ -369,7 +293,7 @@ class PostgresStore(Store):
         try:
             conn.execute(sql.DELETE_LOCK, (enterprise, holder))
         except psycopg.Error as err:
-            raise self._error("release the lock", err) from err
+            raise self._server.error("release the lock", err) from err
 
     def current_lock(self, *, enterprise: str) -> LockInfo | None:
         """The lock row as it stands, stale or not; never creates the store."""
@@ -379,7 +303,7 @@ class PostgresStore(Store):
         try:
             row = conn.execute(sql.SELECT_CURRENT_LOCK, (enterprise,)).fetchone()
         except psycopg.Error as err:
-            raise self._error("read the lock", err) from err
+            raise self._server.error("read the lock", err) from err
         return None if row is None else LockInfo(*row)
 
     # -- people and the journal ----------------------------------------------------------------
@@ -413,7 +337,7 @@ class PostgresStore(Store):
                     journal_event(enterprise, now, actor, what, "applied", detail),
                 )
         except psycopg.Error as err:
-            raise self._error("record the acceptance", err) from err
+            raise self._server.error("record the acceptance", err) from err
 
     def confirm(
         self,
@@ -439,7 +363,7 @@ class PostgresStore(Store):
                 )
                 conn.execute(sql.INSERT_JOURNAL, event)
         except psycopg.Error as err:
-            raise self._error("record the confirmation", err) from err
+            raise self._server.error("record the confirmation", err) from err
 
     def unconfirm(self, *, enterprise: str, kind: str, key: str, actor: str, now: datetime) -> None:
         """Delete the confirmation and journal it, in one transaction."""
@@ -451,7 +375,7 @@ class PostgresStore(Store):
                 conn.execute(sql.DELETE_CONFIRMATION, (enterprise, kind, key))
                 conn.execute(sql.INSERT_JOURNAL, event)
         except psycopg.Error as err:
-            raise self._error("record the confirmation", err) from err
+            raise self._server.error("record the confirmation", err) from err
 
     def remember_users(
         self, *, enterprise: str, user_names: Collection[str], actor: str, now: datetime
@@ -467,7 +391,7 @@ class PostgresStore(Store):
                     sql.REMEMBER_USER, [(enterprise, name, now) for name in sorted(user_names)]
                 )
         except psycopg.Error as err:
-            raise self._error("record the managed users", err) from err
+            raise self._server.error("record the managed users", err) from err
 
     def journal_changes(
         self,
@@ -490,7 +414,7 @@ class PostgresStore(Store):
                     conn.cursor(), journal_rows(enterprise, now, actor, changes, outcome, error)
                 )
         except psycopg.Error as err:
-            raise self._error("write the journal", err) from err
+            raise self._server.error("write the journal", err) from err
 
     def journal(self, *, enterprise: str, limit: int = 100) -> list[JournalEntry]:
         """The latest journal rows of one enterprise, newest first."""
@@ -500,17 +424,8 @@ class PostgresStore(Store):
         try:
             rows = conn.execute(sql.READ_JOURNAL, (enterprise, limit)).fetchall()
         except psycopg.Error as err:
-            raise self._error("read the journal", err) from err
+            raise self._server.error("read the journal", err) from err
         return [JournalEntry(*row) for row in rows]
-
-
-def _passwords_in(url: str) -> set[str]:
-    """Every spelling of a password the URL holds (raw and decoded, userinfo or query)."""
-    parts = urlsplit(url)
-    found = {parts.password or ""}
-    found |= {value for key, value in parse_qsl(parts.query) if key == "password"}
-    found |= {unquote(text) for text in found}  # libpq quotes it raw when it cannot decode it
-    return {text for text in found if text}
 
 
 def _distinct_keys(changes: list[PlanChange]) -> bool:

@@ -6,7 +6,8 @@ lets readers run beside the one writer; `synchronous=NORMAL` keeps every committ
 across a killed process (a power cut may lose the last batches, which the next apply redoes).
 
 The schema is versioned with `PRAGMA user_version`: MIGRATIONS run in order inside one
-transaction, and a file from a newer insomnia-sso is refused, never downgraded. Timestamps are
+transaction, and a file from a newer insomnia-sso is refused, never downgraded (opening and
+migrating live in `sqlite_open.py`; this module names the schema to reach). Timestamps are
 fixed-width ISO-8601 UTC text (`2025-01-31T09:00:00.000000+00:00`), so SQL compares them as
 text. The client secret is never held: only its keyed fingerprint, and the journal holds
 neither.
@@ -16,8 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from pathlib import Path
@@ -49,6 +49,7 @@ from reconciler.stores.base import (
     to_json,
     verified_domains,
 )
+from reconciler.stores.sqlite_open import open_store, store_error, transaction
 from reconciler.stores.sqlite_schema import (
     DELETE_CONFIRMATION,
     ENSURE_ENTERPRISE,
@@ -61,11 +62,6 @@ from reconciler.stores.sqlite_schema import (
     UPSERT_CONFIRMATION,
     WRITES,
 )
-
-BUSY_TIMEOUT = 10.0
-"""Seconds a statement waits for another process's write transaction before failing."""
-
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SqliteStore"]
 
@@ -89,19 +85,6 @@ class _Times(dict[str, datetime]):
         return moment
 
 
-@contextmanager
-def _transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[None]:
-    """BEGIN … COMMIT, rolled back on any error (IMMEDIATE takes the write lock up front)."""
-    conn.execute(f"BEGIN {mode}")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.rollback()
-        raise
-
-
 class SqliteStore(Store):
     """Actual state in one SQLite file; see the module docstring for the file's rules."""
 
@@ -113,96 +96,12 @@ class SqliteStore(Store):
     # -- opening -------------------------------------------------------------------------------
 
     def _connection(self, *, create: bool = True) -> sqlite3.Connection:
+        # MIGRATIONS and SCHEMA_VERSION are read here, at call time: this module names the schema.
         if self._conn is None:
             if not create and not self.path.exists():
                 raise StoreError(f"{self.path}: there is no store here yet (run apply first)")
-            self._conn = self._open()
+            self._conn = open_store(self.path, MIGRATIONS, SCHEMA_VERSION)
         return self._conn
-
-    def _open(self) -> sqlite3.Connection:
-        path = self.path
-        if path.is_dir():
-            raise StoreError(f"{path} is a directory, not a store file")
-        if path.exists():
-            self._check_header()
-        else:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                raise StoreError(
-                    f"cannot create the store's folder {path.parent}: {err.strerror}"
-                ) from err
-        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            raise StoreError(
-                f"{path}: the store's location is read-only (SQLite writes the file and its "
-                "-wal and -shm files beside it); choose a writable --store path"
-            )
-        try:
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
-        except sqlite3.Error as err:
-            raise self._error("open the store", err) from err
-        try:
-            self._prepare(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _check_header(self) -> None:
-        """Refuse, before SQLite touches it, a file that is not a database at all."""
-        try:
-            with self.path.open("rb") as file:
-                header = file.read(len(SQLITE_HEADER))
-        except OSError as err:
-            raise StoreError(f"{self.path}: cannot read the store: {err.strerror}") from err
-        if header and header != SQLITE_HEADER[: len(header)]:
-            raise StoreError(
-                f"{self.path} is not an SQLite database (corrupted, or another kind of file); "
-                "it was left untouched: restore it from a backup or point --store elsewhere"
-            )
-
-    def _prepare(self, conn: sqlite3.Connection) -> None:
-        try:  # reads only: a damaged or newer file is refused before anything is written
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.DatabaseError as err:
-            raise StoreError(
-                f"{self.path} is corrupted or not an SQLite database ({err}); it was left "
-                "untouched: restore it from a backup or point --store elsewhere"
-            ) from err
-        self._refuse_newer(version)
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            if version < SCHEMA_VERSION:
-                with _transaction(conn):
-                    # Re-read under the write lock: another process may have migrated meanwhile.
-                    version = conn.execute("PRAGMA user_version").fetchone()[0]
-                    self._refuse_newer(version)
-                    for statements in MIGRATIONS[version:]:
-                        for statement in statements:
-                            conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.Error as err:
-            raise self._error("prepare the store", err) from err
-
-    def _refuse_newer(self, version: int) -> None:
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path} was written by a newer insomnia-sso (schema {version} > "
-                f"{SCHEMA_VERSION}); upgrade insomnia-sso to use it"
-            )
-
-    def _error(self, doing: str, err: sqlite3.Error) -> StoreError:
-        text = str(err)
-        hint = ""
-        if "readonly" in text or "unable to open" in text:
-            hint = "; is the store's location writable?"
-        elif "locked" in text or "busy" in text:
-            hint = f"; another process kept the store busy for over {BUSY_TIMEOUT:g} s"
-        return StoreError(f"{self.path}: cannot {doing}: {text}{hint}")
 
     def close(self) -> None:
         """Close the connection; the next call opens it again."""
@@ -221,7 +120,7 @@ class SqliteStore(Store):
         statuses = _STATUSES
         where = (enterprise,)
         try:
-            with _transaction(conn, "DEFERRED"):
+            with transaction(conn, "DEFERRED"):
                 exists = (
                     conn.execute("SELECT 1 FROM enterprises WHERE name = ?", where).fetchone()
                     is not None
@@ -265,7 +164,7 @@ class SqliteStore(Store):
                     )
                 )
         except sqlite3.Error as err:
-            raise self._error("read the store", err) from err
+            raise store_error(self.path, "read the store", err) from err
         return ActualState(
             enterprise=enterprise,
             as_of=now,
@@ -288,7 +187,7 @@ class SqliteStore(Store):
             rows = self._connection().execute("SELECT name FROM enterprises ORDER BY name")
             return [name for (name,) in rows]
         except sqlite3.Error as err:
-            raise self._error("list the enterprises", err) from err
+            raise store_error(self.path, "list the enterprises", err) from err
 
     def write(
         self, *, enterprise: str, changes: Sequence[PlanChange], actor: str, now: datetime
@@ -305,7 +204,7 @@ class SqliteStore(Store):
         conn = self._connection()
         stamp, expires = _ts(now), _ts(now + INVITATION_TTL)
         try:
-            with _transaction(conn):
+            with transaction(conn):
                 conn.execute(ENSURE_ENTERPRISE, (enterprise, stamp))
                 conn.executemany(
                     ENSURE_ORGANIZATION,
@@ -324,7 +223,7 @@ class SqliteStore(Store):
             self._journal_failure(conn, enterprise, stamp, actor, changes, str(err))
             raise
         except sqlite3.Error as err:
-            error = self._error("write changes", err)
+            error = store_error(self.path, "write changes", err)
             if not isinstance(err, sqlite3.OperationalError) or "locked" not in str(err):
                 self._journal_failure(conn, enterprise, stamp, actor, changes, str(error))
             raise error from err
@@ -341,7 +240,7 @@ class SqliteStore(Store):
         """Best effort: the audit trail shows failed attempts too, unless the disk is gone."""
         rows = journal_rows(enterprise, stamp, actor, changes, "failed", error)
         try:
-            with _transaction(conn):
+            with transaction(conn):
                 conn.executemany(INSERT_JOURNAL, rows)
         except sqlite3.Error:
             pass
@@ -359,7 +258,7 @@ class SqliteStore(Store):
         conn = self._connection()
         stamp = _ts(now)
         try:
-            with _transaction(conn):
+            with transaction(conn):
                 row = conn.execute(
                     "SELECT holder, acquired_at, expires_at FROM locks WHERE enterprise = ?",
                     (enterprise,),
@@ -389,7 +288,7 @@ class SqliteStore(Store):
                     (enterprise, holder, acquired, _ts(now + lease)),
                 )
         except sqlite3.Error as err:
-            raise self._error("take the lock", err) from err
+            raise store_error(self.path, "take the lock", err) from err
         return None
 
     def unlock(self, *, enterprise: str, holder: str) -> None:
@@ -398,12 +297,12 @@ class SqliteStore(Store):
             return
         conn = self._connection()
         try:
-            with _transaction(conn):
+            with transaction(conn):
                 conn.execute(
                     "DELETE FROM locks WHERE enterprise = ? AND holder = ?", (enterprise, holder)
                 )
         except sqlite3.Error as err:
-            raise self._error("release the lock", err) from err
+            raise store_error(self.path, "release the lock", err) from err
 
     def current_lock(self, *, enterprise: str) -> LockInfo | None:
         """The lock row as it stands, stale or not; never creates the store."""
@@ -416,7 +315,7 @@ class SqliteStore(Store):
                 (enterprise,),
             ).fetchone()
         except sqlite3.Error as err:
-            raise self._error("read the lock", err) from err
+            raise store_error(self.path, "read the lock", err) from err
         if row is None:
             return None
         return LockInfo(row[0], datetime.fromisoformat(row[1]), datetime.fromisoformat(row[2]))
@@ -433,7 +332,7 @@ class SqliteStore(Store):
         where = (enterprise, organization, email)
         stamp = _ts(now)
         try:
-            with _transaction(conn):
+            with transaction(conn):
                 row = conn.execute(
                     "SELECT role, status, expires_at FROM invitations "
                     "WHERE enterprise = ? AND organization = ? AND email = ?",
@@ -459,7 +358,7 @@ class SqliteStore(Store):
                     journal_event(enterprise, stamp, actor, what, "applied", detail),
                 )
         except sqlite3.Error as err:
-            raise self._error("record the acceptance", err) from err
+            raise store_error(self.path, "record the acceptance", err) from err
 
     def confirm(
         self,
@@ -476,7 +375,7 @@ class SqliteStore(Store):
         conn = self._connection()
         stamp = _ts(now)
         try:
-            with _transaction(conn):
+            with transaction(conn):
                 conn.execute(ENSURE_ENTERPRISE, (enterprise, stamp))
                 conn.execute(
                     UPSERT_CONFIRMATION,
@@ -489,21 +388,21 @@ class SqliteStore(Store):
                     ),
                 )
         except sqlite3.Error as err:
-            raise self._error("record the confirmation", err) from err
+            raise store_error(self.path, "record the confirmation", err) from err
 
     def unconfirm(self, *, enterprise: str, kind: str, key: str, actor: str, now: datetime) -> None:
         """Delete the confirmation and journal it, in one transaction."""
         conn = self._connection()
         stamp = _ts(now)
         try:
-            with _transaction(conn):
+            with transaction(conn):
                 conn.execute(DELETE_CONFIRMATION, (enterprise, kind, key))
                 conn.execute(
                     INSERT_JOURNAL,
                     journal_event(enterprise, stamp, actor, ("remove", kind, key), "confirmed", {}),
                 )
         except sqlite3.Error as err:
-            raise self._error("record the confirmation", err) from err
+            raise store_error(self.path, "record the confirmation", err) from err
 
     def remember_users(
         self, *, enterprise: str, user_names: Collection[str], actor: str, now: datetime
@@ -514,12 +413,12 @@ class SqliteStore(Store):
         conn = self._connection()
         stamp = _ts(now)
         try:
-            with _transaction(conn):
+            with transaction(conn):
                 conn.executemany(
                     REMEMBER_USER, [(enterprise, name, stamp) for name in sorted(user_names)]
                 )
         except sqlite3.Error as err:
-            raise self._error("record the managed users", err) from err
+            raise store_error(self.path, "record the managed users", err) from err
 
     def journal_changes(
         self,
@@ -537,10 +436,10 @@ class SqliteStore(Store):
         conn = self._connection()
         rows = journal_rows(enterprise, _ts(now), actor, changes, outcome, error)
         try:
-            with _transaction(conn):
+            with transaction(conn):
                 conn.executemany(INSERT_JOURNAL, rows)
         except sqlite3.Error as err:
-            raise self._error("write the journal", err) from err
+            raise store_error(self.path, "write the journal", err) from err
 
     def journal(self, *, enterprise: str, limit: int = 100) -> list[JournalEntry]:
         """The latest journal rows of one enterprise, newest first."""
@@ -554,7 +453,7 @@ class SqliteStore(Store):
                 (enterprise, limit),
             ).fetchall()
         except sqlite3.Error as err:
-            raise self._error("read the journal", err) from err
+            raise store_error(self.path, "read the journal", err) from err
         return [
             JournalEntry(id_, name, datetime.fromisoformat(at), *rest)
             for id_, name, at, *rest in rows

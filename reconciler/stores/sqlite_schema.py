@@ -1,7 +1,8 @@
 """The SQLite store's schema and statements: migrations, and one write per change kind.
 
-Kept apart from `sqlite.py`, which opens, reads, locks and journals: this is the part a
-schema change touches. Every statement is made of constants; values are always bound.
+Kept apart from `sqlite.py`, which reads, locks and journals, and from `sqlite_open.py`,
+which opens and migrates: this is the part a schema change touches. Every statement is made
+of constants; values are always bound.
 """
 
 from __future__ import annotations
