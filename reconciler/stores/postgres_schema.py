@@ -1,9 +1,10 @@
 """The PostgreSQL store's schema and statements: migrations, and one write per change kind.
 
 Kept apart from `postgres.py`, which reads, locks and journals, and from
-`postgres_connect.py`, which connects and migrates: this is the part a schema change touches. The tables and their meaning are the SQLite store's, with PostgreSQL
-types (TIMESTAMPTZ, BOOLEAN, an identity column). Every statement is made of constants;
-values are always bound.
+`postgres_connect.py`, which connects and migrates: this is the part a schema change
+touches. The tables and their meaning are the SQLite store's, with PostgreSQL types
+(TIMESTAMPTZ, BOOLEAN, an identity column). Every statement is made of constants; values
+are always bound.
 """
 
 from __future__ import annotations
