@@ -7,14 +7,14 @@ BIN=${BIN:-.venv/bin}
 DEMO=${DEMO:-.insomnia-sso/demo}
 SSO="$BIN/insomnia-sso"
 PORT=$("$BIN/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-INSOMNIA_SSO_SCIM_TOKEN=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(24))')
+INSOMNIA_SSO_SCIM_TOKEN=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(24))')
 export INSOMNIA_SSO_SCIM_TOKEN INSOMNIA_SSO_SCIM_URL="http://127.0.0.1:$PORT"
 OPTS=(--store "sqlite:///$DEMO/scim-state.db" --okta-outputs examples/okta-outputs.example.json)
 
-"$BIN/scim2-server" --port "$PORT" --bearer-token "$INSOMNIA_SSO_SCIM_TOKEN" >"$DEMO/scim2-server.log" 2>&1 &
+"$BIN/scim2-server" --port "$PORT" --bearer-token="$INSOMNIA_SSO_SCIM_TOKEN" >"$DEMO/scim2-server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true' EXIT
-"$BIN/python" - <<'PY'
+SERVER_PID=$server "$BIN/python" - <<'PY'
 import os, time, httpx
 url = os.environ["INSOMNIA_SSO_SCIM_URL"] + "/ServiceProviderConfig"
 deadline = time.monotonic() + 30
@@ -23,6 +23,10 @@ while True:
         httpx.get(url, timeout=1)
         break
     except httpx.TransportError:
+        try:
+            os.kill(int(os.environ["SERVER_PID"]), 0)
+        except ProcessLookupError:
+            raise SystemExit("scim2-server stopped at start; see its log in the demo folder")
         if time.monotonic() > deadline:
             raise SystemExit("scim2-server did not start within 30 s")
         time.sleep(0.1)
