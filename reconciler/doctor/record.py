@@ -85,6 +85,9 @@ class LastApply:
     error: str | None
     more: bool = False
     """True when the journal read ended inside this apply: the counts are lower bounds."""
+    recorded_only: bool = False
+    """True when its changes went to the record's ledger only (no SCIM): nothing reached
+    Insomnia, and the report says "recorded", not "applied"."""
 
 
 def last_apply(journal: Sequence[JournalEntry]) -> LastApply | None:
@@ -95,7 +98,7 @@ def last_apply(journal: Sequence[JournalEntry]) -> LastApply | None:
     actor = rows[0].actor
     count = next((i for i, row in enumerate(rows) if row.actor != actor), len(rows))
     batch = rows[:count]
-    failures = [row for row in batch if row.outcome != "applied"]
+    failures = [row for row in batch if row.outcome == "failed"]
     return LastApply(
         at=rows[0].at,
         actor=actor,
@@ -103,6 +106,7 @@ def last_apply(journal: Sequence[JournalEntry]) -> LastApply | None:
         failed=len(failures),
         error=_error(failures[0]) if failures else None,
         more=count == len(rows) and len(journal) >= JOURNAL_ROWS,
+        recorded_only=all(row.outcome == "recorded" for row in batch),
     )
 
 
@@ -132,4 +136,5 @@ def check_last_apply(journal: Sequence[JournalEntry], enterprise: str) -> CheckR
             f"{when} failed ({found.failed}{more} change(s)): {found.error}",
             "fix the cause, then run `insomnia-sso apply` again: it resumes where it stopped",
         )
-    return passed(LAST_APPLY, f"{when}: {found.applied}{more} change(s) applied")
+    done = "recorded in the ledger" if found.recorded_only else "applied"
+    return passed(LAST_APPLY, f"{when}: {found.applied}{more} change(s) {done}")

@@ -207,7 +207,7 @@ class PostgresStore(Store):
                     params = CHANGE_PARAMS[kind, action]
                     rows = [params(enterprise, c, now, expires) for c in batch]
                     cur.executemany(sql.WRITES[kind, action], rows)
-                _copy_journal(cur, journal_rows(enterprise, now, actor, changes, "applied"))
+                _copy_journal(cur, journal_rows(enterprise, now, actor, changes, "recorded"))
         except StoreError as err:
             self._journal_failure(conn, enterprise, now, actor, changes, str(err))
             raise
@@ -334,7 +334,7 @@ class PostgresStore(Store):
                 what = ("accept", "invitation", key)
                 conn.execute(
                     sql.INSERT_JOURNAL,
-                    journal_event(enterprise, now, actor, what, "applied", detail),
+                    journal_event(enterprise, now, actor, what, "recorded", detail),
                 )
         except psycopg.Error as err:
             raise self._server.error("record the acceptance", err) from err

@@ -217,7 +217,7 @@ class SqliteStore(Store):
                     rows = [params(enterprise, c, stamp, expires) for c in run]
                     conn.executemany(WRITES[kind, action], rows)
                 conn.executemany(
-                    INSERT_JOURNAL, journal_rows(enterprise, stamp, actor, changes, "applied")
+                    INSERT_JOURNAL, journal_rows(enterprise, stamp, actor, changes, "recorded")
                 )
         except StoreError as err:
             self._journal_failure(conn, enterprise, stamp, actor, changes, str(err))
@@ -355,7 +355,7 @@ class SqliteStore(Store):
                 what = ("accept", "invitation", key)
                 conn.execute(
                     INSERT_JOURNAL,
-                    journal_event(enterprise, stamp, actor, what, "applied", detail),
+                    journal_event(enterprise, stamp, actor, what, "recorded", detail),
                 )
         except sqlite3.Error as err:
             raise store_error(self.path, "record the acceptance", err) from err

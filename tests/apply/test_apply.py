@@ -145,7 +145,8 @@ def test_every_change_is_journaled_with_who_and_when(run, store, clock) -> None:
     assert [(e.action, e.kind, e.key) for e in reversed(entries)] == [
         (c.action.value, c.kind.value, c.key) for c in result.plan.changes
     ]
-    assert {(e.actor, e.at, e.outcome) for e in entries} == {(ACTOR, NOW, "applied")}
+    # The ledger only records: its journal says so, never "applied".
+    assert {(e.actor, e.at, e.outcome) for e in entries} == {(ACTOR, NOW, "recorded")}
 
 
 # -- the lifecycle of people -----------------------------------------------------------------
@@ -529,7 +530,7 @@ def assert_converged(db: Path, people: int) -> None:
         invited = conn.execute("SELECT count(*) FROM invitations").fetchone()[0]
         created = conn.execute(
             "SELECT key, count(*) FROM journal WHERE kind = 'invitation' AND action = 'create' "
-            "AND outcome = 'applied' GROUP BY key"
+            "AND outcome = 'recorded' GROUP BY key"
         ).fetchall()
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
     finally:

@@ -72,7 +72,8 @@ def test_the_last_apply_says_when_by_whom_and_how_many(
     last = check_last_apply(facts.journal, "acme")
     assert (last.status, last.summary) == (
         Status.PASS,
-        f"last apply 2025-01-06T09:00:00+00:00 by {HOLDER}: {done.applied} change(s) applied",
+        f"last apply 2025-01-06T09:00:00+00:00 by {HOLDER}: {done.applied} change(s) recorded "
+        "in the ledger",
     )
     assert facts.actual.domains["acme.com"].verified
 

@@ -647,7 +647,7 @@ def test_every_change_is_journaled_newest_first(store: Store) -> None:
         (c.action.value, c.kind.value, c.key) for c in FOUNDATION
     ]
     alice = rest[-1]
-    assert (alice.actor, alice.at, alice.outcome) == ("alice@laptop pid 7", NOW, "applied")
+    assert (alice.actor, alice.at, alice.outcome) == ("alice@laptop pid 7", NOW, "recorded")
     assert json.loads(alice.detail) == {
         "before": None,
         "after": {
