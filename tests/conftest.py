@@ -51,8 +51,11 @@ def spec_yaml(
     domains: Iterable[str] = ("acme.com", "acme.io"),
     prune: bool = False,
     max_fraction: float = 0.1,
+    sso_url: str = "https://insomnia-dev.us.auth0.com/login/callback",
+    org_url: str = "https://acme.okta.com",
 ) -> str:
-    """A spec for acme's Okta org; members are written `email` or `email:role`."""
+    """A spec for acme's Okta org (or `org_url`); members are written `email` or
+    `email:role`."""
     lines = [
         "apiVersion: insomnia-sso/v1",
         "kind: Enterprise",
@@ -63,9 +66,9 @@ def spec_yaml(
         "  sso:",
         "    type: oidc",
         "    domainIdentifier: acme.com",
-        "    ssoUrl: https://insomnia-dev.us.auth0.com/login/callback",
+        f"    ssoUrl: {sso_url}",
         "    okta:",
-        "      orgUrl: https://acme.okta.com",
+        f"      orgUrl: {org_url}",
         "      authorizationServer:",
         "        name: insomnia",
         "        audience: api://insomnia",

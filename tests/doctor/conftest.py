@@ -23,6 +23,8 @@ import werkzeug.serving
 from dnslib import QTYPE, RR, TXT, A, DNSRecord
 from dnslib.server import BaseResolver, DNSHandler, DNSLogger, DNSServer
 
+from tests.conftest import spec_yaml
+
 with warnings.catch_warnings(record=True):
     # Its authlib dependency warns about its own modules on import, with a filter of its own
     # that outranks an "ignore": recording them is what keeps them out of the run.
@@ -175,30 +177,12 @@ def silent_udp() -> Iterator[str]:
 # -- the enterprise these tests check ----------------------------------------------------------
 
 SSO_HOST = "sso.insomnia.test"
-DOCTOR_SPEC = f"""\
-apiVersion: insomnia-sso/v1
-kind: Enterprise
-metadata:
-  name: acme
-spec:
-  domains: [acme.com, acme.io]
-  sso:
-    type: oidc
-    domainIdentifier: acme.com
-    ssoUrl: https://{SSO_HOST}/login/callback
-    okta:
-      # The issuer is a local provider on loopback: the same-org check compares this host.
-      orgUrl: https://{LOOPBACK}
-      authorizationServer:
-        name: insomnia
-        audience: api://insomnia
-  organizations:
-    - name: platform
-      members:
-        - email: alice@acme.com
-          role: admin
-        - email: bob@acme.io
-"""
+# The issuer is a local provider on loopback: the same-org check compares the orgUrl's host.
+DOCTOR_SPEC = spec_yaml(
+    {"platform": ["alice@acme.com:admin", "bob@acme.io"]},
+    sso_url=f"https://{SSO_HOST}/login/callback",
+    org_url=f"https://{LOOPBACK}",
+)
 
 
 def doctor_outputs(issuer: str) -> dict[str, Any]:
