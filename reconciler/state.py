@@ -98,6 +98,21 @@ def team_external_id(enterprise: str, organization: str, role: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class ManagedTeam:
+    """A SCIM Group (an Insomnia Team) the tool created or adopted, as the record keeps it.
+
+    Keyed by (organization, role): the team's name may change (the spec may name it), its
+    SCIM id does not, and the id is how the team is found again.
+    """
+
+    organization: str
+    role: str
+    """The team role: `admin` or `member` (owners sit in the admins team)."""
+    scim_id: str
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class DirectoryUser:
     """A SCIM User as the planner sees it; `user_name` is lower-cased (Insomnia matches by
     email, case-insensitively)."""
@@ -169,5 +184,10 @@ class ActualState:
     """Confirmed manual steps by (kind, key)."""
     managed_users: frozenset[str] = frozenset()
     """Lower-cased userNames the tool created or adopted in the directory (it may change them)."""
+    managed_user_ids: Mapping[str, str] = field(default_factory=dict)
+    """The SCIM id of each managed user, by lower-cased userName; "" when it was recorded
+    before the record kept ids."""
+    managed_teams: Mapping[tuple[str, str], ManagedTeam] = field(default_factory=dict)
+    """Teams the tool created or adopted, by (organization, role)."""
     directory: DirectoryState | None = None
     """People and teams from the SCIM directory; None when people live in the ledger."""
