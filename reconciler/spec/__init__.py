@@ -14,6 +14,8 @@ from reconciler.spec.models import (
     Prune,
     Role,
     Sso,
+    TeamNames,
+    default_team_name,
 )
 
 __all__ = [
@@ -30,6 +32,8 @@ __all__ = [
     "Prune",
     "Role",
     "Sso",
+    "TeamNames",
+    "default_team_name",
     "load_file",
     "load_specs",
     "load_text",

@@ -59,11 +59,18 @@ class _Model(BaseModel):
 
 
 class Member(_Model):
-    """A person in an organization; their Okta login defaults to their email."""
+    """A person in an organization; their Okta login defaults to their email.
+
+    `givenName` and `familyName` are what Insomnia's SCIM connector receives as the person's
+    name, as Okta would send it; without them the Okta profile's names are used when the
+    stack outputs carry them, else none is sent.
+    """
 
     email: Email
     role: Role = Role.MEMBER
     okta_login: Email | None = None
+    given_name: Text | None = None
+    family_name: Text | None = None
 
     @property
     def login(self) -> str:
@@ -71,11 +78,30 @@ class Member(_Model):
         return self.okta_login or self.email
 
 
+class TeamNames(_Model):
+    """The names of an organization's teams in Insomnia, for teams that exist already (pushed
+    by Okta before, say); a role left out keeps the default `{organization}-{role}s`."""
+
+    admin: Text | None = None
+    member: Text | None = None
+
+
 class Organization(_Model):
     """An Insomnia organization and the people who belong to it."""
 
     name: Slug
+    teams: TeamNames = TeamNames()
     members: tuple[Member, ...] = ()
+
+    def team_name(self, role: str) -> str:
+        """The displayName of the team holding `role` (`admin` or `member`) in Insomnia."""
+        named = self.teams.admin if role == Role.ADMIN else self.teams.member
+        return named or default_team_name(self.name, role)
+
+
+def default_team_name(organization: str, role: str) -> str:
+    """`{organization}-{role}s`: the team name when the spec names none."""
+    return f"{organization}-{role}s"
 
 
 class AuthorizationServer(_Model):
@@ -182,11 +208,21 @@ def cross_check(enterprise: Enterprise) -> list[tuple[Loc, str]]:
     orgs: set[str] = set()
     login_of: dict[str, str] = {}
     email_of: dict[str, str] = {}
+    names_of: dict[str, tuple[str | None, str | None]] = {}
+    team_owner: dict[str, str] = {}
     for o, org in enumerate(spec.organizations):
         where: Loc = ("spec", "organizations", o)
         if org.name in orgs:
             problems.append(((*where, "name"), f"duplicate organization '{org.name}'"))
         orgs.add(org.name)
+        for role in (Role.ADMIN, Role.MEMBER):
+            team = org.team_name(role)
+            owner = team_owner.setdefault(team.casefold(), f"{org.name} {role.value}s")
+            if owner != f"{org.name} {role.value}s":
+                at_team: Loc = (*where, "teams", role.value) if getattr(org.teams, role) else where
+                problems.append(
+                    (at_team, f"team name '{team}' is also the team of {owner}: names are unique")
+                )
         seen: set[str] = set()
         for m, member in enumerate(org.members):
             at: Loc = (*where, "members", m)
@@ -211,6 +247,14 @@ def cross_check(enterprise: Enterprise) -> list[tuple[Loc, str]]:
                         (*at, "oktaLogin"),
                         f"'{email}' has Okta login '{login}' here but "
                         f"'{login_of[email]}' in another organization",
+                    )
+                )
+            names = (member.given_name, member.family_name)
+            if any(names) and names_of.setdefault(email, names) != names:
+                problems.append(
+                    (
+                        (*at, "givenName" if member.given_name else "familyName"),
+                        f"'{email}' has another name in another organization",
                     )
                 )
             if email_of.setdefault(login, email) != email:

@@ -248,3 +248,28 @@ def test_a_missing_path_and_an_empty_folder_are_named(tmp_path: Path) -> None:
         load_specs([tmp_path / "nope.yaml"])
     with pytest.raises(SpecError, match=r"no \*\.yaml spec files in this folder"):
         load_specs([tmp_path])
+
+
+def test_two_organizations_cannot_share_a_team_name(write_spec) -> None:
+    path = write_spec(
+        MINIMAL.replace(
+            "  organizations:\n",
+            "  organizations:\n    - name: qa\n      teams: {member: platform-admins}\n",
+        )
+    )
+    with pytest.raises(SpecError) as caught:
+        load_file(path)
+    assert str(caught.value) == (
+        f"{path}:19: spec.organizations[1]: team name 'platform-admins' is also the team "
+        "of qa members: names are unique"
+    )
+
+
+def test_one_person_has_one_name_across_organizations(write_spec) -> None:
+    path = write_spec(
+        MINIMAL.replace("- email: bob@acme.io", "- email: bob@acme.io\n          givenName: Bob")
+        + "    - name: qa\n      members:\n        - email: bob@acme.io\n          givenName: Rob\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_file(path)
+    assert "givenName: 'bob@acme.io' has another name in another organization" in str(caught.value)

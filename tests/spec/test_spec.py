@@ -133,3 +133,23 @@ def test_no_spec_key_looks_like_a_secret() -> None:
 
     assert "audience" in keys(Enterprise)
     assert [key for key in keys(Enterprise) if looks_secret(key)] == []
+
+
+def test_an_organization_may_name_its_teams_else_they_are_organization_role_s() -> None:
+    text = MINIMAL.replace(
+        "    - name: platform\n",
+        "    - name: platform\n      teams: {admin: Platform Admins}\n",
+    )
+    [platform] = load_text(text).spec.organizations
+    assert platform.team_name("admin") == "Platform Admins"
+    assert platform.team_name("member") == "platform-members"
+
+
+def test_names_are_optional_and_kept_as_written() -> None:
+    text = MINIMAL.replace(
+        "- email: bob@acme.io",
+        "- email: bob@acme.io\n          givenName: Bob\n          familyName: Smith",
+    )
+    alice, bob = load_text(text).spec.organizations[0].members
+    assert (alice.given_name, alice.family_name) == (None, None)
+    assert (bob.given_name, bob.family_name) == ("Bob", "Smith")
