@@ -47,7 +47,11 @@ Attrs = Mapping[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class PlanChange:
-    """One typed change. `secret_fingerprint` travels beside, never inside, before/after."""
+    """One typed change. `secret_fingerprint` travels beside, never inside, before/after.
+
+    `waiting_on` names the open manual step (`team_link platform-admins`) that holds the
+    change back: apply does not carry it out until an owner confirms that step.
+    """
 
     action: Action
     kind: Kind
@@ -55,6 +59,7 @@ class PlanChange:
     before: Attrs | None
     after: Attrs | None
     secret_fingerprint: str | None = field(default=None, repr=False)
+    waiting_on: str | None = None
 
     @property
     def organization(self) -> str:
@@ -63,10 +68,13 @@ class PlanChange:
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON shape of one change."""
-        return {
+        out: dict[str, Any] = {
             "action": self.action.value,
             "kind": self.kind.value,
             "key": self.key,
             "before": dict(self.before) if self.before is not None else None,
             "after": dict(self.after) if self.after is not None else None,
         }
+        if self.waiting_on is not None:
+            out["waiting_on"] = self.waiting_on
+        return out

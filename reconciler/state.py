@@ -82,19 +82,11 @@ class MemberState:
         return member_key(self.organization, self.email)
 
 
-def team_name(organization: str, role: str) -> str:
-    """The displayName of the managed team holding one role of one organization."""
-    return f"{organization}-{role}s"
-
-
-def managed_team_prefix(enterprise: str) -> str:
-    """Every team this tool manages for `enterprise` has an externalId starting with this."""
-    return f"insomnia-sso:{enterprise}:"
-
-
 def team_external_id(enterprise: str, organization: str, role: str) -> str:
-    """`insomnia-sso:{enterprise}:{organization}:{role}`: marks a team as managed."""
-    return f"{managed_team_prefix(enterprise)}{organization}:{role}"
+    """`insomnia-sso:{enterprise}:{organization}:{role}`: the externalId profile rfc7644
+    sends with a team it creates, for people reading the directory; never relied upon (a
+    server may drop it, and profile okta never sends one)."""
+    return f"insomnia-sso:{enterprise}:{organization}:{role}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,35 +107,55 @@ class ManagedTeam:
 @dataclass(frozen=True, slots=True)
 class DirectoryUser:
     """A SCIM User as the planner sees it; `user_name` is lower-cased (Insomnia matches by
-    email, case-insensitively)."""
+    email, case-insensitively). Names are as the directory holds them (None: not held)."""
 
     user_name: str
     external_id: str | None
     active: bool
+    id: str = ""
+    given_name: str | None = None
+    family_name: str | None = None
+    display_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DirectoryTeam:
-    """A managed SCIM Group (an Insomnia Team); `members` are lower-cased userNames."""
+    """A SCIM Group (an Insomnia Team); `members` are the lower-cased userNames of listed
+    users (an id that is no listed user is left out)."""
 
+    id: str
     display_name: str
-    external_id: str
-    members: frozenset[str]
+    members: frozenset[str] = frozenset()
+    external_id: str | None = None
+    other_members: int = 0
+    """Member ids that are no listed user (deleted users, nested groups): not in `members`."""
 
 
 @dataclass(frozen=True)
 class DirectoryState:
-    """People and managed teams as one read of the directory found them.
+    """People and teams as one read of the directory found them.
 
-    `users` holds every user the directory listed (managed or not), by lower-cased userName;
-    `teams` only the teams whose externalId carries this enterprise's marker, by displayName.
-    `complete` is False after a failed or short page: the planner then removes nobody.
+    `users` holds every user listed, by lower-cased userName; `teams` every group listed, by
+    SCIM id (which of them this tool manages is the record's to say, `ActualState.
+    managed_teams`, or the spec's by name). A read that missed something (a failed or short
+    page, a resource without id or that does not parse) is partial for that kind: the
+    planner then removes nothing and creates nothing of that kind.
     """
 
     users: Mapping[str, DirectoryUser] = field(default_factory=dict)
     teams: Mapping[str, DirectoryTeam] = field(default_factory=dict)
-    complete: bool = True
+    users_complete: bool = True
+    teams_complete: bool = True
     incomplete_reason: str = ""
+
+    @property
+    def complete(self) -> bool:
+        """True when both users and teams were read whole."""
+        return self.users_complete and self.teams_complete
+
+    def named(self, display_name: str) -> list[DirectoryTeam]:
+        """Every team whose displayName is exactly `display_name`."""
+        return [team for team in self.teams.values() if team.display_name == display_name]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from reconciler.outputs import OktaOutputs, parse_outputs
 from reconciler.spec import Enterprise
 
 # Real SCIM servers (scim2-server on loopback) for every suite that talks SCIM.
-pytest_plugins = ["tests.scim_peer"]
+pytest_plugins = ["tests.scim_peer", "tests.strict_scim"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SPEC = ROOT / "specs" / "enterprise.yaml"

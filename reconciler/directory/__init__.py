@@ -8,6 +8,7 @@ never import each other nor the stores' implementations.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -17,6 +18,10 @@ from reconciler.outputs import is_loopback
 
 if TYPE_CHECKING:
     from reconciler.directory.scim import ScimDirectory
+    from reconciler.directory.transport import Notify
+
+PROFILE_ENV = "INSOMNIA_SSO_SCIM_PROFILE"
+"""Which SCIM requests to send: okta (the default) or rfc7644."""
 
 TOKEN_ENV = "INSOMNIA_SSO_SCIM_TOKEN"  # noqa: S105 (a variable name, not a secret)
 """Where the SCIM bearer token comes from when no token file is given."""
@@ -59,18 +64,40 @@ def scim_token(token_file: str | None = None) -> str:
     return token
 
 
-def open_directory(url: str, token: str, *, timeout: float | None = None) -> ScimDirectory:
-    """A SCIM directory for a checked URL and a non-empty token. With `timeout`, each request
-    and all its retries together stay within it (doctor's one-timeout promise)."""
+def open_directory(
+    url: str,
+    token: str,
+    *,
+    profile: str | None = None,
+    timeout: float | None = None,
+    notify: Notify | None = None,
+) -> ScimDirectory:
+    """A SCIM directory for a checked URL and a non-empty token, speaking `profile` (okta
+    unless named, see `Profile`), within the bounds the environment sets (`Bounds.from_env`).
+    With `timeout`, each request and all its retries together stay within it (doctor's
+    one-timeout promise)."""
     from reconciler.directory.scim import ScimDirectory
-    from reconciler.directory.scim_http import RetryPolicy
+    from reconciler.directory.scim_types import Profile
+    from reconciler.directory.transport import Bounds
 
     if not token or not token.strip():
         raise DirectoryError(
             f"no SCIM token: set {TOKEN_ENV} or pass --scim-token-file FILE "
             "(Insomnia › Enterprise Controls › SCIM shows it)"
         )
-    if timeout is None:
-        return ScimDirectory(check_scim_url(url), token.strip())
-    retry = RetryPolicy(attempts=2, total_seconds=timeout, wait_max=timeout / 4)
-    return ScimDirectory(check_scim_url(url), token.strip(), timeout=timeout, retry=retry)
+    chosen = Profile.named(profile or os.environ.get(PROFILE_ENV))
+    bounds = Bounds.from_env()
+    if timeout is not None:
+        bounds = replace(
+            bounds,
+            attempts=2,
+            request_seconds=timeout,
+            connect_seconds=min(bounds.connect_seconds, timeout),
+            request_retry_seconds=timeout,
+            run_retry_seconds=timeout,
+            retry_after_cap=timeout / 4,
+            wait_max=timeout / 4,
+        )
+    return ScimDirectory(
+        check_scim_url(url), token.strip(), profile=chosen, bounds=bounds, notify=notify
+    )

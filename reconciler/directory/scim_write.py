@@ -1,149 +1,209 @@
-"""Carrying out user, team and team_member changes against a SCIM server.
+"""Carrying out user, team and team_member changes against a SCIM server, make before break.
 
-Two rounds, so that every id a team needs is known before the team is written:
-  1. users: create (adopting an existing userName), update (externalId, active);
-  2. teams and memberships: create a team with its members in the POST, one PATCH (or PUT)
-     per existing team for its adds and removes, DELETE emptied teams, deactivate users.
-Each round goes through `/Bulk` when announced (batches within maxOperations and
-maxPayloadSize; see `reconciler.directory.scim_bulk`), else through at most `max_in_flight`
-requests at a time. No bulkId references are needed: round 2 only starts once round 1 has
-given every id.
+Six phases, each started only once the one before has ended (DESIGN, "Make before break"):
+  1. users created, reactivated, re-identified or renamed;
+  2. teams created (with their first members in the POST), adopted, renamed;
+  3. members added;
+  4. members removed, except a person whose add into another team of that organization
+     did not hold: they stay where they are;
+  5. teams deleted, only once every removal from that team held (its remaining removals
+     ride with the DELETE);
+  6. users deactivated (`active: false`, never a DELETE).
+So no removal is ever in flight while an add it depends on is. Within a phase at most
+`max_in_flight` requests run at once, or, in profile rfc7644 when announced, `/Bulk`.
+`RunMemory` carries what one run learnt across apply's batches.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
-from scim2_models import Context, Email, Group, GroupMember, PatchOp, PatchOperation, User
+from reconciler.directory import scim_requests as req
+from reconciler.directory.scim_bulk import BulkSender
+from reconciler.directory.scim_read import find_group, find_user
+from reconciler.directory.scim_types import Features, Known, Op, Outcome, Profile, UserRow
+from reconciler.directory.transport import (
+    ScimHttp,
+    ScimRequestError,
+    ScimResult,
+    ScimStatusError,
+)
+from reconciler.plan_types import Action, Kind, PlanChange
+from reconciler.state import DirectoryTeam, DirectoryUser
 
-from reconciler.directory.scim import Features, Known, ScimGroup
-from reconciler.directory.scim_bulk import BulkSender, Op, Outcome
-from reconciler.directory.scim_http import ScimHttp, ScimRequestError, ScimResult, ScimStatusError
-from reconciler.plan import Action, Kind, PlanChange
-from reconciler.state import DirectoryUser
+Phase = Callable[[Sequence[PlanChange]], Iterator[Op]]
 
 
-def _quoted(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+@dataclass
+class RunMemory:
+    """What the writes of one run learnt, kept across apply's batches."""
+
+    team_ids: dict[str, str] = field(default_factory=dict)
+    """Team name → SCIM id: created, adopted or renamed in this run."""
+    user_ids: dict[str, str] = field(default_factory=dict)
+    """Users created or adopted in this run: userName → SCIM id."""
+    unmoved: set[tuple[str, str]] = field(default_factory=set)
+    """(organization, email) whose add into a team of that organization did not hold."""
+    kept_teams: set[str] = field(default_factory=set)
+    """Teams a removal from which did not hold: they are not deleted."""
+
+
+def _attrs(change: PlanChange) -> Mapping[str, Any]:
+    return change.after if change.after is not None else (change.before or {})
+
+
+def _member(change: PlanChange) -> tuple[str, str, str]:
+    """(team, email, organization) of a team_member change."""
+    attrs = _attrs(change)
+    team, _, email = change.key.partition("/")
+    return team, email.lower(), str(attrs.get("organization", ""))
 
 
 class ScimWriter:
-    """One `write`: turns changes into operations, sends them, says which changes held."""
+    """One `write`: turns changes into operations, phase by phase, and says which held."""
 
     def __init__(
-        self, http: ScimHttp, features: Features, known: Known, bulk: bool, max_in_flight: int
+        self,
+        http: ScimHttp,
+        features: Features,
+        known: Known,
+        memory: RunMemory,
+        *,
+        bulk: bool,
+        max_in_flight: int,
     ) -> None:
         self.http = http
         self.features = features
         self.known = known
-        self.bulk = bulk
+        self.memory = memory
+        self.bulk = bulk and features.profile is Profile.RFC7644 and features.bulk
         self.max_in_flight = max_in_flight
         self.outcome = Outcome()
-        self._bulk = BulkSender(http, features, self.outcome, self._carry_out)
-        self._lock = threading.Lock()
+        self._bulk = BulkSender(http, features, self.outcome, self._carry_out, self._failed)
 
     def run(
-        self, enterprise: str, changes: Sequence[PlanChange]
+        self, changes: Sequence[PlanChange]
     ) -> tuple[list[PlanChange], list[tuple[PlanChange, str]]]:
         """Carry out `changes`; returns (done, failed with reasons), each in plan order."""
-        round1 = [c for c in changes if c.kind is Kind.USER and c.action is not Action.DELETE]
-        round2 = [c for c in changes if c not in round1]
-        self._send(list(self._user_ops(round1)))
-        self._send(list(self._team_ops(round2)))
+        by_phase: dict[int, list[PlanChange]] = defaultdict(list)
+        deleted = {c.key for c in changes if c.kind is Kind.TEAM and c.action is Action.DELETE}
+        created = {c.key for c in changes if c.kind is Kind.TEAM and c.action is Action.CREATE}
+        for change in changes:
+            by_phase[self._phase(change, created, deleted)].append(change)
+        phases: list[Phase] = [
+            self._user_ops,
+            lambda batch: self._team_ops(batch, by_phase[-2]),
+            self._add_ops,
+            self._remove_ops,
+            lambda batch: self._delete_ops(batch, by_phase[-5]),
+            self._deactivation_ops,
+        ]
+        for number, phase in enumerate(phases, start=1):
+            if by_phase[number]:
+                self._send(list(phase(by_phase[number])))
+        for change in by_phase[0]:
+            self.outcome.fail([change], f"a directory cannot carry out {change.kind} changes")
         order = {id(c): i for i, c in enumerate(changes)}
         done = sorted(self.outcome.done, key=lambda c: order.get(id(c), 0))
         failed = sorted(self.outcome.failed, key=lambda f: order.get(id(f[0]), 0))
         return done, failed
 
-    # -- round 1: users ---------------------------------------------------------------------
+    @staticmethod
+    def _phase(change: PlanChange, created: set[str], deleted: set[str]) -> int:
+        """The phase a change belongs to; -2 and -5 ride with a team's POST or DELETE."""
+        kind, action = change.kind, change.action
+        if kind is Kind.USER:
+            return 6 if action is Action.DELETE else 1
+        if kind is Kind.TEAM:
+            return 5 if action is Action.DELETE else 2
+        if kind is Kind.TEAM_MEMBER:
+            team = change.key.partition("/")[0]
+            if action is Action.CREATE:
+                return -2 if team in created else 3
+            return -5 if team in deleted else 4
+        return 0
+
+    # -- 1. users -----------------------------------------------------------------------------
 
     def _user_ops(self, changes: Sequence[PlanChange]) -> Iterator[Op]:
         for change in changes:
             email = change.key.lower()
             after = dict(change.after or {})
-            if change.action is Action.CREATE:
-                if email in self.known.user_ids:  # already there (another case, another run)
-                    yield from self._update_ops(change, email, after)
-                else:
-                    yield self._create_user(change, email, after)
-            elif change.action is Action.UPDATE:
-                if email not in self.known.user_ids:
-                    self.outcome.fail([change], f"{email} is not in the directory")
-                else:
-                    yield from self._update_ops(change, email, after)
+            if email in self.known.user_ids:  # there already (another case, another run)
+                yield from self._update(change, email, after)
+            elif change.action is Action.CREATE:
+                yield self._create_user(change, email, after)
             else:
-                self.outcome.fail([change], f"unsupported {change.action} of a user")
+                self._user_failed(change, f"{email} is not in the directory")
+
+    def _user_failed(self, change: PlanChange, reason: str) -> None:
+        self.outcome.fail([change], reason)
 
     def _create_user(self, change: PlanChange, email: str, after: Mapping[str, Any]) -> Op:
-        external_id = str(after.get("externalId") or email)
-        user: Any = User(
-            user_name=email,
-            emails=[Email(value=email, type="work", primary=True)],
-            active=True,
-            external_id=external_id,
-        )
-
         def created(result: ScimResult) -> None:
             body = dict(result.body or {})
             if not result.recovered:  # a Bulk answer carries only the id
-                body.update(externalId=external_id, active=True)
-            self._remember_user(body, email)
+                body = {**req.user_body(email, after), **body}
+            self._remember(body, email)
             if result.recovered:
-                self._converge_user(email, after)
+                self._converge(email, after)
 
         def conflict() -> None:
-            found = self._find("Users", "userName", email)
+            found = find_user(self.http, self.features, email)
             if found is None:
                 raise ScimRequestError(f"POST /Users: 409 but no user named {email} was found")
-            self._remember_user(found, email)
-            self._converge_user(email, after)
+            self._remember(found, email)
+            self._converge(email, after)
 
         return Op(
             "POST",
             "Users",
-            user,
+            req.user_body(email, after),
             [change],
             after=created,
-            recover=lambda: self._find("Users", "userName", email),
+            recover=lambda: find_user(self.http, self.features, email),
             conflict=conflict,
         )
 
-    def _remember_user(self, body: Mapping[str, Any], email: str) -> None:
-        user_id = str(body.get("id") or "")
-        if not user_id:
-            raise ScimRequestError(f"the directory gave no id for {email}")
-        user = DirectoryUser(
-            user_name=email,
-            external_id=body.get("externalId"),
-            active=body.get("active", True) is not False,
-        )
-        with self._lock:
-            self.known.add_user(user_id, user)
+    def _remember(self, body: Mapping[str, Any], email: str) -> None:
+        row = UserRow.model_validate({**body, "userName": body.get("userName") or email})
+        user = row.state()
+        if user.user_name != email:
+            raise ScimRequestError(f"the directory answered for {user.user_name}, not {email}")
+        self.known.add_user(user)
+        with self.known.lock:
+            self.memory.user_ids[email] = user.id
 
     def _differences(self, email: str, after: Mapping[str, Any]) -> dict[str, Any]:
         user = self.known.users[email]
-        wanted: dict[str, Any] = {}
-        if "externalId" in after and after["externalId"] != user.external_id:
-            wanted["externalId"] = after["externalId"]
-        if "active" in after and bool(after["active"]) != user.active:
-            wanted["active"] = bool(after["active"])
-        return wanted
+        held: dict[str, Any] = {
+            "externalId": user.external_id,
+            "active": user.active,
+            "givenName": user.given_name,
+            "familyName": user.family_name,
+            "displayName": user.display_name,
+        }
+        return {
+            key: after[key]
+            for key in req.USER_FIELDS
+            if key in after and after[key] is not None and after[key] != held[key]
+        }
 
-    def _converge_user(self, email: str, after: Mapping[str, Any]) -> None:
-        """After adopting a user, bring externalId/active to what the change asked."""
-        wanted = self._differences(email, after)
-        for op in self._user_update(email, wanted, []):
-            self._request(op)
-            op.after(ScimResult(200, None))
+    def _converge(self, email: str, after: Mapping[str, Any]) -> None:
+        """After adopting a user, bring it to what the change asked, in this same thread."""
+        for op in self._user_update(email, self._differences(email, after), []):
+            op.after(self._request(op))
 
-    def _update_ops(self, change: PlanChange, email: str, after: Mapping[str, Any]) -> Iterator[Op]:
+    def _update(self, change: PlanChange, email: str, after: Mapping[str, Any]) -> Iterator[Op]:
         wanted = self._differences(email, after)
         if not wanted:
             self.outcome.ok([change])
+            with self.known.lock:
+                self.memory.user_ids.setdefault(email, self.known.user_ids[email])
             return
         yield from self._user_update(email, wanted, [change])
 
@@ -157,205 +217,273 @@ class ScimWriter:
 
         def updated(_result: ScimResult) -> None:
             old = self.known.users[email]
-            new = DirectoryUser(
-                email,
-                wanted.get("externalId", old.external_id),
-                wanted.get("active", old.active),
+            self.known.add_user(
+                DirectoryUser(
+                    email,
+                    wanted.get("externalId", old.external_id),
+                    wanted.get("active", old.active),
+                    old.id,
+                    wanted.get("givenName", old.given_name),
+                    wanted.get("familyName", old.family_name),
+                    wanted.get("displayName", old.display_name),
+                )
             )
-            with self._lock:
-                self.known.users[email] = new
+            with self.known.lock:
+                self.memory.user_ids.setdefault(email, old.id)
 
-        if self.features.patch:
-            patch = PatchOp[User](  # type: ignore[type-arg]
-                operations=[
-                    PatchOperation[User](op="replace", path=name, value=value)  # type: ignore[type-arg]
-                    for name, value in wanted.items()
-                ]
-            )
-            yield Op("PATCH", path, patch, changes, after=updated)
+        if set(wanted) == {"active"} and (
+            self.features.profile is Profile.OKTA or self.features.patch
+        ):
+            body = req.active_patch(bool(wanted["active"]), self.features)
+            yield Op("PATCH", path, body, changes, after=updated)
+            return
+        if self.features.profile is Profile.RFC7644 and self.features.patch:
+            yield Op("PATCH", path, req.user_patch(wanted), changes, after=updated)
             return
 
         def get_then_put() -> ScimResult:
-            body = dict(self.http.request("GET", path).body or {})
-            body.pop("meta", None)
-            body.update(wanted)
-            return self.http.request("PUT", path, json=body)
+            current = self.http.request("GET", path).body or {}
+            return self.http.request("PUT", path, json=req.user_replaced(current, wanted))
 
         yield Op("PUT", path, None, changes, after=updated, run=get_then_put)
 
-    # -- round 2: teams, memberships, deactivations -----------------------------------------
+    # -- 2. teams: created with their first members, adopted, renamed ----------------------------
 
-    def _team_ops(self, changes: Sequence[PlanChange]) -> Iterator[Op]:
-        creates = {c.key: c for c in changes if c.kind is Kind.TEAM and c.action is Action.CREATE}
-        deletes = {c.key: c for c in changes if c.kind is Kind.TEAM and c.action is Action.DELETE}
-        members: dict[str, list[PlanChange]] = defaultdict(list)
+    def _team_ops(
+        self, changes: Sequence[PlanChange], riders: Sequence[PlanChange]
+    ) -> Iterator[Op]:
+        adds: dict[str, list[PlanChange]] = defaultdict(list)
+        for change in riders:
+            adds[change.key.partition("/")[0]].append(change)
         for change in changes:
-            if change.kind is Kind.TEAM_MEMBER:
-                members[change.key.partition("/")[0]].append(change)
-            elif change.kind is Kind.USER and change.action is Action.DELETE:
-                pass
-            elif change.kind is not Kind.TEAM:
-                self.outcome.fail([change], f"a directory cannot carry out {change.kind} changes")
-        for name, change in creates.items():
-            yield from self._create_team(change, members.pop(name, []))
-        for name, change in deletes.items():
-            yield from self._delete_team(change, members.pop(name, []))
-        for name, team_changes in members.items():
-            yield from self._membership_ops(name, team_changes)
-        for change in changes:
-            if change.kind is Kind.USER and change.action is Action.DELETE:
-                email = change.key.lower()
-                if email not in self.known.user_ids:
-                    self.outcome.ok([change])  # nobody to deactivate
-                else:
-                    yield from self._update_ops(change, email, {"active": False})
+            after = dict(change.after or {})
+            name = change.key
+            if change.action is Action.CREATE:
+                yield from self._create_team(change, name, after, adds.pop(name, []))
+            elif not (change.before or {}).get("managed", True):  # adopting: no request
+                self._team_is(name, str(after["id"]))
+                self.outcome.ok([change])
+            else:
+                yield from self._rename(change, name, str(after["id"]))
 
-    def _member_ids(self, changes: Sequence[PlanChange]) -> list[tuple[PlanChange, str]]:
-        """(change, user id) for each membership whose user is known; the rest fail."""
-        found: list[tuple[PlanChange, str]] = []
+    def _team_is(self, name: str, team_id: str) -> None:
+        with self.known.lock:
+            self.memory.team_ids[name] = team_id
+
+    def _team_id(self, name: str, attrs: Mapping[str, Any], key: str = "teamId") -> str | None:
+        with self.known.lock:
+            return self.memory.team_ids.get(name) or attrs.get(key) or None
+
+    def _users_for(self, changes: Sequence[PlanChange]) -> list[tuple[PlanChange, str, str]]:
+        """(change, user id, email) for each membership whose user is known; the rest fail."""
+        found = []
         for change in changes:
-            email = change.key.partition("/")[2].lower()
+            email = _member(change)[1]
             user_id = self.known.user_ids.get(email)
             if user_id is None:
-                self.outcome.fail([change], f"{email} is not in the directory")
+                self._unmoved([change], f"{email} is not in the directory")
             else:
-                found.append((change, user_id))
+                found.append((change, user_id, email))
         return found
 
-    def _create_team(self, change: PlanChange, memberships: Sequence[PlanChange]) -> Iterator[Op]:
-        after = dict(change.after or {})
-        name = str(after.get("displayName") or change.key)
-        external_id = str(after["externalId"])
-        existing = self.known.groups.get(name)
-        if existing is not None and existing.external_id == external_id:
-            self.outcome.ok([change])
-            yield from self._membership_ops(name, memberships)
+    def _unmoved(self, changes: Sequence[PlanChange], reason: str) -> None:
+        """Adds that did not hold: their people stay wherever they are in that organization."""
+        with self.known.lock:
+            for change in changes:
+                if change.kind is Kind.TEAM_MEMBER:
+                    _, email, org = _member(change)
+                    self.memory.unmoved.add((org, email))
+        self.outcome.fail(changes, reason)
+
+    def _create_team(
+        self, change: PlanChange, name: str, after: Mapping[str, Any], adds: Sequence[PlanChange]
+    ) -> Iterator[Op]:
+        members = self._users_for(adds)
+        pairs = [(user_id, email) for _, user_id, email in members]
+        external_id = str(after.get("externalId") or "")
+        carried = [change, *(c for c, _, _ in members)]
+        there = [t for t in self.known.groups.values() if t.display_name == name]
+        if len(there) > 1:
+            self._failed(Op("POST", "Groups", None, carried), f"{len(there)} teams are named {name}")
             return
-        adds = [(c, i) for c, i in self._member_ids(memberships) if c.action is Action.CREATE]
-        for c in memberships:
-            if c.action is Action.DELETE:
-                self.outcome.ok([c])  # a new team holds nobody to remove
-        group = Group(
-            display_name=name,
-            external_id=external_id,
-            members=[GroupMember(value=i) for _, i in adds] or None,
-        )
+        if there:  # made meanwhile (a replayed plan, another run): adopted, never made twice
+            self._team_is(name, there[0].id)
+            self.outcome.ok([change])
+            yield from self._add_ops([c for c, _, _ in members])
+            return
 
         def created(result: ScimResult) -> None:
             body = result.body or {}
             group_id = str(body.get("id") or "")
             if not group_id:
                 raise ScimRequestError(f"the directory gave no id for team {name}")
-            ids = [str(m.get("value")) for m in body.get("members") or [] if m.get("value")]
+            listed = [str(m.get("value")) for m in body.get("members") or [] if isinstance(m, dict)]
             if not result.recovered:
-                ids = [i for _, i in adds]
-            with self._lock:
-                self.known.groups[name] = ScimGroup(group_id, name, external_id, ids)
-            missing = [(c, i) for c, i in adds if i not in ids]
-            if missing:  # a lost create found again: add who is not in yet
-                for op in self._member_op(name, missing, []):
-                    self._request(op)
-                    op.after(ScimResult(200, None))
+                listed = [i for i, _ in pairs]
+            self._team_is(name, group_id)
+            self.known.add_group(DirectoryTeam(group_id, name), listed)
+            missing = [(i, e) for i, e in pairs if i not in listed]
+            if missing:  # a lost create found again, or a 409: add who is not in yet
+                for body_ in req.chunks(missing):
+                    self._request(Op("PATCH", f"Groups/{group_id}", req.members_added(body_), []))
+                self.known.group_members[group_id] += [i for i, _ in missing]
+
+        def conflict() -> None:
+            found = find_group(self.http, self.features, name)
+            if found is None:
+                raise ScimRequestError(f"POST /Groups: 409 but no team named {name} was found")
+            created(ScimResult(200, found, recovered=True))
 
         yield Op(
             "POST",
             "Groups",
-            group,
-            [change, *(c for c, _ in adds)],
+            req.group_body(name, pairs, self.features, external_id),
+            carried,
             after=created,
-            recover=lambda: self._find("Groups", "externalId", external_id),
+            recover=lambda: find_group(self.http, self.features, name),
+            conflict=conflict,
         )
 
-    def _delete_team(self, change: PlanChange, memberships: Sequence[PlanChange]) -> Iterator[Op]:
-        group = self.known.groups.get(change.key)
-        if group is None:
-            self.outcome.ok([change, *memberships])  # already gone
-            return
+    def _rename(self, change: PlanChange, name: str, group_id: str) -> Iterator[Op]:
+        def renamed(_result: ScimResult) -> None:
+            self._team_is(name, group_id)
 
-        def deleted(_result: ScimResult) -> None:
-            with self._lock:
-                self.known.groups.pop(change.key, None)
-
-        # The removals of its members ride with the DELETE: they hold when it holds.
-        carried = [change, *memberships]
-        yield Op("DELETE", f"Groups/{group.id}", None, carried, deleted, gone_ok=True)
-
-    def _membership_ops(self, name: str, changes: Sequence[PlanChange]) -> Iterator[Op]:
-        if not changes:
+        path = f"Groups/{group_id}"
+        if self.features.profile is Profile.OKTA or self.features.patch:
+            yield Op("PATCH", path, req.renamed(group_id, name), [change], after=renamed)
             return
-        if name not in self.known.groups:
-            self.outcome.fail(list(changes), f"team {name} is not in the directory")
-            return
-        yield from self._member_op(name, self._member_ids(changes), [])
+        members = self.known.group_members.get(group_id, [])
+        external_id = (self.known.groups.get(group_id) or DirectoryTeam(group_id, name)).external_id
+        body = req.group_replaced(group_id, name, external_id, members)
+        yield Op("PUT", path, body, [change], after=renamed)
 
-    def _member_op(
-        self, name: str, pairs: Sequence[tuple[PlanChange, str]], extra: list[PlanChange]
-    ) -> Iterator[Op]:
-        group = self.known.groups[name]
-        current = set(group.member_ids)
-        adds = [(c, i) for c, i in pairs if c.action is Action.CREATE and i not in current]
-        removes = [(c, i) for c, i in pairs if c.action is Action.DELETE and i in current]
-        already = [c for c, i in pairs if (c, i) not in adds and (c, i) not in removes]
-        self.outcome.ok(already)
-        if not adds and not removes:
-            return
-        add_ids = [i for _, i in adds]
-        remove_ids = {i for _, i in removes}
-        carried = [c for c, _ in adds] + [c for c, _ in removes] + extra
+    # -- 3. and 4. members added, then members removed ------------------------------------------
+
+    def _by_team(self, changes: Sequence[PlanChange]) -> dict[str, list[PlanChange]]:
+        teams: dict[str, list[PlanChange]] = defaultdict(list)
+        for change in changes:
+            teams[change.key.partition("/")[0]].append(change)
+        return teams
+
+    def _add_ops(self, changes: Sequence[PlanChange]) -> Iterator[Op]:
+        for name, team_changes in self._by_team(changes).items():
+            team_id = self._team_id(name, _attrs(team_changes[0]))
+            if team_id is None:
+                self._unmoved(team_changes, f"team {name} is not in the directory")
+                continue
+            current = set(self.known.group_members.get(team_id, []))
+            members = self._users_for(team_changes)
+            self.outcome.ok([c for c, i, _ in members if i in current])
+            todo = [(c, i, e) for c, i, e in members if i not in current]
+            for part in req.chunks(todo):
+                if part:
+                    yield self._membership(team_id, name, added=part, removed=[])
+
+    def _remove_ops(self, changes: Sequence[PlanChange]) -> Iterator[Op]:
+        for name, team_changes in self._by_team(changes).items():
+            team_id = self._team_id(name, _attrs(team_changes[0]))
+            staying = self._staying(name, team_changes)
+            if team_id is None:
+                self.outcome.ok(staying)  # the team is gone: nobody to remove
+                continue
+            current = set(self.known.group_members.get(team_id, []))
+            pairs = []
+            for change in staying:
+                user_id = self.known.user_ids.get(_member(change)[1])
+                if user_id is None or user_id not in current:
+                    self.outcome.ok([change])  # not in it (any more)
+                else:
+                    pairs.append((change, user_id, _member(change)[1]))
+            for part in req.chunks(pairs):
+                if part:
+                    yield self._membership(team_id, name, added=[], removed=part)
+
+    def _staying(self, team: str, removals: Sequence[PlanChange]) -> list[PlanChange]:
+        """The removals that may go ahead; the others fail, their person kept in `team`."""
+        may = []
+        for change in removals:
+            _, email, org = _member(change)
+            if (org, email) in self.memory.unmoved:
+                with self.known.lock:
+                    self.memory.kept_teams.add(team)
+                self.outcome.fail(
+                    [change],
+                    f"kept in {team}: {email}'s move into another team of {org} did not hold",
+                )
+            else:
+                may.append(change)
+        return may
+
+    def _membership(
+        self,
+        team_id: str,
+        name: str,
+        *,
+        added: Sequence[tuple[PlanChange, str, str]],
+        removed: Sequence[tuple[PlanChange, str, str]],
+    ) -> Op:
+        add_ids = [i for _, i, _ in added]
+        remove_ids = {i for _, i, _ in removed}
+        carried = [c for c, _, _ in (*added, *removed)]
+        path = f"Groups/{team_id}"
 
         def changed(_result: ScimResult) -> None:
-            with self._lock:
-                kept = [i for i in group.member_ids if i not in remove_ids]
-                group.member_ids = kept + [i for i in add_ids if i not in kept]
+            with self.known.lock:
+                kept = [i for i in self.known.group_members.get(team_id, []) if i not in remove_ids]
+                self.known.group_members[team_id] = kept + [i for i in add_ids if i not in kept]
 
-        path = f"Groups/{group.id}"
-        if self.features.patch:
-            operations = [
-                PatchOperation[Group](op="remove", path=f"members[value eq {_quoted(i)}]")
-                for i in sorted(remove_ids)
-            ]
-            if add_ids:
-                operations.append(
-                    PatchOperation[Group](
-                        op="add", path="members", value=[{"value": i} for i in add_ids]
-                    )
+        if self.features.profile is Profile.OKTA or self.features.patch:
+            if added:
+                body = req.members_added([(i, e) for _, i, e in added])
+            else:
+                body = req.members_removed(sorted(remove_ids))
+            op = Op("PATCH", path, body, carried, after=changed)
+        else:
+            wanted = [i for i in self.known.group_members.get(team_id, []) if i not in remove_ids]
+            wanted += [i for i in add_ids if i not in wanted]
+            group = self.known.groups.get(team_id) or DirectoryTeam(team_id, name)
+            body = req.group_replaced(team_id, group.display_name, group.external_id, wanted)
+            op = Op("PUT", path, body, carried, after=changed)
+        return op
+
+    # -- 5. teams deleted, 6. users deactivated ---------------------------------------------------
+
+    def _delete_ops(
+        self, changes: Sequence[PlanChange], riders: Sequence[PlanChange]
+    ) -> Iterator[Op]:
+        removals = self._by_team(riders)
+        for change in changes:
+            name = change.key
+            riding = removals.pop(name, [])
+            staying = self._staying(name, riding)
+            if name in self.memory.kept_teams or len(staying) < len(riding):
+                self.outcome.fail(
+                    [change, *staying],
+                    f"team {name} kept: not every removal from it held, so deleting it could "
+                    "take someone out of its organization",
                 )
-            yield Op("PATCH", path, PatchOp[Group](operations=operations), carried, changed)
-            return
-        wanted = [i for i in group.member_ids if i not in remove_ids]
-        wanted += [i for i in add_ids if i not in wanted]
-        body = Group(
-            id=group.id,
-            display_name=group.display_name,
-            external_id=group.external_id,
-            members=[GroupMember(value=i) for i in wanted],
-        ).model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
-        put = lambda: self.http.request("PUT", path, json=body)  # noqa: E731
-        yield Op("PUT", path, body, carried, changed, run=put)
+                continue
+            team_id = self._team_id(name, change.before or {}, "id")
+            if team_id is None:
+                self.outcome.ok([change, *staying])  # already gone
+                continue
 
-    # -- lookups ---------------------------------------------------------------------------
+            def deleted(_result: ScimResult, team_id: str = team_id) -> None:
+                with self.known.lock:
+                    self.known.groups.pop(team_id, None)
+                    self.known.group_members.pop(team_id, None)
 
-    def _find(self, path: str, attribute: str, value: str) -> Mapping[str, Any] | None:
-        """The first resource whose `attribute` equals `value`, looked up on the server."""
-        if self.features.filter:
-            params: dict[str, str | int] = {"filter": f"{attribute} eq {_quoted(value)}"}
-            body = self.http.request("GET", path, params=params).body or {}
-            resources = body.get("Resources") or []
-            return resources[0] if resources else None
-        start = 1
-        while True:
-            params = {"startIndex": start, "count": self.features.page_size}
-            body = self.http.request("GET", path, params=params).body or {}
-            resources = body.get("Resources") or []
-            for resource in resources:
-                found = str(resource.get(attribute) or "")
-                if found == value or (attribute == "userName" and found.lower() == value):
-                    return dict(resource)
-            start += len(resources)
-            if not resources or start > int(body.get("totalResults") or 0):
-                return None
+            yield Op("DELETE", f"Groups/{team_id}", None, [change, *staying], deleted, gone_ok=True)
 
-    # -- sending ---------------------------------------------------------------------------
+    def _deactivation_ops(self, changes: Sequence[PlanChange]) -> Iterator[Op]:
+        for change in changes:
+            email = change.key.lower()
+            if email not in self.known.user_ids:
+                self.outcome.ok([change])  # nobody to deactivate
+            else:
+                yield from self._update(change, email, {"active": False})
+
+    # -- sending ------------------------------------------------------------------------------
 
     def _send(self, ops: list[Op]) -> None:
         if not ops:
@@ -363,7 +491,7 @@ class ScimWriter:
         if self.bulk:
             self._bulk.send([op for op in ops if op.run is None])
             ops = [op for op in ops if op.run is not None]
-        if len(ops) == 1 or self.max_in_flight <= 1:
+        if len(ops) <= 1 or self.max_in_flight <= 1:
             for op in ops:
                 self._carry_out(op)
             return
@@ -378,7 +506,7 @@ class ScimWriter:
         if op.run is not None:
             return op.run()
         return self.http.request(
-            op.method, op.path, json=op.payload(), recover=op.recover, lost_already=lost
+            op.method, op.path, json=op.data, recover=op.recover, lost_already=lost
         )
 
     def _carry_out(self, op: Op, *, lost: bool = False) -> None:
@@ -396,6 +524,20 @@ class ScimWriter:
                     raise
             op.after(result)
         except ScimRequestError as e:
-            self.outcome.fail(op.changes, e.reason)
+            self._failed(op, e.reason)
             return
         self.outcome.ok(op.changes)
+
+    def _failed(self, op: Op, reason: str) -> None:
+        """An operation that did not hold: adds leave their people unmoved, removals keep
+        their team from being deleted."""
+        with self.known.lock:
+            for change in op.changes:
+                if change.kind is not Kind.TEAM_MEMBER:
+                    continue
+                team, email, org = _member(change)
+                if change.action is Action.CREATE:  # a failed team create's members too
+                    self.memory.unmoved.add((org, email))
+                else:
+                    self.memory.kept_teams.add(team)
+        self.outcome.fail(op.changes, reason)

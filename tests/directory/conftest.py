@@ -1,27 +1,55 @@
-"""The directory's own fixtures: a fault proxy in front of a fresh tenant, and a directory
-with short waits. The scim2-server processes come from tests/scim_peer.py."""
+"""The directory's own fixtures: fast bounds, a fault proxy in front of a fresh tenant, and
+the peers each profile is tested against. The scim2-server processes come from
+tests/scim_peer.py, the strict Okta-profile server from tests/strict_scim.py."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
 from reconciler.directory.scim import ScimDirectory
-from reconciler.directory.scim_http import RetryPolicy
+from reconciler.directory.scim_types import Profile
+from reconciler.directory.transport import Bounds
 from tests.directory.fault_proxy import FaultProxy
-from tests.scim_peer import ENTERPRISE, TOKEN, Tenant
+from tests.scim_peer import ENTERPRISE, TOKEN, ScimServer, Tenant
 
-__all__ = ["ENTERPRISE", "FAST", "TOKEN", "Tenant", "directory"]
+__all__ = ["ENTERPRISE", "FAST", "TOKEN", "Peer", "Tenant", "directory"]
 
-FAST = RetryPolicy(
+FAST = Bounds(
+    request_seconds=2.0,
+    connect_seconds=1.0,
     attempts=4,
-    total_seconds=5.0,
+    request_retry_seconds=5.0,
+    run_retry_seconds=10.0,
+    retry_after_cap=2.0,
     wait_initial=0.01,
     wait_max=0.05,
     wait_jitter=0.01,
-    retry_after_cap=0.05,
 )
+
+
+@dataclass
+class Peer:
+    """A fresh scim2-server tenant and the profile a test speaks to it."""
+
+    tenant: Tenant
+    profile: Profile
+
+    @property
+    def url(self) -> str:
+        return self.tenant.url
+
+
+@pytest.fixture(params=["full-okta", "full-rfc7644", "plain-rfc7644"])
+def peer(request: pytest.FixtureRequest) -> Peer:
+    """Profile okta against scim2-server with PATCH; rfc7644 against it with and without
+    Bulk/PATCH. (Okta's client always PATCHes groups, so okta needs a server that PATCHes.)"""
+    kind, profile = request.param.split("-")
+    running: ScimServer = request.getfixturevalue(f"{kind}_server")
+    tenant = Tenant(f"{running.root}/t{__import__('uuid').uuid4().hex[:12]}", running.full)
+    return Peer(tenant, Profile(profile))
 
 
 @pytest.fixture
@@ -31,5 +59,12 @@ def proxy(full_tenant: Tenant) -> Iterator[FaultProxy]:
         yield p
 
 
-def directory(url: str, *, token: str = TOKEN, timeout: float = 2.0, **kw: object) -> ScimDirectory:
-    return ScimDirectory(url, token, timeout=timeout, retry=FAST, **kw)  # type: ignore[arg-type]
+def directory(
+    url: str,
+    *,
+    token: str = TOKEN,
+    profile: Profile = Profile.RFC7644,
+    bounds: Bounds = FAST,
+    **kw: object,
+) -> ScimDirectory:
+    return ScimDirectory(url, token, profile=profile, bounds=bounds, **kw)  # type: ignore[arg-type]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.directory import check_scim_url, open_directory, scim_token
-from reconciler.directory.scim_http import retry_after_seconds
+from reconciler.directory.scim_types import Profile
+from reconciler.directory.transport import Bounds, retry_after_seconds
 from reconciler.errors import DirectoryError
 
 SECRET = "s3cr3t-scim-token"
@@ -75,9 +76,41 @@ def test_the_token_is_not_in_the_repr() -> None:
 
 def test_retry_after() -> None:
     now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
-    assert retry_after_seconds("3", 30) == 3
-    assert retry_after_seconds("120", 30) == 30
-    assert retry_after_seconds("Thu, 01 Jan 2026 12:00:10 GMT", 30, now) == 10
-    assert retry_after_seconds("Thu, 01 Jan 2026 11:00:00 GMT", 30, now) == 0
-    assert retry_after_seconds("soon", 30) is None
-    assert retry_after_seconds(None, 30) is None
+    assert retry_after_seconds("3") == 3
+    assert retry_after_seconds("86400") == 86400  # capped where it is used, not here
+    assert retry_after_seconds("Thu, 01 Jan 2026 12:00:10 GMT", now) == 10
+    assert retry_after_seconds("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds(None) is None
+
+
+def test_the_profile_is_okta_unless_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INSOMNIA_SSO_SCIM_PROFILE", raising=False)
+    with open_directory("https://acme.rest/scim", SECRET) as d:
+        assert d.profile is Profile.OKTA
+    monkeypatch.setenv("INSOMNIA_SSO_SCIM_PROFILE", "RFC7644")
+    with open_directory("https://acme.rest/scim", SECRET) as d:
+        assert d.profile is Profile.RFC7644
+    with pytest.raises(DirectoryError) as caught:
+        open_directory("https://acme.rest/scim", SECRET, profile="entra")
+    assert str(caught.value) == (
+        "unknown SCIM profile 'entra': use okta (the default, what Insomnia is known to serve) "
+        "or rfc7644"
+    )
+
+
+def test_bounds_a_user_may_set_come_from_the_environment() -> None:
+    bounds = Bounds.from_env(
+        {
+            "INSOMNIA_SSO_SCIM_TIMEOUT": "15",
+            "INSOMNIA_SSO_SCIM_RETRY_BUDGET": "120",
+            "INSOMNIA_SSO_SCIM_MAX_ANSWER_MB": "8",
+            "INSOMNIA_SSO_SCIM_MAX_RESOURCES": "5000",
+        }
+    )
+    assert (bounds.request_seconds, bounds.run_retry_seconds) == (15, 120)
+    assert (bounds.answer_bytes, bounds.max_resources) == (8 * 1024 * 1024, 5000)
+    assert Bounds.from_env({}) == Bounds()
+    with pytest.raises(DirectoryError) as caught:
+        Bounds.from_env({"INSOMNIA_SSO_SCIM_TIMEOUT": "soon"})
+    assert str(caught.value) == "INSOMNIA_SSO_SCIM_TIMEOUT must be a positive number, not 'soon'"
