@@ -20,6 +20,7 @@ client id and the issuer its URL, and are then updated to what the spec declares
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_okta as okta
@@ -79,13 +80,24 @@ def _clause(login: str) -> str:
     return f'profile.login eq "{login}"'
 
 
-def _user_ids(results: Sequence[okta.user.GetUsersResult]) -> dict[str, str]:
-    """Okta user id by lower-cased login, leaving out deprovisioned users (they cannot sign in)."""
-    found: dict[str, str] = {}
+@dataclass(frozen=True)
+class OktaPerson:
+    """An Okta user found by login: its id, and the names Insomnia's SCIM users get."""
+
+    id: str
+    given_name: str
+    family_name: str
+
+
+def _people(results: Sequence[okta.user.GetUsersResult]) -> dict[str, OktaPerson]:
+    """Okta users by lower-cased login, leaving out deprovisioned ones (they cannot sign in)."""
+    found: dict[str, OktaPerson] = {}
     for result in results:
         for user in result.users or ():
             if user.status not in _USER_UNUSABLE:
-                found[user.login.lower()] = user.id
+                found[user.login.lower()] = OktaPerson(
+                    user.id, user.first_name or "", user.last_name or ""
+                )
     return found
 
 
@@ -98,6 +110,7 @@ class InsomniaOktaSso(pulumi.ComponentResource):
     app_id: pulumi.Output[str]
     auth_server_id: pulumi.Output[str]
     assigned_users: pulumi.Output[list[str]]
+    assigned_names: pulumi.Output[dict[str, dict[str, str]]]
     client_secret_adopted: pulumi.Output[bool]
 
     def __init__(
@@ -181,7 +194,7 @@ class InsomniaOktaSso(pulumi.ComponentResource):
             okta.GroupMemberships(
                 f"{name}-members",
                 group_id=group.id,
-                users=found.apply(lambda ids: [ids[login] for login in logins if login in ids]),
+                users=found.apply(lambda ids: [ids[login].id for login in logins if login in ids]),
                 # People added to the group by hand show up as drift and are removed.
                 track_all_users=True,
                 opts=child(adopt.members),
@@ -204,6 +217,14 @@ class InsomniaOktaSso(pulumi.ComponentResource):
         self.app_id = app.id
         self.auth_server_id = server.id
         self.assigned_users = found.apply(lambda ids: self._assigned(logins, ids))
+        # The names Okta holds, for the SCIM users Insomnia gets (as Okta would push them).
+        self.assigned_names = found.apply(
+            lambda people: {
+                login: {"givenName": p.given_name, "familyName": p.family_name}
+                for login, p in sorted(people.items())
+                if p.given_name or p.family_name
+            }
+        )
         self.register_outputs(
             {
                 "client_id": self.client_id,
@@ -212,12 +233,13 @@ class InsomniaOktaSso(pulumi.ComponentResource):
                 "app_id": self.app_id,
                 "auth_server_id": self.auth_server_id,
                 "assigned_users": self.assigned_users,
+                "assigned_names": self.assigned_names,
                 "client_secret_adopted": self.client_secret_adopted,
             }
         )
 
-    def _look_up(self, logins: Sequence[str]) -> pulumi.Output[dict[str, str]]:
-        """User ids by login: one `getUsers` search per batch, never one call per person."""
+    def _look_up(self, logins: Sequence[str]) -> pulumi.Output[dict[str, OktaPerson]]:
+        """Okta users by login: one `getUsers` search per batch, never one call per person."""
         if not logins:
             return pulumi.Output.from_input({})
         searches = [
@@ -227,9 +249,9 @@ class InsomniaOktaSso(pulumi.ComponentResource):
             )
             for batch in login_batches(logins)
         ]
-        return pulumi.Output.all(*searches).apply(_user_ids)
+        return pulumi.Output.all(*searches).apply(_people)
 
-    def _assigned(self, logins: Sequence[str], ids: dict[str, str]) -> list[str]:
+    def _assigned(self, logins: Sequence[str], ids: dict[str, OktaPerson]) -> list[str]:
         """The logins that resolved to usable Okta users; warns about the rest."""
         missing = [login for login in logins if login not in ids]
         if missing:

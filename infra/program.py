@@ -34,6 +34,7 @@ OUTPUT_NAMES = (
     "app_id",
     "auth_server_id",
     "assigned_users",
+    "assigned_names",
     "client_secret_adopted",
 )
 """The stack outputs, flat, as `pulumi stack output --json` gives them to the reconciler."""
@@ -110,6 +111,7 @@ def declare(
         "app_id": sso.app_id,
         "auth_server_id": sso.auth_server_id,
         "assigned_users": sso.assigned_users,
+        "assigned_names": sso.assigned_names,
         "client_secret_adopted": sso.client_secret_adopted,
     }
 

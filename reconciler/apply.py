@@ -28,7 +28,7 @@ from reconciler.outputs import OktaOutputs
 from reconciler.plan import Action, Kind, Plan, PlanChange, plan
 from reconciler.plan_types import ENTERPRISE_WIDE
 from reconciler.spec import Enterprise
-from reconciler.state import ActualState
+from reconciler.state import ActualState, ManagedTeam
 from reconciler.stores.base import Store, utcnow
 
 
@@ -43,6 +43,8 @@ class ApplyResult:
     the next apply plans them again."""
     requests: int = 0
     """HTTP requests made to the SCIM directory (0 for the ledger)."""
+    waiting: tuple[PlanChange, ...] = ()
+    """Changes not carried out: each waits on the manual step it names."""
 
 
 def default_actor() -> str:
@@ -148,10 +150,8 @@ def apply(
         result = plan(enterprise, outputs, actual)
         check_removals(result, allow_mass_removal=allow_mass_removal)
         if directory is not None:
-            assert actual.directory is not None  # read_actual read it
-            present = {p.email for _, p in enterprise.memberships()} & set(actual.directory.users)
-            _remember(store, name, present - actual.managed_users, actor, clock)
-        changes = result.changes
+            _adopt_present(store, enterprise, actual, actor, clock)
+        changes = result.ready
         done, requests = 0, 0
         failed: list[tuple[PlanChange, str]] = []
         for start in range(0, len(changes), batch_size):
@@ -169,7 +169,37 @@ def apply(
                 failed.extend(report.failed)
             if progress is not None:
                 progress(start + len(batch), len(changes))
-    return ApplyResult(result, done, tuple(failed), requests)
+    return ApplyResult(result, done, tuple(failed), requests, result.waiting)
+
+
+def _adopt_present(
+    store: Store,
+    enterprise: Enterprise,
+    actual: ActualState,
+    actor: str,
+    clock: Callable[[], datetime],
+) -> None:
+    """Users of the spec the directory holds already are the tool's from now on (adopted,
+    never duplicated); recorded teams a whole read no longer shows are forgotten."""
+    directory = actual.directory
+    assert directory is not None  # read_actual read it
+    users = directory.users
+    present = {p.email for _, p in enterprise.memberships()} & set(users)
+    ids = {
+        email: users[email].id
+        for email in present
+        if actual.managed_user_ids.get(email) != users[email].id
+    }
+    if ids:
+        store.remember_users(
+            enterprise=enterprise.name, user_names=set(ids), ids=ids, actor=actor, now=clock()
+        )
+    if directory.teams_complete:
+        gone = [
+            k for k, team in actual.managed_teams.items() if team.scim_id not in directory.teams
+        ]
+        if gone:
+            store.forget_teams(enterprise=enterprise.name, teams=gone, actor=actor, now=clock())
 
 
 def _journal_report(
@@ -180,7 +210,8 @@ def _journal_report(
     actor: str,
     clock: Callable[[], datetime],
 ) -> None:
-    """Journal what the directory did and refused; remember the users it created."""
+    """Journal what the directory did and refused; record the users and teams it created,
+    adopted or renamed, and forget the teams it deleted."""
     store.journal_changes(
         enterprise=enterprise, changes=report.done, outcome="applied", actor=actor, now=clock()
     )
@@ -193,15 +224,30 @@ def _journal_report(
             now=clock(),
             error=reason,
         )
-    users = {c.key for c in report.done if c.kind is Kind.USER}
-    _remember(store, enterprise, users - actual.managed_users, actor, clock)
-
-
-def _remember(
-    store: Store, enterprise: str, users: set[str], actor: str, clock: Callable[[], datetime]
-) -> None:
-    if users:
-        store.remember_users(enterprise=enterprise, user_names=users, actor=actor, now=clock())
+    users = {
+        c.key: report.user_ids[c.key]
+        for c in report.done
+        if c.kind is Kind.USER and c.key in report.user_ids
+    }
+    new = {e: i for e, i in users.items() if actual.managed_user_ids.get(e) != i}
+    if new:
+        store.remember_users(
+            enterprise=enterprise, user_names=set(new), ids=new, actor=actor, now=clock()
+        )
+    teams, gone = [], []
+    for change in report.done:
+        if change.kind is not Kind.TEAM:
+            continue
+        attrs = change.after if change.after is not None else (change.before or {})
+        where = (str(attrs["organization"]), str(attrs["role"]))
+        if change.action is Action.DELETE:
+            gone.append(where)
+        elif change.key in report.team_ids:
+            teams.append(ManagedTeam(*where, report.team_ids[change.key], change.key))
+    if teams:
+        store.remember_teams(enterprise=enterprise, teams=teams, actor=actor, now=clock())
+    if gone:
+        store.forget_teams(enterprise=enterprise, teams=gone, actor=actor, now=clock())
 
 
 def _renew(

@@ -8,7 +8,13 @@ replaced), the digest differs and the step is open again.
 
     domain          key acme.com        claim, publish the TXT record, verify (or remove)
     sso_connection  key <enterprise>    client id, issuer, domain identifier, SSO URL
+    organization    key platform        create it (Owner or Co-owner only)
     team_link       key platform-admins link the managed team to its organization and role
+    owner           key platform/alice@acme.com   make the person owner (never granted by
+                                        teams or invitations)
+
+An `organization` step is also done once a team of that organization was confirmed linked,
+or someone accepted an invitation to it: neither can happen before it exists.
 
 A pure module: spec, Okta outputs and the record's confirmations in, steps out.
 """
@@ -25,7 +31,7 @@ from typing import Any
 
 from reconciler.outputs import UNKNOWN, OktaOutputs
 from reconciler.spec import Enterprise, Role
-from reconciler.state import ActualState, Confirmation, team_name
+from reconciler.state import ActualState, Confirmation
 
 SECRET_HINT = "run `pulumi stack output --show-secrets client_secret` and paste it"  # noqa: S105
 KEEP_SECRET = "leave the secret Insomnia holds (adopted app: Okta gave the stack none)"  # noqa: S105
@@ -37,7 +43,9 @@ class StepKind(StrEnum):
 
     DOMAIN = "domain"
     SSO_CONNECTION = "sso_connection"
+    ORGANIZATION = "organization"
     TEAM_LINK = "team_link"
+    OWNER = "owner"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +163,27 @@ def sso_step(enterprise: Enterprise, outputs: OktaOutputs) -> ManualStep:
     )
 
 
-def team_link_steps(enterprise: Enterprise) -> list[ManualStep]:
-    """Link each managed team to its organization with its role (SCIM only)."""
+def organization_step(org_name: str) -> ManualStep:
+    """Create one organization in Insomnia: owner-only UI work, before any team link."""
+    values = {"organization": org_name}
+    return ManualStep(
+        StepKind.ORGANIZATION,
+        org_name,
+        _frozen(**values),
+        f"Insomnia › Enterprise Controls › Organizations › New organization (Owner or "
+        f"Co-owner only): name it {org_name}. Then: insomnia-sso confirm organization "
+        f"{org_name}",
+        digest(values),
+    )
+
+
+def team_link_steps(enterprise: Enterprise, org_name: str) -> list[ManualStep]:
+    """Link each of one organization's teams to it with its role (SCIM only)."""
     steps = []
-    for org_name, role in sorted(team_roles(enterprise)):
-        team = team_name(org_name, role)
+    org = next(o for o in enterprise.spec.organizations if o.name == org_name)
+    roles = {scim_role(person.role) for person in org.members}
+    for role in sorted(roles):
+        team = org.team_name(role)
         values = {"team": team, "organization": org_name, "role": role}
         steps.append(
             ManualStep(
@@ -168,6 +192,29 @@ def team_link_steps(enterprise: Enterprise) -> list[ManualStep]:
                 _frozen(**values),
                 f"Insomnia › Enterprise Controls › Teams › {team} › Organizations: link it to "
                 f"{org_name} with the role {role}. Then: insomnia-sso confirm team_link {team}",
+                digest(values),
+            )
+        )
+    return steps
+
+
+def owner_steps(enterprise: Enterprise) -> list[ManualStep]:
+    """Make each owner in the spec owner in Insomnia: owner is never granted by teams or
+    invitations, so they join as admins and an owner transfers ownership by hand."""
+    steps = []
+    for org, person in enterprise.memberships():
+        if person.role is not Role.OWNER:
+            continue
+        values = {"organization": org.name, "email": person.email, "role": "owner"}
+        key = f"{org.name}/{person.email}"
+        steps.append(
+            ManualStep(
+                StepKind.OWNER,
+                key,
+                _frozen(**values),
+                f"Insomnia › {org.name} › Members: once {person.email} has joined (as admin), "
+                "make them owner (an Owner or Co-owner can). Then: insomnia-sso confirm owner "
+                f"{key}",
                 digest(values),
             )
         )
@@ -187,11 +234,15 @@ def scim_role(role: Role) -> str:
 def all_steps(
     enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState, *, teams: bool
 ) -> list[ManualStep]:
-    """Every manual step the spec implies, open or done, in the order an owner does them."""
+    """Every manual step the spec implies, open or done, in the order an owner does them:
+    domains, the SSO connection, then each organization and its team links, then owners."""
     steps = domain_steps(enterprise, actual)
     steps.append(sso_step(enterprise, outputs))
-    if teams:
-        steps.extend(team_link_steps(enterprise))
+    for org in enterprise.spec.organizations:
+        steps.append(organization_step(org.name))
+        if teams:
+            steps.extend(team_link_steps(enterprise, org.name))
+    steps.extend(owner_steps(enterprise))
     return steps
 
 
@@ -200,8 +251,37 @@ def open_steps(
 ) -> tuple[ManualStep, ...]:
     """The steps no confirmation covers yet (or any more)."""
     found = actual.confirmations
+    steps = all_steps(enterprise, outputs, actual, teams=teams)
+    done = {
+        (step.kind, step.key)
+        for step in steps
+        if step.done_by(found.get((step.kind.value, step.key)))
+    }
+    existing = _organizations_known_to_exist(enterprise, steps, done, actual)
     return tuple(
         step
-        for step in all_steps(enterprise, outputs, actual, teams=teams)
-        if not step.done_by(found.get((step.kind.value, step.key)))
+        for step in steps
+        if (step.kind, step.key) not in done
+        and not (step.kind is StepKind.ORGANIZATION and step.key in existing)
+        and not (step.kind is StepKind.OWNER and _owner_in_ledger(step, actual))
     )
+
+
+def _organizations_known_to_exist(
+    enterprise: Enterprise,
+    steps: list[ManualStep],
+    done: set[tuple[StepKind, str]],
+    actual: ActualState,
+) -> set[str]:
+    """Organizations a confirmed team link or an accepted invitation shows to exist."""
+    linked = {
+        str(step.after["organization"])
+        for step in steps
+        if step.kind is StepKind.TEAM_LINK and (step.kind, step.key) in done
+    }
+    return linked | {member.organization for member in actual.members.values()}
+
+
+def _owner_in_ledger(step: ManualStep, actual: ActualState) -> bool:
+    member = actual.members.get(step.key)
+    return member is not None and member.role == Role.OWNER.value

@@ -20,6 +20,7 @@ import ipaddress
 import json
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from reconciler.spec import Enterprise
 UNKNOWN = "(known after pulumi up)"
 SENSITIVE = "(sensitive)"
 REQUIRED = ("client_id", "client_secret", "issuer", "app_id", "auth_server_id", "assigned_users")
+NAMES = "assigned_names"
+"""Optional output: {login: {givenName, familyName}} as Okta holds them."""
 ADOPTED_FLAG = "client_secret_adopted"
 """Optional output: true when the app was adopted and Okta gave the stack no secret."""
 ADOPTED_APP_WARNING = (
@@ -51,6 +54,9 @@ class OktaOutputs:
     assigned_users: frozenset[str] | None = None
     secret_adopted: bool = False
     """The app was adopted and its secret is not in the stack: keep the one Insomnia holds."""
+    names: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Okta login → (given name, family name), from the optional `assigned_names` output:
+    what Insomnia's SCIM users are given when the spec names nobody."""
 
     @property
     def known(self) -> bool:
@@ -148,6 +154,7 @@ def parse_outputs(text: str, source: str, enterprise: Enterprise) -> OktaOutputs
     if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
         raise OutputsError(f"{source}: assigned_users must be a list of logins")
     _check_same_okta_org(source, data["issuer"], enterprise)
+    names = _names(source, data.get(NAMES, {}))
     return OktaOutputs(
         client_id=data["client_id"],
         issuer=data["issuer"],
@@ -156,7 +163,25 @@ def parse_outputs(text: str, source: str, enterprise: Enterprise) -> OktaOutputs
         auth_server_id=data["auth_server_id"],
         assigned_users=frozenset(u.lower() for u in users),
         secret_adopted=adopted,
+        names=names,
     )
+
+
+def _names(source: str, raw: object) -> dict[str, tuple[str, str]]:
+    """`assigned_names` as login → (given, family); a malformed one is refused."""
+    wrong = OutputsError(f"{source}: {NAMES} must map logins to {{givenName, familyName}}")
+    if not isinstance(raw, dict):
+        raise wrong
+    names: dict[str, tuple[str, str]] = {}
+    for login, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise wrong
+        given, family = entry.get("givenName", ""), entry.get("familyName", "")
+        if not isinstance(given, str) or not isinstance(family, str):
+            raise wrong
+        if given.strip() or family.strip():
+            names[str(login).lower()] = (given.strip(), family.strip())
+    return names
 
 
 def is_loopback(host: str) -> bool:

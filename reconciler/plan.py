@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from reconciler.manual import ManualStep, open_steps
+from reconciler.manual import ManualStep, StepKind, open_steps
 from reconciler.outputs import ADOPTED_APP_WARNING, OktaOutputs
 from reconciler.plan_scim import scim_changes
 from reconciler.plan_types import KIND_ORDER, Action, Attrs, Kind, PlanChange
@@ -58,10 +58,22 @@ class Plan:
         """True when there is nothing to do: no change and no open manual step."""
         return not self.changes and not self.manual_steps
 
+    @property
+    def ready(self) -> tuple[PlanChange, ...]:
+        """The changes apply carries out now: those no open manual step holds back."""
+        return tuple(c for c in self.changes if c.waiting_on is None)
+
+    @property
+    def waiting(self) -> tuple[PlanChange, ...]:
+        """The changes held back until an owner confirms the step each names."""
+        return tuple(c for c in self.changes if c.waiting_on is not None)
+
     def summary(self) -> dict[str, int]:
-        """Counts per action, every action present, and the open manual steps."""
+        """Counts per action, every action present, the changes waiting on a manual step
+        (counted in their action too) and the open manual steps."""
         counts = Counter(change.action for change in self.changes)
         out = {action.value: counts.get(action, 0) for action in Action}
+        out["waiting"] = len(self.waiting)
         out["manual"] = len(self.manual_steps)
         return out
 
@@ -106,8 +118,17 @@ def plan(enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState) -> P
     if outputs.secret_adopted:
         warnings.append(ADOPTED_APP_WARNING)
 
+    steps = open_steps(enterprise, outputs, actual, teams=directory is not None)
     if directory is not None:
-        people = scim_changes(enterprise, actual, directory, prune)
+        open_links = frozenset(s.key for s in steps if s.kind is StepKind.TEAM_LINK)
+        people = scim_changes(
+            enterprise,
+            actual,
+            directory,
+            spec.prune.enabled,
+            names=outputs.names,
+            open_links=open_links,
+        )
         changes, removed = people.changes, Counter(org for org, _ in people.leaving)
         current: Mapping[str, int] = people.current
         warnings.extend(people.warnings)
@@ -125,7 +146,6 @@ def plan(enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState) -> P
         )
 
     changes.sort(key=_order)
-    steps = open_steps(enterprise, outputs, actual, teams=directory is not None)
     return Plan(
         enterprise.name,
         tuple(changes),
@@ -182,8 +202,13 @@ def _people_changes(
         if member is not None:
             if member.role == role.value:
                 continue
-            if Role.OWNER in (role, member.role):
-                warnings.append(_owner_note(key, member.role, role))
+            if member.role == Role.OWNER.value:
+                warnings.append(
+                    f"{key}: is an owner in Insomnia; ownership is never taken away here "
+                    f"(spec: {role})"
+                )
+                continue
+            if role is Role.OWNER:  # an `owner` manual step asks for it
                 continue
             changes.append(
                 PlanChange(
@@ -195,13 +220,9 @@ def _people_changes(
                 )
             )
             continue
-        invited_role = role.value
-        if role is Role.OWNER:
-            invited_role = Role.ADMIN.value
-            warnings.append(
-                f"{key}: owner cannot be granted by invitation (Insomnia's rule); invited as "
-                "admin: transfer ownership in Insomnia once they accept"
-            )
+        # Owner cannot be granted by invitation (Insomnia's rule): invited as admin, and an
+        # `owner` manual step asks an owner to transfer ownership once they accept.
+        invited_role = Role.ADMIN.value if role is Role.OWNER else role.value
         invitation = actual.invitations.get(key)
         status = invitation.status_at(now) if invitation is not None else InvitationStatus.REVOKED
         if invitation is None or status in (InvitationStatus.REVOKED, InvitationStatus.ACCEPTED):
@@ -243,9 +264,3 @@ def _people_changes(
             why = "owners are never removed"
         warnings.append(f"{kept} member(s) are not in the spec and stay ({why})")
     return changes, warnings
-
-
-def _owner_note(key: str, actual_role: str, desired: Role) -> str:
-    if desired is Role.OWNER:
-        return f"{key}: is {actual_role}; make them owner in Insomnia (never granted here)"
-    return f"{key}: is an owner in Insomnia; ownership is never taken away here (spec: {desired})"

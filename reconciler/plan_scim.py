@@ -1,29 +1,39 @@
-"""People and teams planned against the SCIM directory: users, managed teams, memberships.
+"""People and teams planned against the SCIM directory: users, teams, memberships.
 
 Pure, like `reconciler.plan`, which calls it when people live in a directory. The mapping
-(DESIGN, "SCIM mapping"): one User per person, one Team per (organization, role) holding
-anyone, `{organization}-{role}s`, marked by its externalId. Only managed teams and users
-the record says the tool manages are ever changed; others are at most dropped from a
-managed team they were added to by hand (with prune).
+(DESIGN, "SCIM mapping"): one User per person; one Team per (organization, role) holding
+anyone, named as the spec says (`{organization}-{role}s` by default).
+
+Identity: a team is the tool's when the record holds its SCIM id; else a team of exactly
+that name is adopted (the plan says so); else it is created, unless the read of teams was
+partial (the team not seen may exist). Only the record's teams and users are ever changed;
+anyone else is at most dropped from such a team (with prune).
+
+Make before break: a person moving between two teams of one organization is removed from
+the old team only once the new team's `team_link` step is confirmed; until then the removal
+is in the plan with `waiting_on`, and so is the old team's deletion.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from reconciler.manual import scim_role
 from reconciler.plan_types import ENTERPRISE_WIDE, Action, Kind, PlanChange
-from reconciler.spec import Enterprise, Role
+from reconciler.spec import Enterprise, Member
 from reconciler.state import (
     ActualState,
     DirectoryState,
-    managed_team_prefix,
+    DirectoryTeam,
     team_external_id,
-    team_name,
 )
+
+Names = Mapping[str, tuple[str, str]]
+"""Okta login → (given name, family name), when the stack outputs carry them."""
 
 
 def _frozen(**attrs: Any) -> MappingProxyType[str, Any]:
@@ -43,64 +53,138 @@ class PeoplePlan:
     """People in each organization now (managed active users: under ENTERPRISE_WIDE)."""
 
 
-def scim_changes(
-    enterprise: Enterprise, actual: ActualState, directory: DirectoryState, prune: bool
-) -> PeoplePlan:
-    """Users, teams and team memberships that make the directory match the spec."""
-    out = PeoplePlan()
-    name = enterprise.name
-    logins: dict[str, str] = {}
-    desired_teams: dict[str, tuple[str, str, set[str]]] = {}
-    orgs_of: defaultdict[str, set[str]] = defaultdict(set)
-    for org, person in enterprise.memberships():
-        logins.setdefault(person.email, person.login)
-        role = scim_role(person.role)
-        if person.role is Role.OWNER:
-            out.warnings.append(
-                f"{org.name}/{person.email}: owner cannot be granted through Insomnia's teams; "
-                "in the admins team: transfer ownership in Insomnia"
-            )
-        team = team_name(org.name, role)
-        desired_teams.setdefault(team, (org.name, role, set()))[2].add(person.email)
-        orgs_of[person.email].add(org.name)
+@dataclass(frozen=True)
+class TeamMatch:
+    """Which team in the directory is the one for (organization, role), and how it was found."""
 
-    _user_changes(out, logins, actual, directory, prune)
-    _team_changes(out, desired_teams, orgs_of, directory, prune, name)
+    team: DirectoryTeam | None
+    adopted: bool = False
+    """Found by its name, not by the record's id: the plan adopts it."""
+    ambiguous: int = 0
+    """How many teams share the name when no single one can be chosen."""
+
+
+def find_team(
+    actual: ActualState, directory: DirectoryState, organization: str, role: str, name: str
+) -> TeamMatch:
+    """The team for (organization, role): by the record's SCIM id, else by its exact name
+    (a team the record gives to another organization or role is never taken)."""
+    recorded = actual.managed_teams.get((organization, role))
+    if recorded is not None and recorded.scim_id in directory.teams:
+        return TeamMatch(directory.teams[recorded.scim_id])
+    others = {t.scim_id for key, t in actual.managed_teams.items() if key != (organization, role)}
+    candidates = [t for t in directory.named(name) if t.id not in others]
+    if len(candidates) > 1:
+        return TeamMatch(None, ambiguous=len(candidates))
+    if candidates:
+        return TeamMatch(candidates[0], adopted=True)
+    return TeamMatch(None)
+
+
+@dataclass
+class _Desired:
+    """What the spec wants of one (organization, role) team."""
+
+    organization: str
+    role: str
+    name: str
+    members: set[str] = field(default_factory=set)
+
+
+def scim_changes(
+    enterprise: Enterprise,
+    actual: ActualState,
+    directory: DirectoryState,
+    prune: bool,
+    *,
+    names: Names | None = None,
+    open_links: frozenset[str] = frozenset(),
+) -> PeoplePlan:
+    """Users, teams and team memberships that make the directory match the spec.
+
+    `open_links` holds the teams whose `team_link` step is still open: nobody is taken out
+    of their old team of an organization until their new one is linked."""
+    out = PeoplePlan()
+    people: dict[str, Member] = {}
+    desired: dict[tuple[str, str], _Desired] = {}
+    role_in: dict[tuple[str, str], str] = {}
+    for org, person in enterprise.memberships():
+        people.setdefault(person.email, person)
+        role = scim_role(person.role)
+        wanted = desired.setdefault((org.name, role), _Desired(org.name, role, org.team_name(role)))
+        wanted.members.add(person.email)
+        role_in[(org.name, person.email)] = role
+    removable = actual.complete and directory.complete
+    _user_changes(out, people, actual, directory, prune and removable, names or {})
+    planner = _TeamPlanner(enterprise.name, out, actual, directory, prune, removable, open_links)
+    planner.plan(desired, role_in)
     return out
+
+
+def _person_names(member: Member, names: Names) -> dict[str, str]:
+    """givenName, familyName and displayName from the spec, else from Okta; never made up."""
+    given, family = member.given_name, member.family_name
+    if given is None and family is None and member.login in names:
+        given, family = names[member.login]
+    found = {k: v for k, v in (("givenName", given), ("familyName", family)) if v}
+    if found:
+        found["displayName"] = " ".join(found.values())
+    return found
 
 
 def _user_changes(
     out: PeoplePlan,
-    logins: dict[str, str],
+    people: dict[str, Member],
     actual: ActualState,
     directory: DirectoryState,
-    prune: bool,
+    may_remove: bool,
+    names: Names,
 ) -> None:
     users = directory.users
-    for email, login in logins.items():
+    unnamed = unseen = 0
+    for email, member in people.items():
+        wanted: dict[str, Any] = {"externalId": member.login, **_person_names(member, names)}
+        unnamed += "givenName" not in wanted and "familyName" not in wanted
         user = users.get(email)
         if user is None:
-            after = _frozen(userName=email, externalId=login, active=True)
+            if not directory.users_complete:
+                unseen += 1
+                continue
+            after = _frozen(userName=email, **wanted, active=True)
             out.changes.append(PlanChange(Action.CREATE, Kind.USER, email, None, after))
             continue
-        before: dict[str, Any] = {}
-        after_: dict[str, Any] = {}
-        if user.external_id != login:
-            before["externalId"], after_["externalId"] = user.external_id, login
+        held = {
+            "externalId": user.external_id,
+            "givenName": user.given_name,
+            "familyName": user.family_name,
+            "displayName": user.display_name,
+        }
+        before: dict[str, Any] = {k: held[k] for k, v in wanted.items() if held[k] != v}
+        after_: dict[str, Any] = {key: wanted[key] for key in before}
         if not user.active:
             before["active"], after_["active"] = False, True
         if after_:
             out.changes.append(
                 PlanChange(Action.UPDATE, Kind.USER, email, _frozen(**before), _frozen(**after_))
             )
+    if unnamed:
+        out.warnings.append(
+            f"{unnamed} person(s) have no name in the spec (givenName/familyName) nor in the "
+            "Okta outputs: their SCIM users are sent without one"
+        )
+    if unseen:
+        out.warnings.append(
+            f"{unseen} person(s) not created in this run: the read of users was partial, so "
+            "they may exist already"
+        )
     leavers = sorted(
-        u for u in actual.managed_users if u not in logins and u in users and users[u].active
+        u for u in actual.managed_users if u not in people and u in users and users[u].active
     )
     out.current[ENTERPRISE_WIDE] = sum(
         1 for u in actual.managed_users if u in users and users[u].active
     )
-    if leavers and not (prune and directory.complete):
-        why = "the read was incomplete" if not directory.complete else "prune is off"
+    if leavers and not may_remove:
+        why = "prune is off" if directory.complete and actual.complete else "the read was partial"
         out.warnings.append(f"{len(leavers)} managed user(s) left the spec and stay active ({why})")
         return
     for email in leavers:
@@ -110,92 +194,150 @@ def _user_changes(
         out.leaving.add((ENTERPRISE_WIDE, email))
 
 
-def _team_changes(
-    out: PeoplePlan,
-    desired: dict[str, tuple[str, str, set[str]]],
-    orgs_of: defaultdict[str, set[str]],
-    directory: DirectoryState,
-    prune: bool,
-    enterprise: str,
-) -> None:
-    complete = directory.complete
-    in_org: defaultdict[str, set[str]] = defaultdict(set)
-    for existing in directory.teams.values():
-        in_org[_organization(existing.external_id, enterprise)] |= existing.members
-    for org, people in in_org.items():
-        out.current[org] = len(people)
+class _TeamPlanner:
+    """The team half of one plan: match, create, adopt, rename, fill, empty, delete."""
 
-    kept = 0
-    for team, (org, role, members) in sorted(desired.items()):
-        current = directory.teams.get(team)
-        if current is None:
+    def __init__(
+        self,
+        enterprise: str,
+        out: PeoplePlan,
+        actual: ActualState,
+        directory: DirectoryState,
+        prune: bool,
+        removable: bool,
+        open_links: frozenset[str],
+    ) -> None:
+        self.enterprise = enterprise
+        self.out = out
+        self.actual = actual
+        self.directory = directory
+        self.prune = prune
+        self.removable = removable
+        self.open_links = open_links
+        self.targets: dict[tuple[str, str], str | None] = {}
+        """(organization, role) → the name of its team, None when it cannot be resolved."""
+        self.new_teams: set[str] = set()
+        self.kept = 0
+        self.role_in: dict[tuple[str, str], str] = {}
+        """(organization, email) → the team role the spec gives them there."""
+
+    def plan(
+        self, desired: dict[tuple[str, str], _Desired], role_in: dict[tuple[str, str], str]
+    ) -> None:
+        self.role_in = role_in
+        matches = {
+            key: find_team(self.actual, self.directory, want.organization, want.role, want.name)
+            for key, want in desired.items()
+        }
+        for key, match in matches.items():
+            want = desired[key]
+            ok = match.team is not None or (not match.ambiguous and self.directory.teams_complete)
+            self.targets[key] = want.name if ok else None
+        in_org: defaultdict[str, set[str]] = defaultdict(set)
+        for key, want in sorted(desired.items()):
+            match = matches[key]
+            if match.team is not None:
+                in_org[want.organization] |= match.team.members
+            self._desired_team(want, match)
+        for key, recorded in sorted(self.actual.managed_teams.items()):
+            team = self.directory.teams.get(recorded.scim_id)
+            if key in desired or team is None:
+                continue
+            in_org[key[0]] |= team.members
+            self._leftover_team(key[0], key[1], team)
+        for org, members in in_org.items():
+            self.out.current[org] = len(members)
+        if self.kept:
+            why = "prune is off" if self.removable else "the read was partial"
+            self.out.warnings.append(
+                f"{self.kept} team membership(s) are not in the spec and stay ({why})"
+            )
+
+    def _desired_team(self, want: _Desired, match: TeamMatch) -> None:
+        name, org, role = want.name, want.organization, want.role
+        if match.ambiguous:
+            self.out.warnings.append(
+                f"{match.ambiguous} teams in Insomnia are named {name!r}: keep one by hand "
+                "(or name the team in the spec); its people wait"
+            )
+            return
+        team = match.team
+        if team is None:
+            if not self.directory.teams_complete:
+                self.out.warnings.append(
+                    f"team {name} was not seen in a partial read of teams: not created in "
+                    "this run (it may exist)"
+                )
+                return
             after = _frozen(
-                displayName=team,
-                externalId=team_external_id(enterprise, org, role),
+                displayName=name,
                 organization=org,
                 role=role,
+                externalId=team_external_id(self.enterprise, org, role),
             )
-            out.changes.append(PlanChange(Action.CREATE, Kind.TEAM, team, None, after))
-            have: frozenset[str] = frozenset()
-        else:
-            have = current.members
-        for email in sorted(members - have):
-            key = f"{team}/{email}"
-            out.changes.append(
-                PlanChange(
-                    Action.CREATE, Kind.TEAM_MEMBER, key, None, _frozen(team=team, email=email)
+            self.out.changes.append(PlanChange(Action.CREATE, Kind.TEAM, name, None, after))
+            self.new_teams.add(name)
+            for email in sorted(want.members):
+                attrs = _frozen(team=name, email=email, organization=org)
+                self.out.changes.append(
+                    PlanChange(Action.CREATE, Kind.TEAM_MEMBER, f"{name}/{email}", None, attrs)
                 )
+            return
+        if match.adopted:
+            before = _frozen(id=team.id, displayName=team.display_name, managed=False)
+            after = _frozen(id=team.id, displayName=name, organization=org, role=role, managed=True)
+            self.out.changes.append(PlanChange(Action.UPDATE, Kind.TEAM, name, before, after))
+        elif team.display_name != name:
+            before = _frozen(id=team.id, displayName=team.display_name)
+            after = _frozen(id=team.id, displayName=name, organization=org, role=role)
+            self.out.changes.append(PlanChange(Action.UPDATE, Kind.TEAM, name, before, after))
+        for email in sorted(want.members - team.members):
+            attrs = _frozen(team=name, email=email, organization=org, teamId=team.id)
+            self.out.changes.append(
+                PlanChange(Action.CREATE, Kind.TEAM_MEMBER, f"{name}/{email}", None, attrs)
             )
-        for email in sorted(have - members):
-            kept += _drop_member(out, team, org, email, orgs_of, prune, complete)
+        for email in sorted(team.members - want.members):
+            self._drop(name, team, org, email)
 
-    for team, current in sorted(directory.teams.items()):
-        if team in desired:
-            continue
-        org = _organization(current.external_id, enterprise)
-        dropped = sum(
-            1 - _drop_member(out, team, org, email, orgs_of, prune, complete)
-            for email in sorted(current.members)
+    def _leftover_team(self, org: str, role: str, team: DirectoryTeam) -> None:
+        """A team of the record that no one in the spec needs: emptied, then deleted."""
+        name = team.display_name
+        outcomes = [self._drop(name, team, org, email) for email in sorted(team.members)]
+        if not self.removable or any(o is None for o in outcomes):
+            return
+        waiting = next((o for o in outcomes if o), None)
+        if team.other_members:
+            self.out.warnings.append(
+                f"team {name} also holds {team.other_members} member(s) that are no user this "
+                "tool listed: it is emptied but not deleted"
+            )
+            return
+        before = _frozen(id=team.id, displayName=name, organization=org, role=role)
+        self.out.changes.append(
+            PlanChange(Action.DELETE, Kind.TEAM, name, before, None, waiting_on=waiting)
         )
-        kept += len(current.members) - dropped
-        if complete and dropped == len(current.members):
-            before = _frozen(
-                displayName=team,
-                externalId=current.external_id,
-                organization=org,
-                role=current.external_id.rpartition(":")[2],
+
+    def _drop(self, name: str, team: DirectoryTeam, org: str, email: str) -> str | None:
+        """Plan taking `email` out of `team`. Returns None when they stay, "" when the
+        removal goes ahead, or the step it waits on.
+
+        Moving to another team of the same organization (a role change) needs no prune, and
+        waits until that team is linked; leaving the organization needs prune."""
+        role = self.role_in.get((org, email))
+        moving = role is not None
+        target = self.targets.get((org, role)) if role is not None else None
+        if not self.removable or not (moving or self.prune) or (moving and target is None):
+            self.kept += 1
+            return None
+        waiting = None
+        if target is not None and (target in self.open_links or target in self.new_teams):
+            waiting = f"team_link {target}"
+        before = _frozen(team=name, email=email, organization=org, teamId=team.id)
+        self.out.changes.append(
+            PlanChange(
+                Action.DELETE, Kind.TEAM_MEMBER, f"{name}/{email}", before, None, waiting_on=waiting
             )
-            out.changes.append(PlanChange(Action.DELETE, Kind.TEAM, team, before, None))
-    if kept:
-        why = "the read was incomplete" if not complete else "prune is off"
-        out.warnings.append(f"{kept} team membership(s) are not in the spec and stay ({why})")
-
-
-def _drop_member(
-    out: PeoplePlan,
-    team: str,
-    org: str,
-    email: str,
-    orgs_of: defaultdict[str, set[str]],
-    prune: bool,
-    complete: bool,
-) -> int:
-    """Plan dropping `email` from `team`; 1 when it must stay instead (0 when planned).
-
-    Moving to another team of the same organization (a role change) is no removal and
-    needs no prune; leaving the organization is, and does. Nothing goes on a partial read.
-    """
-    moving = org in orgs_of.get(email, ())
-    if not complete or not (moving or prune):
-        return 1
-    before = _frozen(team=team, email=email)
-    out.changes.append(PlanChange(Action.DELETE, Kind.TEAM_MEMBER, f"{team}/{email}", before, None))
-    if not moving:
-        out.leaving.add((org, email))
-    return 0
-
-
-def _organization(external_id: str, enterprise: str) -> str:
-    """`insomnia-sso:{enterprise}:{organization}:{role}` → organization."""
-    rest = external_id.removeprefix(managed_team_prefix(enterprise))
-    return rest.rpartition(":")[0] or rest
+        )
+        if not moving:
+            self.out.leaving.add((org, email))
+        return waiting or ""

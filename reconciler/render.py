@@ -22,8 +22,10 @@ def summary_line(plan: Plan) -> str:
     """`Plan: 3 to create, 1 to update, 0 to delete, 2 manual steps.`"""
     s = plan.summary()
     steps = "1 manual step" if s["manual"] == 1 else f"{s['manual']} manual steps"
+    waiting = f" ({s['waiting']} waiting on a manual step)" if s["waiting"] else ""
     return (
-        f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete, {steps}."
+        f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete"
+        f"{waiting}, {steps}."
     )
 
 
@@ -42,8 +44,24 @@ def _value(value: Any) -> str:
 
 
 def change_line(change: PlanChange) -> str:
-    """One change on one line: symbol, kind, key and what is set or changed."""
+    """One change on one line: symbol, kind, key and what is set or changed, and the manual
+    step it waits on."""
+    line = _change_line(change)
+    if change.waiting_on:
+        line += f"  [waits for {change.waiting_on}]"
+    return line
+
+
+def _change_line(change: PlanChange) -> str:
     head = f"{SYMBOL[change.action]} {change.kind.value} {change.key}"
+    if change.kind is Kind.TEAM and change.action is Action.UPDATE:
+        before, after = change.before or {}, change.after or {}
+        if before.get("managed") is False:
+            return (
+                f"{head}  (adopt the team Insomnia has: {after['organization']}, role "
+                f"{after['role']})"
+            )
+        return f"{head}  (rename: {before.get('displayName')} → {after.get('displayName')})"
     if change.action is Action.UPDATE and change.before is not None and change.after:
         diffs = ", ".join(
             f"{k}: {_value(change.before.get(k))} → {_value(v)}"

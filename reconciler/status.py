@@ -11,8 +11,9 @@ from enum import StrEnum
 
 from reconciler.manual import scim_role, sso_step
 from reconciler.outputs import OktaOutputs
-from reconciler.spec import Enterprise, Role
-from reconciler.state import ActualState, DirectoryState, InvitationStatus, member_key, team_name
+from reconciler.plan_scim import find_team
+from reconciler.spec import Enterprise, Organization, Role
+from reconciler.state import ActualState, InvitationStatus, member_key
 
 
 class Stage(StrEnum):
@@ -83,7 +84,7 @@ def onboarding_status(
         key = member_key(org.name, member.email)
         invitation = actual.invitations.get(key)
         if directory is not None:
-            stage = _provisioned(directory, org.name, member.email, member.role)
+            stage = _provisioned(actual, org, member.email, member.role)
         elif key in actual.members:
             stage = Stage.ACCEPTED
         elif invitation is None:
@@ -115,13 +116,16 @@ def onboarding_status(
     )
 
 
-def _provisioned(directory: DirectoryState, organization: str, email: str, role: Role) -> Stage:
+def _provisioned(actual: ActualState, org: Organization, email: str, role: Role) -> Stage:
+    directory = actual.directory
+    assert directory is not None
     user = directory.users.get(email)
     if user is None:
         return Stage.NOT_PROVISIONED
     if not user.active:
         return Stage.INACTIVE
-    team = directory.teams.get(team_name(organization, scim_role(role)))
+    team_role = scim_role(role)
+    team = find_team(actual, directory, org.name, team_role, org.team_name(team_role)).team
     return (
         Stage.PROVISIONED if team is not None and email in team.members else Stage.NOT_PROVISIONED
     )

@@ -12,6 +12,7 @@ from reconciler.cli.reconcile_cmds import (
     okta_outputs,
     one_enterprise,
     scim_options,
+    scim_profile,
     store_option,
 )
 from reconciler.directory import TOKEN_ENV, open_directory, scim_token
@@ -42,7 +43,7 @@ def scim_check(
         return None, []
     try:
         token = scim_token(token_file)
-        return open_directory(url, token, timeout=timeout), [token]
+        return open_directory(url, token, profile=scim_profile(), timeout=timeout), [token]
     except DirectoryError as err:
         fix = (
             "the token is shown in Insomnia › Enterprise Controls › SCIM; store it as " + TOKEN_ENV

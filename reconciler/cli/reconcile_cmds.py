@@ -18,6 +18,7 @@ from reconciler.directory.base import Directory
 from reconciler.errors import InsomniaSsoError
 from reconciler.outputs import OktaOutputs, load_outputs_file, outputs_from_stack
 from reconciler.plan import Plan, plan
+from reconciler.plan_scim import find_team
 from reconciler.render import (
     plan_json,
     plan_markdown,
@@ -88,8 +89,32 @@ def okta_outputs(
     return OktaOutputs()
 
 
+PROFILE_META = "insomnia_sso.scim_profile"
+
+
+def _keep_profile(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    ctx.meta[PROFILE_META] = value
+
+
+def scim_profile() -> str | None:
+    """The `--scim-profile` the running command was given (or its env), if any."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get(PROFILE_META) if ctx is not None else None
+
+
 def scim_options(func: F) -> F:
-    """`--scim URL` (env INSOMNIA_SSO_SCIM_URL) and `--scim-token-file FILE`."""
+    """`--scim URL` (env INSOMNIA_SSO_SCIM_URL), `--scim-token-file FILE` and
+    `--scim-profile okta|rfc7644` (env INSOMNIA_SSO_SCIM_PROFILE)."""
+    func = click.option(
+        "--scim-profile",
+        envvar="INSOMNIA_SSO_SCIM_PROFILE",
+        type=click.Choice(["okta", "rfc7644"]),
+        expose_value=False,
+        callback=_keep_profile,
+        help="Which SCIM requests to send: okta (default: only what Okta's client sends, what "
+        "Insomnia is known to serve) or rfc7644 (what the server's ServiceProviderConfig "
+        "announces: Bulk, filters). Env INSOMNIA_SSO_SCIM_PROFILE.",
+    )(func)
     func = click.option(
         "--scim-token-file",
         type=click.Path(dir_okay=False),
@@ -114,11 +139,17 @@ def opened_directory(url: str | None, token_file: str | None) -> Iterator[Direct
     # Imported on demand: the HTTP stack is not needed by ledger users.
     from reconciler.directory import open_directory, scim_token
 
-    directory = open_directory(url, scim_token(token_file))
+    directory = open_directory(
+        url, scim_token(token_file), profile=scim_profile(), notify=_say_on_stderr
+    )
     try:
         yield directory
     finally:
         directory.close()
+
+
+def _say_on_stderr(line: str) -> None:
+    click.echo(line, err=True)
 
 
 @contextmanager
@@ -287,6 +318,12 @@ def apply_notes(result: ApplyResult) -> list[str]:
             "sent to Insomnia: send the invitations from Insomnia's web UI, then record each "
             "acceptance with `insomnia-sso confirm invitation ORG/EMAIL`."
         ]
+    if result.waiting:
+        held = sorted({c.waiting_on or "" for c in result.waiting})
+        notes.append(
+            f"{len(result.waiting)} change(s) not carried out: they wait for "
+            f"{', '.join(held)} (confirm, then apply again)."
+        )
     if steps:
         noun = "manual step waits" if steps == 1 else "manual steps wait"
         notes.append(f"{steps} {noun} for an owner (listed above; `insomnia-sso confirm`).")
@@ -420,7 +457,9 @@ def confirm(
     \b
     insomnia-sso confirm domain acme.com --txt VALUE
     insomnia-sso confirm sso_connection acme --okta-outputs outputs.json
+    insomnia-sso confirm organization platform
     insomnia-sso confirm team_link platform-admins
+    insomnia-sso confirm owner platform/alice@acme.com
     insomnia-sso confirm invitation platform/alice@acme.com   (an acceptance, ledger only)
 
     Only the record changes. When the values change later (a new client id), the step is
@@ -429,13 +468,16 @@ def confirm(
     enterprise = one_enterprise(specs)
     outputs = okta_outputs(enterprise, outputs_file, stack)
     if kind == "team_link" and scim_url:
-        with opened_directory(scim_url, scim_token_file) as directory:
-            assert directory is not None  # a URL was given
-            if key not in directory.read(enterprise=enterprise.name).teams:
-                raise InsomniaSsoError(
-                    f"team {key} is not in Insomnia yet (run apply first), so it cannot have "
-                    "been linked; nothing recorded"
-                )
+        with (
+            opened(store_url) as opened_store,
+            opened_directory(scim_url, scim_token_file) as directory,
+        ):
+            actual = read_actual(opened_store, directory, enterprise.name, utcnow())
+        if not team_exists(enterprise, actual, key):
+            raise InsomniaSsoError(
+                f"team {key} is not in Insomnia yet (run apply first), so it cannot have "
+                "been linked; nothing recorded"
+            )
     with opened(store_url) as opened_store:
         message = confirm_step(
             opened_store,
@@ -448,3 +490,15 @@ def confirm(
             txt=txt,
         )
     click.echo(message)
+
+
+def team_exists(enterprise: Enterprise, actual: ActualState, name: str) -> bool:
+    """True when the directory holds the team the spec names `name` (by the record's id or
+    by that name)."""
+    directory = actual.directory
+    assert directory is not None
+    for org in enterprise.spec.organizations:
+        for role in ("admin", "member"):
+            if org.team_name(role) == name:
+                return find_team(actual, directory, org.name, role, name).team is not None
+    return False

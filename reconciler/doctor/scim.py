@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from reconciler.directory.base import Directory, DirectoryProbe
-from reconciler.directory.scim_http import TOKEN_REJECTED
+from reconciler.directory.transport import TOKEN_REJECTED
 from reconciler.doctor.checks import CheckResult, failed, passed, skipped
 from reconciler.errors import DirectoryAuthError, DirectoryError
 from reconciler.outputs import SENSITIVE
@@ -40,18 +40,28 @@ def check_scim(
             _masked(str(err), secrets),
             "check --scim against the base URL Insomnia shows (Enterprise Controls › SCIM)",
         )
+    refused = [r for r, answer in probe.requests if not answer.startswith("answered")]
+    ignores = [r for r, answer in probe.requests if "ignores" in answer]
+    if refused or ignores:
+        return failed(
+            SCIM,
+            describe(probe),
+            "the server does not serve every request Okta's client sends (profile "
+            f"{probe.profile}); for another SCIM 2.0 directory try --scim-profile rfc7644",
+        )
     return passed(SCIM, describe(probe))
 
 
 def describe(probe: DirectoryProbe) -> str:
-    """`token accepted; 42 user(s), 3 managed team(s); Bulk (up to 1000 operations), PATCH,
-    pages of 100`."""
-    bulk = f"Bulk (up to {probe.bulk_max_operations} operations)" if probe.bulk else "no Bulk"
-    patch = "PATCH" if probe.patch else "no PATCH (PUT instead)"
-    return (
-        f"token accepted; {probe.users} user(s), {probe.managed_teams} managed team(s); "
-        f"{bulk}, {patch}, pages of {probe.page_size}"
-    )
+    """`token accepted; 42 user(s), 3 team(s); profile okta: GET /Users?startIndex=&count=
+    answered, …` (rfc7644 also says what ServiceProviderConfig announced)."""
+    text = f"token accepted; {probe.users} user(s), {probe.teams} team(s); profile {probe.profile}"
+    if probe.profile == "rfc7644":
+        bulk = f"Bulk (up to {probe.bulk_max_operations} operations)" if probe.bulk else "no Bulk"
+        patch = "PATCH" if probe.patch else "no PATCH (PUT instead)"
+        text += f" ({bulk}, {patch}, pages of {probe.page_size})"
+    answers = "; ".join(f"{request} {answer}" for request, answer in probe.requests)
+    return f"{text}: {answers}" if answers else text
 
 
 def _masked(text: str, secrets: Iterable[str]) -> str:
