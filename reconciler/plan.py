@@ -105,6 +105,7 @@ def plan(enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState) -> P
     warnings.extend(_okta_warnings(enterprise, outputs))
     if outputs.secret_adopted:
         warnings.append(ADOPTED_APP_WARNING)
+    warnings.extend(outputs.warnings)
 
     if directory is not None:
         people = scim_changes(enterprise, actual, directory, prune)
