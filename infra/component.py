@@ -1,7 +1,8 @@
 """One enterprise's Okta side as a Pulumi component: issuer, OIDC web app, access rule, people.
 
     InsomniaOktaSso (insomnia-sso:okta:InsomniaSso)
-    ├── auth.Server            the custom authorization server: Insomnia's OIDC issuer
+    ├── auth.Server            the custom authorization server: Insomnia's OIDC issuer, on the
+    │                          org's host (ORG_URL) or the spec's customDomain (CUSTOM_URL)
     ├── app.OAuth              the OIDC web app Insomnia signs in with (confidential client)
     ├── auth.ServerPolicy      the issuer's access policy, bound to that app's client id only
     │   └── ServerPolicyRule   authorization_code grant, openid/profile/email, the group only
@@ -47,6 +48,24 @@ LOOKUP_MAX_EXPRESSION = 3_000
 batches of longer logins are cut earlier so the URL stays as small."""
 
 _USER_UNUSABLE = frozenset({"DEPROVISIONED"})
+
+ORG_URL = "ORG_URL"
+CUSTOM_URL = "CUSTOM_URL"
+"""Okta's issuer modes the program declares. The third, DYNAMIC (the issuer follows the host
+each request came through), is never declared: Insomnia holds one fixed issuer."""
+
+
+def issuer_mode(enterprise: Enterprise) -> str:
+    """CUSTOM_URL when the spec names a custom domain, else ORG_URL, always said explicitly.
+
+    ORG_URL is the provider's documented default, so stacks made before see no change; said,
+    the issuer rests on no default, and the offline preview, the review and the policy pack
+    see the mode. An adopted server whose mode differs (CUSTOM_URL or DYNAMIC while the spec
+    names no custom domain, or the reverse) is switched by the first `up`, shown as
+    `~ issuerMode` in `pulumi preview`: docs/adopt.md says to match customDomain to the
+    issuer Insomnia holds first, so nothing changes for it.
+    """
+    return CUSTOM_URL if enterprise.spec.sso.okta.custom_domain else ORG_URL
 
 
 def login_batches(
@@ -134,6 +153,7 @@ class InsomniaOktaSso(pulumi.ComponentResource):
             name=settings.authorization_server.name,
             audiences=[settings.authorization_server.audience],
             description=settings.authorization_server.description,
+            issuer_mode=issuer_mode(enterprise),
             opts=child(adopt.issuer),
         )
         app = okta.app.OAuth(

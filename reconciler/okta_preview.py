@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi
 import yaml
@@ -44,6 +45,8 @@ OAUTH_APP = "okta:app/oAuth:OAuth"
 AUTH_SERVER = "okta:auth/server:Server"
 GROUP_MEMBERSHIPS = "okta:index/groupMemberships:GroupMemberships"
 GET_USERS = "okta:user/getUsers:getUsers"
+CUSTOM_URL = "CUSTOM_URL"
+"""The issuer mode that puts a server's issuer on the org's custom domain."""
 
 READING_ORDER = (
     AUTH_SERVER,
@@ -318,6 +321,10 @@ class OfflineOkta(Mocks):
 
     def __init__(self, enterprise: Enterprise) -> None:
         self.org_url = enterprise.spec.sso.okta.org_url.rstrip("/")
+        custom = enterprise.spec.sso.okta.custom_domain
+        # The org's custom domain is Okta configuration the program does not declare: the
+        # preview assumes the one the spec names exists and is verified.
+        self.custom_url = f"https://{custom}" if custom else self.org_url
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         if args.resource_id:
@@ -332,7 +339,9 @@ class OfflineOkta(Mocks):
             state["clientId"] = unknown(f"{args.name}.client_id")
             state["clientSecret"] = SENSITIVE
         elif args.typ == AUTH_SERVER:
-            state["issuer"] = f"{self.org_url}/oauth2/{resource_id}"
+            # Like Okta: the issuer is on the custom domain only in issuer mode CUSTOM_URL.
+            base = self.custom_url if args.inputs.get("issuerMode") == CUSTOM_URL else self.org_url
+            state["issuer"] = f"{base}/oauth2/{resource_id}"
         return resource_id, state
 
     def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
@@ -403,6 +412,12 @@ def render_text(result: OktaPreview) -> str:
         lines.append("")
     lines.append("stack outputs:")
     lines.extend(f"    {name}: {_show(name, value)}" for name, value in result.outputs.items())
+    custom = _custom_domain(result)
+    if custom:
+        lines.append(
+            f"    (the issuer is on the custom domain {custom}: it must exist and be verified in "
+            "Okta before pulumi up; this program does not declare it)"
+        )
     if result.outputs.get("client_secret_adopted"):
         lines.append(
             "    (the adopted app's secret is not read back from Okta: Insomnia keeps the one "
@@ -422,6 +437,16 @@ def render_text(result: OktaPreview) -> str:
         f"{result.user_lookups} getUsers search(es)."
     )
     return "\n".join(lines) + "\n"
+
+
+def _custom_domain(result: OktaPreview) -> str | None:
+    """The issuer's host when the authorization server issues on the org's custom domain."""
+    if not any(
+        r.type == AUTH_SERVER and r.properties.get("issuerMode") == CUSTOM_URL
+        for r in result.resources
+    ):
+        return None
+    return urlsplit(str(result.outputs.get("issuer", ""))).hostname
 
 
 def _show(key: str, value: Any) -> str:

@@ -42,6 +42,16 @@ ADOPTED_APP_WARNING = (
 MAX_OUTPUTS_BYTES = 64 * 1024 * 1024
 
 
+def custom_domain_pending_warning(domain: str, issuer: str) -> str:
+    """The warning for outputs whose issuer is still on the org's host while the spec names a
+    custom domain: the stack ran before the spec named it, or has not run since."""
+    return (
+        f"the stack has not picked up customDomain {domain}: its issuer {issuer} is still on "
+        f"the Okta org's domain; the next `pulumi up` moves the issuer Insomnia holds to "
+        f"{domain}, and the sso_connection step reopens then"
+    )
+
+
 @dataclass(frozen=True)
 class OktaOutputs:
     """Okta values the Insomnia side must hold; None everywhere means not known yet."""
@@ -57,6 +67,9 @@ class OktaOutputs:
     names: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """Okta login → (given name, family name), from the optional `assigned_names` output:
     what Insomnia's SCIM users are given when the spec names nobody."""
+    warnings: tuple[str, ...] = ()
+    """What a person should know about these outputs that does not stop a run (the issuer
+    not yet on the spec's custom domain); the plan lists them with its own."""
 
     @property
     def known(self) -> bool:
@@ -153,7 +166,7 @@ def parse_outputs(text: str, source: str, enterprise: Enterprise) -> OktaOutputs
     users = data["assigned_users"]
     if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
         raise OutputsError(f"{source}: assigned_users must be a list of logins")
-    _check_same_okta_org(source, data["issuer"], enterprise)
+    warnings = _check_issuer_host(source, data["issuer"], enterprise)
     names = _names(source, data.get(NAMES, {}))
     return OktaOutputs(
         client_id=data["client_id"],
@@ -164,6 +177,7 @@ def parse_outputs(text: str, source: str, enterprise: Enterprise) -> OktaOutputs
         assigned_users=frozenset(u.lower() for u in users),
         secret_adopted=adopted,
         names=names,
+        warnings=warnings,
     )
 
 
@@ -203,19 +217,27 @@ def secure_url(url: str) -> bool:
     return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname))
 
 
-def _check_same_okta_org(source: str, issuer: str, enterprise: Enterprise) -> None:
-    """Outputs of another enterprise's stack name another Okta org in their issuer.
+def _check_issuer_host(source: str, issuer: str, enterprise: Enterprise) -> tuple[str, ...]:
+    """Outputs of another enterprise's stack name another host in their issuer.
 
-    A loopback issuer (a local test provider) must match a loopback orgUrl host the same way.
+    The issuer is on the spec's custom domain when it names one, else on the Okta org's host.
+    On the org's host while the spec names a custom domain, the outputs are this stack's from
+    before it picked the domain up: accepted, with a warning. A loopback issuer (a local test
+    provider) must match a loopback orgUrl host the same way.
     """
-    expected = urlsplit(enterprise.spec.sso.okta.org_url).hostname
-    issuer_parts = urlsplit(issuer)
+    okta = enterprise.spec.sso.okta
     if not secure_url(issuer):
         raise OutputsError(
             f"{source}: issuer {issuer!r} is not an https URL (http only for loopback hosts)"
         )
-    if issuer_parts.hostname != expected:
+    host = urlsplit(issuer).hostname
+    if okta.custom_domain is not None and host == okta.custom_domain:
+        return ()
+    if host != okta.org_host:
         raise OutputsError(
             f"{source}: issuer {issuer} is not in enterprise '{enterprise.name}''s Okta org "
-            f"({expected}); these outputs belong to another stack"
+            f"({okta.org_host}); these outputs belong to another stack"
         )
+    if okta.custom_domain is not None:
+        return (custom_domain_pending_warning(okta.custom_domain, issuer),)
+    return ()

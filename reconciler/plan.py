@@ -117,6 +117,7 @@ def plan(enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState) -> P
     warnings.extend(_okta_warnings(enterprise, outputs))
     if outputs.secret_adopted:
         warnings.append(ADOPTED_APP_WARNING)
+    warnings.extend(outputs.warnings)
 
     steps = open_steps(enterprise, outputs, actual, teams=directory is not None)
     if directory is not None:

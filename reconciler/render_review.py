@@ -133,7 +133,7 @@ def _details(e: EnterpriseReview) -> list[list[str]]:
             ]
         )
     if e.sso:
-        rows = [f"| `{k}` | `{a}` | `{b}` |" for k, (a, b) in e.sso.items()]
+        rows = [f"| `{k}` | {_setting(a)} | {_setting(b)} |" for k, (a, b) in e.sso.items()]
         blocks.append(
             [
                 f"<details><summary>{e.name}: SSO settings ({len(e.sso)})</summary>",
@@ -161,6 +161,11 @@ def _details(e: EnterpriseReview) -> list[list[str]]:
             ]
         )
     return blocks
+
+
+def _setting(value: Any) -> str:
+    """A setting's value in the SSO table; a key absent from the spec (None) is a dash."""
+    return "–" if value is None else f"`{value}`"
 
 
 def review_markdown(result: Review, *, limit: int = COMMENT_LIMIT) -> str:

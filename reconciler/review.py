@@ -230,6 +230,7 @@ def _sso_diff(before: Enterprise, after: Enterprise) -> dict[str, tuple[Any, Any
         "ssoUrl": (a.sso_url, b.sso_url),
         "domainIdentifier": (a.domain_identifier, b.domain_identifier),
         "okta.orgUrl": (a.okta.org_url, b.okta.org_url),
+        "okta.customDomain": (a.okta.custom_domain, b.okta.custom_domain),
         "okta.appLabel": (a.okta.app_label, b.okta.app_label),
         "okta.authorizationServer.name": (
             a.okta.authorization_server.name,
@@ -244,9 +245,30 @@ def _sso_diff(before: Enterprise, after: Enterprise) -> dict[str, tuple[Any, Any
 
 
 def issuer_changes(okta: tuple[ResourceChange, ...], sso: dict[str, tuple[Any, Any]]) -> bool:
-    """The issuer URL changes when the Okta org moves or the authorization server is replaced."""
+    """The issuer URL changes when the Okta org moves, the authorization server is replaced,
+    or the custom domain it issues on is added, changed or removed."""
     replaced = {c.action for c in okta if c.type == "okta:auth/server:Server"} >= {"add", "remove"}
-    return replaced or "okta.orgUrl" in sso
+    return replaced or "okta.orgUrl" in sso or "okta.customDomain" in sso
+
+
+ISSUER_RISK = (
+    "everyone's login breaks until Insomnia's SSO connection holds the new issuer "
+    "(pulumi up, then insomnia-sso apply, back to back)"
+)
+
+
+def _issuer_risk(before: Enterprise, after: Enterprise, sso: dict[str, tuple[Any, Any]]) -> str:
+    """The failed risk check for an issuer change; a custom domain's names both hosts."""
+    if "okta.customDomain" not in sso:
+        return f"the issuer changes: {ISSUER_RISK}"
+    old, new = sso["okta.customDomain"]
+    how = "added" if old is None else "removed" if new is None else "changed"
+    source, target = before.spec.sso.okta.issuer_host, after.spec.sso.okta.issuer_host
+    first = "" if new is None else f"; {new} must exist and be verified in Okta first"
+    return (
+        f"the issuer moves from {source} to {target} (okta.customDomain {how}): "
+        f"{ISSUER_RISK}{first}"
+    )
 
 
 def _risks(
@@ -282,10 +304,7 @@ def _risks(
             "agree (pulumi up, then insomnia-sso apply, back to back)"
         )
     if issuer_changes(okta, sso):
-        risks.append(
-            "the issuer changes: everyone's login breaks until Insomnia's SSO connection holds "
-            "the new issuer (pulumi up, then insomnia-sso apply, back to back)"
-        )
+        risks.append(_issuer_risk(before, after, sso))
     risks.extend(_adminless(before, after, access)[0])
     return risks
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reconciler.outputs import OktaOutputs, parse_outputs
-from reconciler.spec import Enterprise
+from reconciler.spec import Enterprise, load_text
 
 # Real SCIM servers (scim2-server on loopback) for every suite that talks SCIM.
 pytest_plugins = ["tests.scim_peer", "tests.strict_scim"]
@@ -84,6 +84,18 @@ def spec_yaml(
                 lines.append(f"          role: {role}")
     lines += ["  prune:", f"    enabled: {str(prune).lower()}", f"    maxFraction: {max_fraction}"]
     return "\n".join(lines) + "\n"
+
+
+CUSTOM_DOMAIN = "login.acme.com"
+"""Acme's own sign-in domain, the one the example spec shows commented out."""
+
+
+def example_with_custom_domain(domain: str = CUSTOM_DOMAIN) -> Enterprise:
+    """The example enterprise with its commented-out `customDomain` set to `domain`."""
+    text = EXAMPLE_SPEC.read_text()
+    hint = f"  # signing in on your own domain? customDomain: {CUSTOM_DOMAIN}\n"
+    assert hint in text, "the example spec no longer shows customDomain commented out"
+    return load_text(text.replace(hint, f"\n      customDomain: {domain}\n"))
 
 
 def outputs_json(

@@ -1,7 +1,7 @@
 """`doctor`: live checks, from outside, of what the UI-only steps left behind.
 
     checks.py    CheckResult, Status, DoctorReport and the runner that keeps one deadline
-    issuer.py    issuer.discovery and issuer.jwks (HTTP)
+    issuer.py    issuer.custom_domain (DNS), issuer.discovery and issuer.jwks (HTTP)
     dns.py       a resolver with a deadline: TXT records, whether a host resolves
     domains.py   sso.url and domain.<name>
     scim.py      scim (through the Directory interface)

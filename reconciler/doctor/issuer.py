@@ -4,6 +4,12 @@ Insomnia holds the issuer copied from Okta; at login it reads
 `{issuer}/.well-known/openid-configuration`, sends people to its `authorization_endpoint`,
 redeems the code at its `token_endpoint` and checks ID tokens with the keys at `jwks_uri`.
 Each problem found here is one a person would otherwise meet as a failed login.
+
+When the spec names a custom domain, `issuer.custom_domain` comes first: the domain must
+resolve, through doctor's own DNS (the system's, or `--nameserver`), and every request to
+that host then goes to the address found, with the domain's name kept for TLS (SNI and the
+certificate) and in the Host header, as `curl --resolve` does. What is checked is where that
+DNS sends people, not what this machine's resolver caches.
 """
 
 from __future__ import annotations
@@ -13,12 +19,17 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from reconciler.doctor.checks import CheckResult, Deadline, failed, passed, skipped
+from reconciler.doctor.checks import CheckResult, Deadline, failed, passed, skipped, warned
+from reconciler.doctor.dns import DnsLookupError, Resolver
 from reconciler.outputs import secure_url
 
+CUSTOM_DOMAIN = "issuer.custom_domain"
 DISCOVERY = "issuer.discovery"
 JWKS = "issuer.jwks"
 IDS = (DISCOVERY, JWKS)
+
+Pins = Mapping[str, str]
+"""Host → the address its requests go to (the custom domain, as doctor's DNS answered)."""
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
@@ -37,6 +48,31 @@ FLOW_FIX = (
 )
 
 
+DNS_FIX = "check the nameservers (--nameserver) or this machine's network"
+
+
+def custom_domain_fix(domain: str) -> str:
+    """What to do when the custom domain does not resolve."""
+    return (
+        f"add {domain} as a custom domain in Okta (Customizations › Brands › Domains), publish "
+        "the DNS records Okta shows and let Okta verify it; or correct "
+        "spec.sso.okta.customDomain"
+    )
+
+
+def pending_fix(domain: str) -> str:
+    """What to do when the issuer is still on the org's host while the spec names a domain."""
+    return (
+        f"run `pulumi up` to move the issuer to {domain}, then `insomnia-sso apply` and give "
+        "Insomnia's SSO connection the new issuer (its step reopens)"
+    )
+
+
+def issuer_ids(custom_domain: str | None) -> tuple[str, ...]:
+    """The checks `check_issuer` reports, in order: the custom domain's first when there is one."""
+    return (CUSTOM_DOMAIN, *IDS) if custom_domain else IDS
+
+
 class FetchError(Exception):
     """A document could not be fetched; the message is the check's summary."""
 
@@ -46,11 +82,32 @@ def discovery_url(issuer: str) -> str:
     return issuer.rstrip("/") + DISCOVERY_PATH
 
 
-def fetch_json(client: httpx.Client, url: str, deadline: Deadline) -> object:
-    """GET `url` as JSON within the deadline; FetchError with a one-line reason otherwise."""
+def pinned(url: str, pins: Pins) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
+    """The request for `url`: to the pinned address of its host, if any, with the host's name
+    kept in the Host header and for TLS (SNI, and the certificate's name); else as it is."""
+    target = httpx.URL(url)
+    address = pins.get(target.host)
+    if address is None:
+        return target, {}, {}
+    return (
+        target.copy_with(host=address),
+        {"Host": target.netloc.decode("ascii")},
+        {"sni_hostname": target.host},
+    )
+
+
+def fetch_json(
+    client: httpx.Client, url: str, deadline: Deadline, pins: Pins | None = None
+) -> object:
+    """GET `url` as JSON within the deadline; FetchError with a one-line reason otherwise.
+
+    A host in `pins` is reached at its pinned address (see `pinned`)."""
     host = urlsplit(url).netloc
+    target, headers, extensions = pinned(url, pins or {})
     try:
-        with client.stream("GET", url, timeout=deadline.remaining()) as response:
+        with client.stream(
+            "GET", target, headers=headers, extensions=extensions, timeout=deadline.remaining()
+        ) as response:
             if response.status_code != httpx.codes.OK:
                 raise FetchError(f"{url} answered HTTP {response.status_code}")
             body = bytearray()
@@ -69,9 +126,15 @@ def fetch_json(client: httpx.Client, url: str, deadline: Deadline) -> object:
 
 
 def discovery_problems(
-    document: Mapping[str, object], issuer: str, org_host: str | None
+    document: Mapping[str, object],
+    issuer: str,
+    org_host: str | None,
+    custom_domain: str | None = None,
 ) -> list[tuple[str, str]]:
-    """What is wrong with a discovery document for Insomnia's login: (problem, fix) pairs."""
+    """What is wrong with a discovery document for Insomnia's login: (problem, fix) pairs.
+
+    The issuer's host must be the spec's Okta org or, when the spec names one, its custom
+    domain."""
     problems: list[tuple[str, str]] = []
     if document.get("issuer") != issuer:
         problems.append(
@@ -105,10 +168,13 @@ def discovery_problems(
             )
         )
     host = urlsplit(issuer).hostname
-    if org_host is not None and host != org_host:
+    if org_host is not None and host not in (org_host, custom_domain):
+        where = f"the spec's Okta org {org_host}"
+        if custom_domain is not None:
+            where = f"neither {where} nor its customDomain {custom_domain}"
         problems.append(
             (
-                f"the issuer's host {host} is not the spec's Okta org {org_host}",
+                f"the issuer's host {host} is {'' if custom_domain else 'not '}{where}",
                 "use the outputs of this enterprise's own stack, or correct spec.sso.okta.orgUrl",
             )
         )
@@ -140,15 +206,49 @@ def signing_key_ids(jwks: object) -> list[str]:
     ]
 
 
+def check_custom_domain(
+    domain: str, resolver: Resolver, deadline: Deadline
+) -> tuple[CheckResult, str | None]:
+    """`issuer.custom_domain`: the domain resolves; with the address its requests go to."""
+    try:
+        addresses = resolver.addresses(domain, deadline)
+    except DnsLookupError as err:
+        return failed(CUSTOM_DOMAIN, str(err), DNS_FIX), None
+    if not addresses:
+        summary = (
+            f"{domain}, the spec's customDomain, does not resolve: the issuer on it is out of reach"
+        )
+        return failed(CUSTOM_DOMAIN, summary, custom_domain_fix(domain)), None
+    return passed(CUSTOM_DOMAIN, f"{domain} resolves ({', '.join(addresses)})"), addresses[0]
+
+
 def check_issuer(
-    issuer: str | None, org_url: str, client: httpx.Client, deadline: Deadline
+    issuer: str | None,
+    org_url: str,
+    client: httpx.Client,
+    deadline: Deadline,
+    *,
+    custom_domain: str | None = None,
+    resolver: Resolver | None = None,
 ) -> list[CheckResult]:
-    """`issuer.discovery` then `issuer.jwks` (which needs the document's `jwks_uri`)."""
+    """`issuer.discovery` then `issuer.jwks` (which needs the document's `jwks_uri`), after
+    `issuer.custom_domain` when the spec names a custom domain."""
+    results: list[CheckResult] = []
+    pins: dict[str, str] = {}
+    unreachable = None
+    if custom_domain is not None:
+        domain_check, address = check_custom_domain(custom_domain, resolver or Resolver(), deadline)
+        results.append(domain_check)
+        if address is None:
+            unreachable = f"not checked: {custom_domain} does not resolve (see {CUSTOM_DOMAIN})"
+        else:
+            pins[custom_domain] = address
     if issuer is None:
-        return [skipped(DISCOVERY, NO_OUTPUTS), skipped(JWKS, NO_OUTPUTS)]
+        return [*results, skipped(DISCOVERY, NO_OUTPUTS), skipped(JWKS, NO_OUTPUTS)]
     needs_document = "not checked: the discovery document could not be read"
     if not secure_url(issuer):
         return [
+            *results,
             failed(
                 DISCOVERY,
                 f"issuer {issuer} is not https (http is for loopback hosts only)",
@@ -156,28 +256,42 @@ def check_issuer(
             ),
             skipped(JWKS, needs_document),
         ]
+    host = urlsplit(issuer).hostname
+    if unreachable is not None and host == custom_domain:
+        return [*results, skipped(DISCOVERY, unreachable), skipped(JWKS, needs_document)]
     url = discovery_url(issuer)
     try:
-        document = fetch_json(client, url, deadline)
+        document = fetch_json(client, url, deadline, pins)
     except FetchError as err:
-        return [failed(DISCOVERY, str(err), SERVER_FIX), skipped(JWKS, needs_document)]
+        return [*results, failed(DISCOVERY, str(err), SERVER_FIX), skipped(JWKS, needs_document)]
     if not isinstance(document, dict):
         summary = f"{url} is not a JSON object"
-        return [failed(DISCOVERY, summary, SERVER_FIX), skipped(JWKS, needs_document)]
-    problems = discovery_problems(document, issuer, urlsplit(org_url).hostname)
+        return [*results, failed(DISCOVERY, summary, SERVER_FIX), skipped(JWKS, needs_document)]
+    org_host = urlsplit(org_url).hostname
+    problems = discovery_problems(document, issuer, org_host, custom_domain)
+    usable = f"{url} is a usable OpenID configuration for {issuer}"
     if problems:
         summary = "; ".join(problem for problem, _ in problems)
         discovery = failed(DISCOVERY, summary, problems[0][1])
+    elif custom_domain is not None and host != custom_domain:
+        discovery = warned(
+            DISCOVERY,
+            f"{usable}, but the stack has not picked up customDomain {custom_domain}: the "
+            "issuer is still on the Okta org's domain",
+            pending_fix(custom_domain),
+        )
     else:
-        discovery = passed(DISCOVERY, f"{url} is a usable OpenID configuration for {issuer}")
-    return [discovery, _check_jwks(document.get("jwks_uri"), client, deadline)]
+        discovery = passed(DISCOVERY, usable)
+    return [*results, discovery, _check_jwks(document.get("jwks_uri"), client, deadline, pins)]
 
 
-def _check_jwks(jwks_uri: object, client: httpx.Client, deadline: Deadline) -> CheckResult:
+def _check_jwks(
+    jwks_uri: object, client: httpx.Client, deadline: Deadline, pins: Pins
+) -> CheckResult:
     if not isinstance(jwks_uri, str) or not secure_url(jwks_uri):
         return skipped(JWKS, "not checked: the discovery document names no usable jwks_uri")
     try:
-        kids = signing_key_ids(fetch_json(client, jwks_uri, deadline))
+        kids = signing_key_ids(fetch_json(client, jwks_uri, deadline, pins))
     except FetchError as err:
         return failed(JWKS, str(err), SERVER_FIX)
     if not kids:

@@ -1,5 +1,6 @@
 """All of doctor's checks for one enterprise, run concurrently within one timeout.
 
+issuer.custom_domain            DNS for the spec's customDomain, when it names one
 issuer.discovery, issuer.jwks   HTTP to the issuer (from the Okta outputs)
 sso.url                         DNS for the SSO URL's host
 domain.<name>                   DNS TXT per claimed domain, judged against the record
@@ -76,11 +77,17 @@ def doctor(
             return [scim_check]
         return [scim.check_scim(scim_check, enterprise=name, secrets=scim_secrets)]
 
+    custom_domain = spec.sso.okta.custom_domain
     tasks = [
         Task(
-            issuer.IDS,
+            issuer.issuer_ids(custom_domain),
             lambda deadline: issuer.check_issuer(
-                outputs.issuer, spec.sso.okta.org_url, client, deadline
+                outputs.issuer,
+                spec.sso.okta.org_url,
+                client,
+                deadline,
+                custom_domain=custom_domain,
+                resolver=resolver,
             ),
         ),
         Task(

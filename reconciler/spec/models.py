@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
@@ -113,11 +114,29 @@ class AuthorizationServer(_Model):
 
 
 class OktaSettings(_Model):
-    """Where and how the Okta side is declared."""
+    """Where and how the Okta side is declared.
+
+    `customDomain` is the company's own sign-in domain in Okta (a custom URL domain such as
+    login.acme.com). When set, the authorization server issues tokens on it, and the issuer
+    is `https://{customDomain}/oauth2/{id}` instead of one on the org's own host. The domain
+    itself, its DNS and certificate, is org-wide Okta configuration shared with other apps:
+    it must exist and be verified in Okta first, and nothing here declares it.
+    """
 
     org_url: HttpsUrl
+    custom_domain: Domain | None = None
     app_label: Text = "Insomnia"
     authorization_server: AuthorizationServer
+
+    @property
+    def org_host(self) -> str:
+        """The Okta org's host, lower-cased: `acme.okta.com`."""
+        return (urlsplit(self.org_url).hostname or "").lower()
+
+    @property
+    def issuer_host(self) -> str:
+        """The host the issuer is on: the custom domain when there is one, else the org's."""
+        return self.custom_domain or self.org_host
 
 
 class Sso(_Model):
@@ -203,6 +222,16 @@ def cross_check(enterprise: Enterprise) -> list[tuple[Loc, str]]:
                 ("spec", "sso", "domainIdentifier"),
                 f"domainIdentifier '{spec.sso.domain_identifier}' is not one of the claimed "
                 f"domains ({', '.join(sorted(domains))})",
+            )
+        )
+    okta = spec.sso.okta
+    if okta.custom_domain is not None and okta.custom_domain == okta.org_host:
+        problems.append(
+            (
+                ("spec", "sso", "okta", "customDomain"),
+                f"customDomain '{okta.custom_domain}' is the orgUrl's own host; a custom domain "
+                "is a name of your own (e.g. login.acme.com): leave it out to sign in on the "
+                "Okta org's domain",
             )
         )
     orgs: set[str] = set()

@@ -1,6 +1,8 @@
 """Real peers on loopback for doctor's checks, each started by a fixture on a free port.
 
 oidc_provider   oidc-provider-mock (a real OpenID provider: discovery document, JWKS)
+custom_domain_provider  the same provider over https at 127.0.0.2, with a test CA's
+                certificate for login.acme.test: the company's own sign-in domain
 fault_proxy     a tiny HTTP proxy of our own in front of it that rewrites the document
 dns_server      dnslib's DNSServer answering from a dict of records (UDP)
 silent_tcp      a socket that accepts connections and never answers
@@ -11,14 +13,17 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
+import trustme
 import werkzeug.serving
 from dnslib import QTYPE, RR, TXT, A, DNSRecord
 from dnslib.server import BaseResolver, DNSHandler, DNSLogger, DNSServer
@@ -53,6 +58,82 @@ def oidc_provider() -> Iterator[str]:
 
 
 Rewrite = Callable[[dict[str, Any]], dict[str, Any]]
+
+CUSTOM_HOST = "login.acme.test"
+"""The company's own sign-in domain in these tests; only the test DNS server knows it."""
+CUSTOM_ADDRESS = "127.0.0.2"
+"""A second loopback address, where the provider answers for the custom domain."""
+
+
+@dataclass
+class CustomDomainProvider:
+    """The OpenID provider over https at CUSTOM_ADDRESS, certified for CUSTOM_HOST."""
+
+    port: int
+    ca: trustme.CA
+    rewrite: Rewrite | None = None
+    """Set by a test to edit the discovery document the provider serves."""
+
+    @property
+    def issuer(self) -> str:
+        """The issuer the provider names when asked as the custom domain."""
+        return f"https://{CUSTOM_HOST}:{self.port}"
+
+    def client(self) -> httpx.Client:
+        """An HTTP client that trusts the test CA, as a real one trusts Okta's certificate."""
+        context = ssl.create_default_context()
+        self.ca.configure_trust(context)
+        return httpx.Client(verify=context, follow_redirects=False)
+
+
+def _rewriting(app: Any, provider: CustomDomainProvider) -> Any:
+    """WSGI middleware: the discovery document passes through `provider.rewrite`, if set."""
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        rewrite = provider.rewrite
+        if rewrite is None or not environ["PATH_INFO"].endswith("/openid-configuration"):
+            return app(environ, start_response)  # type: ignore[no-any-return]
+        answered: list[Any] = []
+        body = b"".join(app(environ, lambda *args: answered.append(args)))
+        body = json.dumps(rewrite(json.loads(body))).encode()
+        status, headers = answered[0][:2]
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    return wsgi
+
+
+@pytest.fixture(scope="session")
+def _custom_domain_server() -> Iterator[CustomDomainProvider]:
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(CUSTOM_HOST).configure_cert(context)
+    provider = CustomDomainProvider(0, ca)
+    with warnings.catch_warnings(record=True):
+        app = _rewriting(oidc_provider_mock.app(), provider)
+    server = werkzeug.serving.make_server(
+        CUSTOM_ADDRESS, 0, app, threaded=True, ssl_context=context
+    )
+    provider.port = server.server_port
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield provider
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def custom_domain_provider(
+    _custom_domain_server: CustomDomainProvider,
+) -> Iterator[CustomDomainProvider]:
+    """The provider on the custom domain, with its discovery document unedited."""
+    _custom_domain_server.rewrite = None
+    yield _custom_domain_server
+    _custom_domain_server.rewrite = None
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
@@ -183,6 +264,13 @@ DOCTOR_SPEC = spec_yaml(
     sso_url=f"https://{SSO_HOST}/login/callback",
     org_url=f"https://{LOOPBACK}",
 )
+
+
+CUSTOM_DOCTOR_SPEC = DOCTOR_SPEC.replace(
+    f"      orgUrl: https://{LOOPBACK}\n",
+    f"      orgUrl: https://{LOOPBACK}\n      customDomain: {CUSTOM_HOST}\n",
+)
+"""The same enterprise signing in on its own domain."""
 
 
 def doctor_outputs(issuer: str) -> dict[str, Any]:

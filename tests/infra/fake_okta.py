@@ -1,7 +1,8 @@
 """A fake Okta for the Pulumi program, and helpers to read what the program declared.
 
 `FakeOkta` is a set of Pulumi mocks: it gives every resource a predictable id, gives the app
-a client id and secret and the issuer a URL, and answers `getUsers` searches from its own
+a client id and secret and the issuer a URL (on its custom domain when the server's issuer
+mode is CUSTOM_URL), and answers `getUsers` searches from its own
 directory of people, writing each search down so tests can count lookups. A resource declared
 with `import_` keeps the id it has in Okta, and an imported app comes back without a secret,
 as the provider's read leaves it.
@@ -56,7 +57,9 @@ class FakeOkta(Mocks):
         missing: Iterable[str] = (),
         deprovisioned: Iterable[str] = (),
         stored_as: dict[str, str] | None = None,
+        custom_domain: str | None = None,
     ) -> None:
+        self.custom_domain = custom_domain  # the org's verified custom URL domain, if any
         self.missing = set(missing)
         self.deprovisioned = set(deprovisioned)
         self.stored_as = stored_as or {}  # login -> how Okta spells it (Okta matches any case)
@@ -75,8 +78,16 @@ class FakeOkta(Mocks):
             if args.typ == OAUTH_APP:
                 state.update(clientId=CLIENT_ID, clientSecret=CLIENT_SECRET)
         if args.typ == AUTH_SERVER:
-            state["issuer"] = f"{ORG_URL}/oauth2/{the_id}"
+            state["issuer"] = f"{self._issuer_base(args.inputs.get('issuerMode'))}/oauth2/{the_id}"
         return the_id, state
+
+    def _issuer_base(self, mode: str | None) -> str:
+        """Where Okta puts a server's issuer: the org's URL unless the mode says the custom
+        domain, which Okta refuses when the org has none."""
+        if mode != "CUSTOM_URL":
+            return ORG_URL
+        assert self.custom_domain, "Okta refuses CUSTOM_URL: the org has no custom domain"
+        return f"https://{self.custom_domain}"
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         assert args.token == GET_USERS, f"unexpected invoke {args.token}"

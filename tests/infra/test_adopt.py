@@ -20,7 +20,7 @@ from infra.adopt import Adoption, parse_adoption
 from reconciler.okta_preview import ProgramRun, run_under_mocks
 from reconciler.outputs import parse_outputs
 from reconciler.spec import Enterprise, load_file
-from tests.conftest import EXAMPLE_SPEC, ROOT
+from tests.conftest import EXAMPLE_SPEC, ROOT, example_with_custom_domain
 from tests.infra.fake_okta import (
     AUTH_SERVER,
     CLIENT_ID,
@@ -124,6 +124,29 @@ def test_the_reconciler_accepts_the_adopted_stacks_outputs_and_keeps_the_secret(
     assert (outputs.client_id, outputs.issuer) == (APP, f"{ORG_URL}/oauth2/{SERVER}")
     assert outputs.secret_adopted
     assert outputs.secret_fingerprint is None
+
+
+@pytest.mark.parametrize(
+    ("custom_domain", "mode", "issuer"),
+    [
+        (None, "ORG_URL", f"{ORG_URL}/oauth2/{SERVER}"),
+        ("login.acme.com", "CUSTOM_URL", f"https://login.acme.com/oauth2/{SERVER}"),
+    ],
+    ids=["org-url", "custom-url"],
+)
+def test_an_adopted_server_keeps_its_issuer_in_either_mode_when_the_spec_matches_it(
+    custom_domain: str | None, mode: str, issuer: str
+) -> None:
+    # A hand-made server issuing on the custom domain is adopted by a spec naming that domain;
+    # one on the org's host by a spec naming none. Either way the issuer Insomnia holds stays.
+    enterprise = example_with_custom_domain() if custom_domain else load_file(EXAMPLE_SPEC)
+    okta = FakeOkta(custom_domain="login.acme.com")
+    run = run_adopting(enterprise, {"appId": APP, "authServerId": SERVER}, okta)
+    [server] = [args for args in okta.registered if args.typ == AUTH_SERVER]
+    assert (server.resource_id, server.inputs["issuerMode"]) == (SERVER, mode)
+    assert run.outputs["issuer"] == issuer
+    outputs = parse_outputs(json.dumps(run.outputs), "stack prod", enterprise)
+    assert (outputs.issuer, outputs.warnings) == (issuer, ())
 
 
 def test_without_an_adopt_block_nothing_is_imported(acme: Enterprise) -> None:

@@ -13,7 +13,7 @@ from reconciler.okta_preview import (
     unknown,
 )
 from reconciler.spec import load_file
-from tests.conftest import EXAMPLE_SPEC
+from tests.conftest import EXAMPLE_SPEC, example_with_custom_domain
 from tests.infra.fake_okta import (
     AUTH_SERVER,
     GROUP,
@@ -85,6 +85,28 @@ def test_the_text_names_each_resource_and_what_a_reviewer_checks() -> None:
     ):
         assert line + "\n" in text
     assert text.endswith("7 Okta resources; 12 people looked up in 1 getUsers search(es).\n")
+
+
+def test_the_issuer_mode_is_shown_and_a_custom_domain_moves_the_issuer_onto_it() -> None:
+    text = render_text(preview(load_file(EXAMPLE_SPEC)))
+    assert "    issuerMode: ORG_URL\n" in text
+    assert "    issuer: https://acme.okta.com/oauth2/(known after pulumi up: acme-issuer.id)\n" in (
+        text
+    )
+    assert "custom domain" not in text
+
+    result = preview(example_with_custom_domain())
+    [server] = [r for r in result.resources if r.type == AUTH_SERVER]
+    assert server.properties["issuerMode"] == "CUSTOM_URL"
+    assert result.outputs["issuer"] == (
+        "https://login.acme.com/oauth2/(known after pulumi up: acme-issuer.id)"
+    )
+    text = render_text(result)
+    assert "    issuerMode: CUSTOM_URL\n" in text
+    assert (
+        "    (the issuer is on the custom domain login.acme.com: it must exist and be verified "
+        "in Okta before pulumi up; this program does not declare it)\n"
+    ) in text
 
 
 def test_ten_thousand_people_keep_seven_resources_and_are_summarised_in_text() -> None:

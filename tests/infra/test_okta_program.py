@@ -6,6 +6,7 @@ the mocks are set, and reads the resources it registered with their inputs.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import runpy
@@ -23,8 +24,9 @@ from infra.component import (
 )
 from infra.program import OUTPUT_NAMES
 from reconciler.okta_preview import OktaPreviewError, ProgramRun, run_under_mocks
+from reconciler.outputs import parse_outputs
 from reconciler.spec import Enterprise, load_file
-from tests.conftest import EXAMPLE_SPEC, ROOT
+from tests.conftest import CUSTOM_DOMAIN, EXAMPLE_SPEC, ROOT, example_with_custom_domain
 from tests.infra.fake_okta import (
     AUTH_SERVER,
     CLIENT_ID,
@@ -87,6 +89,35 @@ def test_the_issuer_is_a_custom_authorization_server_with_the_spec_audience(
     assert server["name"] == "insomnia"
     assert server["audiences"] == ["api://insomnia"]
     assert server["description"] == "Issuer for Insomnia Enterprise SSO"
+
+
+def test_without_a_custom_domain_the_issuer_is_on_the_org_url_and_the_mode_says_so(
+    run_program: RunProgram, acme: Enterprise
+) -> None:
+    okta = FakeOkta()
+    run = run_program(acme, okta)
+    [server] = [args for args in okta.registered if args.typ == AUTH_SERVER]
+    # Said explicitly, not left to the provider's default (which is the same value).
+    assert server.inputs["issuerMode"] == "ORG_URL"
+    assert run.outputs["issuer"] == f"{ORG_URL}/oauth2/{resource_id('acme-issuer')}"
+
+
+def test_a_custom_domain_puts_the_issuer_on_it_with_issuer_mode_custom_url(
+    run_program: RunProgram,
+) -> None:
+    enterprise = example_with_custom_domain()
+    okta = FakeOkta(custom_domain=CUSTOM_DOMAIN)
+    run = run_program(enterprise, okta)
+    [server] = [args for args in okta.registered if args.typ == AUTH_SERVER]
+    assert server.inputs["issuerMode"] == "CUSTOM_URL"
+    assert the(run, AUTH_SERVER).properties["issuerMode"] == "CUSTOM_URL"
+    issuer = f"https://login.acme.com/oauth2/{resource_id('acme-issuer')}"
+    assert run.outputs["issuer"] == issuer
+    # The custom domain is the org's, shared with other apps: nothing declares it.
+    assert len(run.resources) == len(EVERY_TYPE)
+    # The reconciler takes these outputs as they are, with nothing to warn about.
+    outputs = parse_outputs(json.dumps(run.outputs), "stack prod", enterprise)
+    assert (outputs.issuer, outputs.warnings) == (issuer, ())
 
 
 def test_the_app_is_an_oidc_web_app_redirecting_to_the_insomnia_sso_url(

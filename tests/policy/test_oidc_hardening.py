@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from oidc_hardening import (
+    AUTH_SERVER,
     CHECKS,
     OAUTH_APP,
     SERVER_POLICY_RULE,
@@ -17,6 +18,7 @@ from oidc_hardening import (
     app_redirects_are_https,
     app_type_is_web,
     rule_grants_authorization_code_only,
+    server_has_one_fixed_issuer,
     violations,
 )
 
@@ -237,6 +239,41 @@ def test_the_rule_check_ignores_apps_and_the_app_checks_ignore_rules() -> None:
     assert violations(SERVER_POLICY_RULE, {**GOOD_RULE, "type": "native"}) == []
 
 
+# One fixed issuer -----------------------------------------------------------------------
+
+GOOD_SERVER: dict[str, Any] = {
+    "name": "insomnia",
+    "audiences": ["api://insomnia"],
+    "issuerMode": "ORG_URL",
+}
+
+
+@pytest.mark.parametrize("mode", ["ORG_URL", "CUSTOM_URL", None], ids=["org", "custom", "unset"])
+def test_a_server_on_the_org_url_or_the_custom_domain_passes(mode: str | None) -> None:
+    # Unset is Okta's default, ORG_URL.
+    props = {**GOOD_SERVER, "issuerMode": mode}
+    assert violations(AUTH_SERVER, {k: v for k, v in props.items() if v is not None}) == []
+
+
+def test_a_dynamic_issuer_is_refused_with_the_reason() -> None:
+    assert server_has_one_fixed_issuer(AUTH_SERVER, {**GOOD_SERVER, "issuerMode": "DYNAMIC"}) == [
+        "issuerMode is 'DYNAMIC': the issuer would depend on the host each request came "
+        "through, not be one fixed value Insomnia's SSO connection can hold; use 'ORG_URL', "
+        "or 'CUSTOM_URL' with spec.sso.okta.customDomain"
+    ]
+
+
+def test_an_issuer_mode_okta_does_not_know_is_refused() -> None:
+    assert violations(AUTH_SERVER, {**GOOD_SERVER, "issuerMode": "custom_url"}) == [
+        "issuerMode is 'custom_url': only 'ORG_URL' or 'CUSTOM_URL' is allowed"
+    ]
+
+
+def test_the_issuer_check_judges_servers_only() -> None:
+    assert server_has_one_fixed_issuer(OAUTH_APP, {"issuerMode": "DYNAMIC"}) == []
+    assert violations(SERVER_POLICY_RULE, {**GOOD_RULE, "issuerMode": "DYNAMIC"}) == []
+
+
 # During preview -------------------------------------------------------------------------
 
 
@@ -250,6 +287,7 @@ def test_values_unknown_during_preview_are_left_for_pulumi_up() -> None:
         clientBasicSecret=UNKNOWN,
     )
     assert violations(OAUTH_APP, props) == []
+    assert violations(AUTH_SERVER, {**GOOD_SERVER, "issuerMode": UNKNOWN}) == []
 
 
 def test_known_values_are_still_judged_beside_unknown_ones() -> None:
@@ -263,15 +301,24 @@ def test_known_values_are_still_judged_beside_unknown_ones() -> None:
 # The program itself ---------------------------------------------------------------------
 
 
-def test_every_resource_infra_declares_for_the_example_spec_complies() -> None:
+@pytest.mark.parametrize("custom_domain", [False, True], ids=["org-url", "custom-domain"])
+def test_every_resource_infra_declares_for_the_example_spec_complies(custom_domain: bool) -> None:
     # The real program under Pulumi mocks: its inputs arrive camelCased, as policies see them.
     from reconciler.okta_preview import preview
     from reconciler.spec import load_file
+    from tests.conftest import example_with_custom_domain
 
     spec = Path(__file__).resolve().parents[2] / "specs" / "enterprise.yaml"
-    resources = preview(load_file(spec)).resources
-    judged = {resource.type for resource in resources} & {OAUTH_APP, SERVER_POLICY_RULE}
-    assert judged == {OAUTH_APP, SERVER_POLICY_RULE}
+    enterprise = example_with_custom_domain() if custom_domain else load_file(spec)
+    resources = preview(enterprise).resources
+    judged = {resource.type for resource in resources} & {
+        OAUTH_APP,
+        AUTH_SERVER,
+        SERVER_POLICY_RULE,
+    }
+    assert judged == {OAUTH_APP, AUTH_SERVER, SERVER_POLICY_RULE}
+    [server] = [resource for resource in resources if resource.type == AUTH_SERVER]
+    assert server.properties["issuerMode"] == ("CUSTOM_URL" if custom_domain else "ORG_URL")
     assert {
         f"{resource.type} {resource.name}": violations(resource.type, resource.properties)
         for resource in resources

@@ -10,7 +10,7 @@ import yaml
 
 pytest.importorskip("pulumi_policy")
 
-from oidc_hardening import CHECKS, OAUTH_APP, SERVER_POLICY_RULE
+from oidc_hardening import AUTH_SERVER, CHECKS, OAUTH_APP, SERVER_POLICY_RULE
 from pulumi_policy import (
     Policy,
     PolicyCustomTimeouts,
@@ -58,6 +58,23 @@ def test_a_violation_is_reported_through_pulumi_policy() -> None:
         "type is 'native': only 'web' is allowed; browser, native and service apps "
         "cannot keep a client secret or are not meant for user sign-in"
     ]
+
+
+def test_a_dynamic_issuer_is_reported_through_pulumi_policy() -> None:
+    props = {"name": "insomnia", "audiences": ["api://insomnia"], "issuerMode": "DYNAMIC"}
+    assert run(policy_named("auth-server-fixed-issuer"), AUTH_SERVER, props) == [
+        "issuerMode is 'DYNAMIC': the issuer would depend on the host each request came "
+        "through, not be one fixed value Insomnia's SSO connection can hold; use 'ORG_URL', "
+        "or 'CUSTOM_URL' with spec.sso.okta.customDomain"
+    ]
+    assert (
+        run(
+            policy_named("auth-server-fixed-issuer"),
+            AUTH_SERVER,
+            {"issuerMode": UNKNOWN_STRING_VALUE},
+        )
+        == []
+    )
 
 
 def test_a_policy_ignores_resource_types_it_does_not_govern() -> None:

@@ -258,3 +258,80 @@ def test_a_huge_change_stays_under_the_comment_limit_with_the_summary_intact(
     assert "**Insomnia**: 5000 invited" in result.output
     assert "… and 4975 more" in result.output
     assert "detail section(s) trimmed to fit the comment" in result.output
+
+
+# --- the custom domain the issuer is on --------------------------------------------------------
+
+CUSTOM_DOMAIN_HINT = "  # signing in on your own domain? customDomain: login.acme.com\n"
+
+
+def custom_domain(domain: str) -> Edit:
+    """Set the example's commented-out customDomain to `domain`."""
+    return replace(CUSTOM_DOMAIN_HINT, f"\n      customDomain: {domain}\n")
+
+
+def commit_base(repo: Path, *edits: Edit) -> None:
+    edit(repo, *edits)
+    git(repo, "commit", "-qam", "base with a custom domain")
+
+
+def test_adding_a_custom_domain_moves_the_issuer_and_fails_the_review(repo: Path) -> None:
+    edit(repo, custom_domain("login.acme.com"))
+    result = run_review()
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert (
+        "> - acme: the issuer moves from acme.okta.com to login.acme.com (okta.customDomain "
+        "added): everyone's login breaks until Insomnia's SSO connection holds the new issuer "
+        "(pulumi up, then insomnia-sso apply, back to back); login.acme.com must exist and be "
+        "verified in Okta first"
+    ) in lines
+    assert "Suggested labels: `sso-settings-changed`" in lines
+    # Okta: the same authorization server, now issuing on the custom domain.
+    assert "**Okta**: 0 to add, 1 to change, 0 to remove (0 assigned, 0 unassigned)  " in lines
+    assert "| change | `okta:auth/server:Server` | `acme-issuer` | issuerMode |" in lines
+    assert "| `okta.customDomain` | – | `login.acme.com` |" in lines
+
+
+@pytest.mark.parametrize(
+    ("head", "risk"),
+    [
+        (
+            custom_domain("sso.acme.com"),
+            "the issuer moves from login.acme.com to sso.acme.com (okta.customDomain changed): "
+            "everyone's login breaks until Insomnia's SSO connection holds the new issuer "
+            "(pulumi up, then insomnia-sso apply, back to back); sso.acme.com must exist and be "
+            "verified in Okta first",
+        ),
+        (
+            lambda text: text,  # back to the example, which names none
+            "the issuer moves from login.acme.com to acme.okta.com (okta.customDomain removed): "
+            "everyone's login breaks until Insomnia's SSO connection holds the new issuer "
+            "(pulumi up, then insomnia-sso apply, back to back)",
+        ),
+    ],
+    ids=["changed", "removed"],
+)
+def test_changing_or_removing_the_custom_domain_fails_the_review(
+    repo: Path, head: Edit, risk: str
+) -> None:
+    commit_base(repo, custom_domain("login.acme.com"))
+    (repo / "specs" / "enterprise.yaml").write_text(EXAMPLE_SPEC.read_text())
+    edit(repo, head)
+    result = run_review("--format", "json")
+    assert result.exit_code == 1, result.output
+    review = json.loads(result.output)
+    assert review["risks"] == [f"acme: {risk}"]
+    [acme] = review["enterprises"]
+    before = "login.acme.com"
+    after = None if "removed" in risk else "sso.acme.com"
+    assert acme["insomnia"]["sso"] == {"okta.customDomain": {"before": before, "after": after}}
+
+
+def test_a_change_beside_an_unchanged_custom_domain_is_no_issuer_change(repo: Path) -> None:
+    commit_base(repo, custom_domain("login.acme.com"))
+    edit(repo, THREE_JOIN)
+    result = run_review()
+    assert result.exit_code == 0, result.output
+    assert "Risk checks failed" not in result.output
+    assert "Suggested labels: `access-granted`" in result.output

@@ -29,6 +29,9 @@ def problems_of(path: Path) -> list[str]:
     return str(caught.value).splitlines()
 
 
+CUSTOM_DOMAIN_AT_13 = "      orgUrl: https://acme.okta.com\n      customDomain: "
+"""The line after orgUrl (12) holds spec.sso.okta.customDomain."""
+
 CASES = {
     "unknown key, with a hint": (
         edited("          role: admin", "          rol: admin"),
@@ -88,6 +91,21 @@ CASES = {
     "non-https Okta org URL": (
         edited("orgUrl: https://acme.okta.com", "orgUrl: http://acme.okta.com"),
         ["{p}:12: spec.sso.okta.orgUrl: 'http://acme.okta.com' must use https"],
+    ),
+    "a custom domain that is not a domain name": (
+        edited(
+            "      orgUrl: https://acme.okta.com\n",
+            CUSTOM_DOMAIN_AT_13 + "https://login.acme.com\n",
+        ),
+        ["{p}:13: spec.sso.okta.customDomain: 'https://login.acme.com' is not a valid domain name"],
+    ),
+    "a custom domain that is the Okta org's own host": (
+        edited("      orgUrl: https://acme.okta.com\n", CUSTOM_DOMAIN_AT_13 + "ACME.okta.com\n"),
+        [
+            "{p}:13: spec.sso.okta.customDomain: customDomain 'acme.okta.com' is the orgUrl's "
+            "own host; a custom domain is a name of your own (e.g. login.acme.com): leave it "
+            "out to sign in on the Okta org's domain"
+        ],
     ),
     "domainIdentifier outside the domains": (
         edited("domainIdentifier: acme.com", "domainIdentifier: acme.org"),

@@ -41,6 +41,25 @@ def test_the_example_enterprise_is_realistic() -> None:
     assert len(enterprise.assigned_logins()) >= 12
 
 
+def test_a_custom_domain_is_optional_lower_cased_and_where_the_issuer_lives() -> None:
+    okta = load_text(MINIMAL).spec.sso.okta
+    assert (okta.custom_domain, okta.org_host, okta.issuer_host) == (
+        None,
+        "acme.okta.com",
+        "acme.okta.com",
+    )
+    text = MINIMAL.replace(
+        "      orgUrl: https://acme.okta.com\n",
+        "      orgUrl: https://ACME.okta.com\n      customDomain: Login.Acme.COM\n",
+    )
+    okta = load_text(text).spec.sso.okta
+    assert (okta.custom_domain, okta.org_host, okta.issuer_host) == (
+        "login.acme.com",
+        "acme.okta.com",
+        "login.acme.com",
+    )
+
+
 def test_a_folder_loads_every_spec_in_it(write_spec) -> None:
     write_spec(MINIMAL, "acme.yaml")
     path = write_spec(MINIMAL.replace("name: acme", "name: beta"), "beta.yml")
