@@ -144,12 +144,12 @@ def _user_changes(
     unnamed = unseen = 0
     for email, member in people.items():
         wanted: dict[str, Any] = {"externalId": member.login, **_person_names(member, names)}
-        unnamed += "givenName" not in wanted and "familyName" not in wanted
         user = users.get(email)
         if user is None:
             if not directory.users_complete:
                 unseen += 1
                 continue
+            unnamed += "givenName" not in wanted and "familyName" not in wanted
             after = _frozen(userName=email, **wanted, active=True)
             out.changes.append(PlanChange(Action.CREATE, Kind.USER, email, None, after))
             continue
@@ -169,8 +169,8 @@ def _user_changes(
             )
     if unnamed:
         out.warnings.append(
-            f"{unnamed} person(s) have no name in the spec (givenName/familyName) nor in the "
-            "Okta outputs: their SCIM users are sent without one"
+            f"{unnamed} new user(s) have no name in the spec (givenName/familyName) nor in the "
+            "Okta outputs (assigned_names): they are sent without one"
         )
     if unseen:
         out.warnings.append(

@@ -304,7 +304,9 @@ class ScimWriter:
         carried = [change, *(c for c, _, _ in members)]
         there = [t for t in self.known.groups.values() if t.display_name == name]
         if len(there) > 1:
-            self._failed(Op("POST", "Groups", None, carried), f"{len(there)} teams are named {name}")
+            self._failed(
+                Op("POST", "Groups", None, carried), f"{len(there)} teams are named {name}"
+            )
             return
         if there:  # made meanwhile (a replayed plan, another run): adopted, never made twice
             self._team_is(name, there[0].id)

@@ -112,12 +112,20 @@ TEAM = spec(platform=["alice@acme.com admin", "bob@acme.io"], payments=["carol@a
 
 def test_a_first_apply_records_everyone_and_leaves_the_ui_steps_open(run, store, clock) -> None:
     result = run(TEAM)
-    assert result.plan.summary() == {"create": 3, "update": 0, "delete": 0, "manual": 3}
+    assert result.plan.summary() == {
+        "create": 3,
+        "update": 0,
+        "delete": 0,
+        "waiting": 0,
+        "manual": 5,
+    }
     assert (result.applied, result.failed) == (3, ())
     assert [(s.kind.value, s.key) for s in result.plan.manual_steps] == [
         ("domain", "acme.com"),
         ("domain", "acme.io"),
         ("sso_connection", "acme"),
+        ("organization", "platform"),
+        ("organization", "payments"),
     ]
     actual = read(store, clock)
     assert actual.exists
@@ -224,7 +232,10 @@ def test_with_prune_enabled_a_member_removed_from_the_spec_is_removed(run, store
 def test_an_owner_is_never_invited_as_owner(run, store, clock) -> None:
     result = run(spec(platform=["olga@acme.com owner"]))
     assert invitations(store, clock) == {"platform/olga@acme.com": ("admin", "pending")}
-    assert any("owner cannot be granted by invitation" in w for w in result.plan.warnings)
+    # making her owner is an owner's work in the UI, once she accepts: a manual step
+    assert ("owner", "platform/olga@acme.com") in [
+        (s.kind.value, s.key) for s in result.plan.manual_steps
+    ]
 
 
 # -- refusals that protect people ------------------------------------------------------------

@@ -31,7 +31,13 @@ def test_plan_and_drift_exit_2_while_changes_or_manual_steps_are_open_and_0_afte
     # People are recorded; the domains and the SSO connection still wait for an owner.
     assert run(command, spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 2
     steps = confirm_all(spec, store_url, outputs)
-    assert steps == ["domain acme.com", "domain acme.io", "sso_connection acme"]
+    assert steps == [
+        "domain acme.com",
+        "domain acme.io",
+        "sso_connection acme",
+        "organization platform",
+        "organization payments",
+    ]
     assert run(command, spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
 
 

@@ -28,13 +28,13 @@ def test_from_first_plan_to_everyone_onboarded(spec: Path, store_url: str, outpu
 
     first = run("plan", spec, *okta)
     assert first.exit_code == 2
-    assert first.stdout.endswith("Plan: 3 to create, 0 to update, 0 to delete, 3 manual steps.\n")
+    assert first.stdout.endswith("Plan: 3 to create, 0 to update, 0 to delete, 5 manual steps.\n")
 
     applied = run("apply", spec, *okta)
     assert applied.exit_code == 0
     assert applied.stdout.splitlines()[-2:] == [
         RECORDED.format(n=3),
-        "3 manual steps wait for an owner (listed above; `insomnia-sso confirm`).",
+        "5 manual steps wait for an owner (listed above; `insomnia-sso confirm`).",
     ]
 
     assert run("store", "accept", "platform", "alice@acme.com", "--store", store_url).exit_code == 0
@@ -177,6 +177,8 @@ class TestBeforePulumiUp:
             assert [s["kind"] for s in json.loads(later.stdout)["manual_steps"]] == [
                 "domain",
                 "domain",
+                "organization",
+                "organization",
             ]
 
 

@@ -82,8 +82,16 @@ class TestJson:
                     "insomnia-sso confirm sso_connection acme (with the same --okta-outputs or "
                     "--stack)",
                 },
+                {
+                    "kind": "organization",
+                    "key": "platform",
+                    "after": {"organization": "platform"},
+                    "instructions": "Insomnia › Enterprise Controls › Organizations › New "
+                    "organization (Owner or Co-owner only): name it platform. Then: "
+                    "insomnia-sso confirm organization platform",
+                },
             ],
-            "summary": {"create": 1, "update": 0, "delete": 0, "manual": 2},
+            "summary": {"create": 1, "update": 0, "delete": 0, "waiting": 0, "manual": 3},
         }
 
     def test_stdout_is_only_json_and_warnings_go_to_stderr(
@@ -94,7 +102,13 @@ class TestJson:
             "--format", "json",
         )  # fmt: skip
         plan = json.loads(result.stdout)  # the whole of stdout parses
-        assert plan["summary"] == {"create": 1, "update": 1, "delete": 1, "manual": 0}
+        assert plan["summary"] == {
+            "create": 1,
+            "update": 1,
+            "delete": 1,
+            "waiting": 0,
+            "manual": 0,
+        }
         assert result.stderr == (
             "warning: 1 person in the spec is not assigned in Okta yet (dave@acme.com); "
             "run `pulumi up` first or they cannot log in\n"
@@ -155,7 +169,7 @@ class TestJson:
             "enterprise": "acme",
             "changes": [],
             "manual_steps": [],
-            "summary": {"create": 0, "update": 0, "delete": 0, "manual": 0},
+            "summary": {"create": 0, "update": 0, "delete": 0, "waiting": 0, "manual": 0},
         }
 
 
@@ -198,7 +212,7 @@ class TestText:
             "and paste it",
         ]
         assert result.stdout.endswith(
-            "\nPlan: 3 to create, 0 to update, 0 to delete, 3 manual steps.\n"
+            "\nPlan: 3 to create, 0 to update, 0 to delete, 5 manual steps.\n"
         )
 
     def test_nothing_to_do(self, spec: Path, store_url: str, outputs: Path) -> None:
@@ -244,5 +258,5 @@ class TestMarkdown:
         assert result.exit_code == 2
         assert result.stdout.startswith(
             "### insomnia-sso drift: `acme`\n\n"
-            "**Plan: 3 to create, 0 to update, 0 to delete, 3 manual steps.**\n"
+            "**Plan: 3 to create, 0 to update, 0 to delete, 5 manual steps.**\n"
         )

@@ -37,9 +37,7 @@ class Record:
 
     def actual(self, spec: Enterprise, state: DirectoryState) -> ActualState:
         now = datetime.now(UTC)
-        steps = [
-            s for s in all_steps(spec, OktaOutputs(), ActualState(ENTERPRISE, now), teams=True)
-        ]
+        steps = all_steps(spec, OktaOutputs(), ActualState(ENTERPRISE, now), teams=True)
         confirmations = {
             (s.kind.value, s.key): Confirmation(s.kind.value, s.key, s.digest, "test", now)
             for s in steps

@@ -121,7 +121,8 @@ def test_a_failed_page_makes_the_read_partial(
         Fault("GET", "/Users", "status", times=99, status=500),  # pages after the first
     )
     state = read(proxy.url, profile=profile)
-    assert not state.users_complete and state.teams_complete
+    assert not state.users_complete
+    assert state.teams_complete
     assert "Users page at 2 failed: GET /Users: 500 injected fault (gave up after retrying)" in (
         state.incomplete_reason
     )

@@ -14,6 +14,8 @@ from reconciler.cli import main
 from tests.doctor.conftest import DOCTOR_SPEC, Records, doctor_outputs, healthy_records
 from tests.scim_peer import TOKEN as SCIM_TOKEN
 from tests.scim_peer import Tenant
+from tests.strict_scim import TOKEN as STRICT_TOKEN
+from tests.strict_scim import StrictScim
 
 CHECK_IDS = [
     "issuer.discovery",
@@ -204,8 +206,39 @@ def test_scim_without_a_token_fails_and_with_one_probes_the_real_server(
         result = setup.doctor("--scim", full_tenant.url, *extra, "--format", "json", env=env)
         scim = report(result)["checks"][5]
         assert scim["status"] == "pass"
-        assert scim["summary"].startswith("token accepted; 0 user(s), 0 managed team(s); Bulk")
+        assert scim["summary"] == (
+            "token accepted; 0 user(s), 0 team(s); profile okta: GET /Users?startIndex=&count= "
+            'answered; GET /Groups?startIndex=&count= answered; GET /Users?filter=userName eq "…" '
+            "answered"
+        )
         assert SCIM_TOKEN not in result.output
+    env = {"INSOMNIA_SSO_SCIM_TOKEN": SCIM_TOKEN}
+    result = setup.doctor(
+        "--scim", full_tenant.url, "--scim-profile", "rfc7644", "--format", "json", env=env
+    )
+    assert report(result)["checks"][5]["summary"].startswith(
+        "token accepted; 0 user(s), 0 team(s); profile rfc7644 (Bulk (up to"
+    )
+
+
+def test_scim_against_a_server_serving_only_okta_s_requests(
+    setup: Setup, strict: StrictScim
+) -> None:
+    env = {"INSOMNIA_SSO_SCIM_TOKEN": STRICT_TOKEN}
+    result = setup.doctor("--scim", strict.url, "--format", "json", env=env)
+    assert report(result)["checks"][5]["status"] == "pass"
+    assert strict.violations == []
+    # rfc7644 needs ServiceProviderConfig, which this server does not serve
+    result = setup.doctor(
+        "--scim", strict.url, "--scim-profile", "rfc7644", "--format", "json", env=env
+    )
+    scim = report(result)["checks"][5]
+    assert (scim["status"], scim["summary"]) == (
+        "fail",
+        "SCIM ServiceProviderConfig unreadable: GET /ServiceProviderConfig: 404 no "
+        "ServiceProviderConfig here (profile rfc7644 needs it; Insomnia's connector is spoken "
+        "with profile okta)",
+    )
 
 
 def test_an_expired_scim_token_fails_with_what_to_do_and_is_never_printed(

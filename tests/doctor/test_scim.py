@@ -4,6 +4,7 @@ the pure check: the SCIM adapter has tests of its own against a real server)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -15,8 +16,20 @@ from reconciler.plan import PlanChange
 from reconciler.state import DirectoryState
 
 TOKEN = "scim-token-0123456789abcdef"
+OKTA_READS = (
+    ("GET /Users?startIndex=&count=", "answered"),
+    ("GET /Groups?startIndex=&count=", "answered"),
+    ('GET /Users?filter=userName eq "…"', "answered"),
+)
 PROBE = DirectoryProbe(
-    bulk=True, bulk_max_operations=1000, patch=True, page_size=100, users=42, managed_teams=3
+    profile="okta",
+    bulk=False,
+    bulk_max_operations=0,
+    patch=True,
+    page_size=100,
+    users=42,
+    teams=3,
+    requests=OKTA_READS,
 )
 
 
@@ -49,18 +62,41 @@ def test_an_accepted_token_says_what_the_directory_supports_and_holds() -> None:
     assert directory.probed == ["acme"]
     assert (result.status, result.summary, result.fix) == (
         Status.PASS,
-        "token accepted; 42 user(s), 3 managed team(s); Bulk (up to 1000 operations), PATCH, "
-        "pages of 100",
+        "token accepted; 42 user(s), 3 team(s); profile okta: GET /Users?startIndex=&count= "
+        "answered; GET /Groups?startIndex=&count= answered; GET /Users?filter=userName eq "
+        '"…" answered',
         None,
     )
 
 
-def test_a_directory_without_bulk_or_patch_says_so() -> None:
+def test_a_server_that_refuses_one_of_okta_s_reads_fails() -> None:
+    refused = (*OKTA_READS[:2], (OKTA_READS[2][0], "refused: GET /Users: 400 invalidFilter"))
+    result = check_scim(lambda: replace(PROBE, requests=refused), enterprise="acme")
+    assert result.status is Status.FAIL
+    assert result.summary.endswith(
+        'GET /Users?filter=userName eq "…" refused: GET /Users: 400 invalidFilter'
+    )
+    assert result.fix == (
+        "the server does not serve every request Okta's client sends (profile okta); for "
+        "another SCIM 2.0 directory try --scim-profile rfc7644"
+    )
+
+
+def test_profile_rfc7644_says_what_the_server_announced() -> None:
     probe = DirectoryProbe(
-        bulk=False, bulk_max_operations=0, patch=False, page_size=50, users=0, managed_teams=0
+        profile="rfc7644",
+        bulk=False,
+        bulk_max_operations=0,
+        patch=False,
+        page_size=50,
+        users=0,
+        teams=0,
+        requests=OKTA_READS[:2],
     )
     assert check_scim(lambda: probe, enterprise="acme").summary == (
-        "token accepted; 0 user(s), 0 managed team(s); no Bulk, no PATCH (PUT instead), pages of 50"
+        "token accepted; 0 user(s), 0 team(s); profile rfc7644 (no Bulk, no PATCH (PUT "
+        "instead), pages of 50): GET /Users?startIndex=&count= answered; "
+        "GET /Groups?startIndex=&count= answered"
     )
 
 

@@ -44,6 +44,12 @@ def user_id(login: str) -> str:
     return f"00u-{login}"
 
 
+def names_of(login: str) -> tuple[str, str]:
+    """The names FakeOkta's profile holds for a login: `alice.nguyen@…` is Alice Nguyen."""
+    given, _, family = login.partition("@")[0].partition(".")
+    return given.title(), family.title()
+
+
 def resource_id(name: str) -> str:
     """The id FakeOkta gives the resource with this logical name."""
     return f"id-of-{name}"
@@ -98,6 +104,7 @@ class FakeOkta(Mocks):
                 "id": user_id(login),
                 "login": self.stored_as.get(login, login),
                 "status": "DEPROVISIONED" if login in self.deprovisioned else "ACTIVE",
+                **dict(zip(("firstName", "lastName"), names_of(login), strict=True)),
             }
             for login in _LOGIN.findall(search["expression"])
             if login not in self.missing

@@ -47,6 +47,7 @@ def test_values_okta_assigns_later_are_placeholders_and_the_secret_is_hidden() -
     assert result.outputs == {
         "app_id": unknown("acme-app.id"),
         "assigned_users": load_file(EXAMPLE_SPEC).assigned_logins(),
+        "assigned_names": {},  # the preview knows nobody's profile
         "auth_server_id": unknown("acme-issuer.id"),
         "client_id": unknown("acme-app.client_id"),
         "client_secret": SENSITIVE,

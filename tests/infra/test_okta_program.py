@@ -281,7 +281,7 @@ def run_main(okta: FakeOkta, spec: str | Path, **okta_config: str) -> ProgramRun
     )
 
 
-def test_main_exports_exactly_the_seven_flat_outputs(acme: Enterprise) -> None:
+def test_main_exports_exactly_the_eight_flat_outputs(acme: Enterprise) -> None:
     run = run_main(FakeOkta(), "specs/enterprise.yaml")  # relative to the project root
     assert (
         set(run.outputs)
@@ -293,6 +293,7 @@ def test_main_exports_exactly_the_seven_flat_outputs(acme: Enterprise) -> None:
             "app_id",
             "auth_server_id",
             "assigned_users",
+            "assigned_names",
             "client_secret_adopted",
         }
     )
@@ -303,6 +304,12 @@ def test_main_exports_exactly_the_seven_flat_outputs(acme: Enterprise) -> None:
     assert run.outputs["assigned_users"] == acme.assigned_logins()
     assert run.outputs["assigned_users"] == sorted(run.outputs["assigned_users"])
     assert run.outputs["client_secret_adopted"] is False  # a created app has its secret
+    # the names Okta holds, for the SCIM users Insomnia gets
+    assert run.outputs["assigned_names"]["alice.nguyen@acme.com"] == {
+        "givenName": "Alice",
+        "familyName": "Nguyen",
+    }
+    assert set(run.outputs["assigned_names"]) == set(acme.assigned_logins())
 
 
 def test_the_client_secret_is_exported_as_a_secret_and_nothing_else_is() -> None:

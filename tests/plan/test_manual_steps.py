@@ -30,13 +30,14 @@ def with_confirmations(state: ActualState, *found: Confirmation) -> ActualState:
     )
 
 
-def test_a_fresh_record_lists_each_domain_then_the_sso_connection() -> None:
+def test_a_fresh_record_lists_each_domain_the_sso_connection_then_each_organization() -> None:
     enterprise = spec()
     result = plan(enterprise, outputs(enterprise), ActualState("acme", NOW))
     assert steps(result) == [
         ("domain", "acme.com"),
         ("domain", "acme.io"),
         ("sso_connection", "acme"),
+        ("organization", "platform"),
     ]
     domain = result.manual_steps[0]
     assert domain.after["domain"] == "acme.com"
@@ -85,7 +86,10 @@ def test_a_confirmation_with_the_steps_digest_closes_it() -> None:
         confirmation("domain", "acme.com", DOMAIN_DIGEST),
         confirmation("sso_connection", "acme", step.digest, values=step.public_digest),
     )
-    assert steps(plan(enterprise, okta, state)) == [("domain", "acme.io")]
+    assert steps(plan(enterprise, okta, state)) == [
+        ("domain", "acme.io"),
+        ("organization", "platform"),
+    ]
 
 
 def test_a_confirmation_with_another_digest_does_not_close_a_step() -> None:
@@ -175,7 +179,7 @@ def test_plan_json_carries_the_manual_steps_and_their_count() -> None:
     enterprise = spec()
     result = plan(enterprise, outputs(enterprise), ActualState("acme", NOW))
     data = json.loads(plan_json(result))
-    assert data["summary"]["manual"] == 3 == len(data["manual_steps"])
+    assert data["summary"]["manual"] == 4 == len(data["manual_steps"])
     for step in data["manual_steps"]:
         assert set(step) == {"kind", "key", "after", "instructions"}
     assert [(s["kind"], s["key"]) for s in data["manual_steps"]] == steps(result)

@@ -99,9 +99,10 @@ def test_an_empty_store_gets_the_invitations_and_every_manual_step() -> None:
         ("domain", "acme.com"),
         ("domain", "acme.io"),
         ("sso_connection", "acme"),
+        ("organization", "platform"),
     ]
     assert not result.scim
-    assert result.summary() == {"create": 2, "update": 0, "delete": 0, "manual": 3}
+    assert result.summary() == {"create": 2, "update": 0, "delete": 0, "waiting": 0, "manual": 4}
 
 
 def test_a_converged_store_plans_nothing() -> None:
@@ -115,7 +116,7 @@ def test_a_converged_store_plans_nothing() -> None:
         "enterprise": "acme",
         "changes": [],
         "manual_steps": [],
-        "summary": {"create": 0, "update": 0, "delete": 0, "manual": 0},
+        "summary": {"create": 0, "update": 0, "delete": 0, "waiting": 0, "manual": 0},
     }
 
 
@@ -291,10 +292,9 @@ def test_owner_is_never_granted_by_invitation() -> None:
     [alice] = [c for c in result.changes if c.key == "platform/alice@acme.com"]
     assert alice.after is not None
     assert alice.after["role"] == "admin"
-    assert (
-        "platform/alice@acme.com: owner cannot be granted by invitation (Insomnia's rule); "
-        "invited as admin: transfer ownership in Insomnia once they accept"
-    ) in result.warnings
+    # an owner transfers ownership by hand once they accept: a manual step, not a warning
+    assert ("owner", "platform/alice@acme.com") in steps(result)
+    assert result.warnings == ()
 
 
 def test_people_not_yet_assigned_in_okta_are_called_out() -> None:
@@ -348,8 +348,9 @@ def test_removals_come_last_children_first() -> None:
         ("delete", "member", "platform/bob@acme.io"),
         ("delete", "invitation", "platform/zed@acme.com"),
     ]
-    # The domain that left the spec is no change: removing it is a manual step.
-    [removal] = plan(bigger, okta, state).manual_steps
+    # The domain that left the spec is no change: removing it is a manual step (beside
+    # creating the new organization).
+    removal, _ = plan(bigger, okta, state).manual_steps
     assert (removal.kind, removal.key, removal.removal) == (StepKind.DOMAIN, "old.com", True)
 
 

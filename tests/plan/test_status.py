@@ -58,14 +58,10 @@ def test_with_a_directory_people_are_provisioned_inactive_or_not_yet() -> None:
     okta = outputs(enterprise)
     directory = DirectoryState(
         users={
-            "alice@acme.com": DirectoryUser("alice@acme.com", "alice@acme.com", True),
-            "bob@acme.io": DirectoryUser("bob@acme.io", "bob@acme.io", False),
+            "alice@acme.com": DirectoryUser("alice@acme.com", "alice@acme.com", True, "u1"),
+            "bob@acme.io": DirectoryUser("bob@acme.io", "bob@acme.io", False, "u2"),
         },
-        teams={
-            "platform-admins": DirectoryTeam(
-                "platform-admins", "insomnia-sso:acme:platform:admin", frozenset({"alice@acme.com"})
-            )
-        },
+        teams={"g1": DirectoryTeam("g1", "platform-admins", frozenset({"alice@acme.com"}))},
     )
     report = onboarding_status(enterprise, okta, ActualState("acme", NOW, directory=directory))
     assert [(p.email, p.stage) for p in report.people] == [
