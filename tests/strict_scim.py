@@ -62,6 +62,8 @@ class StrictScim:
     (a lenient server that forgets it), for the rfc7644 profile."""
     ignore_filter: bool = False
     """Hostile: a userName filter answers with everyone."""
+    filter_answers_first: bool = False
+    """Hostile: a userName filter answers with whoever comes first."""
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
@@ -187,7 +189,9 @@ class StrictScim:
             raise RefusedError(400, "startIndex from 1, count from 0")
         store = self.users if kind == "Users" else self.groups
         found = list(store.values())
-        if "filter" in params and not self.ignore_filter:
+        if "filter" in params and self.filter_answers_first:
+            found = found[:1]
+        elif "filter" in params and not self.ignore_filter:
             match = _FILTER.match(params["filter"])
             if match is None:
                 raise RefusedError(400, f"filter {params['filter']!r} outside the Okta profile")

@@ -4,8 +4,9 @@ A listing steps by what each page held (a server may return fewer than asked) an
 *partial*, never silently short, when a page fails, is short, repeats a resource, holds a
 resource without `id` or one that does not parse (each named in the reason). It is bounded:
 a server reporting more than `Bounds.max_resources` is not read past that, and the pages
-read never exceed what the first page's `totalResults` needs plus a margin; a page that adds
-nothing new ends it.
+read never exceed what the first page's `totalResults` needs, at the first page's length, plus a
+margin; a page shorter than the first (but the last) is short, and a page that adds nothing
+new ends it.
 
 A look-up (after a 409, or for a create whose answer was lost) returns a resource only when
 it is the one asked for: the same `userName` (case-insensitively) or `displayName`. A server
@@ -29,7 +30,12 @@ from reconciler.directory.scim_types import (
     parse_row,
     quoted,
 )
-from reconciler.directory.transport import ScimHttp, ScimRequestError, ScimStatusError
+from reconciler.directory.transport import (
+    ScimHttp,
+    ScimRequestError,
+    ScimStatusError,
+    ScimUnreachableError,
+)
 
 USER_ATTRIBUTES = "userName,externalId,active,name,displayName"
 GROUP_ATTRIBUTES = "displayName,externalId,members"
@@ -63,7 +69,7 @@ def list_all(
     unusable: list[str] = []
     start, pages, listed = 1, 0, 0
     total = -1  # unknown until the first page
-    page_cap = 1
+    page_cap = first_page = 1
     limit = http.bounds.max_resources
     while True:
         params: dict[str, str | int] = {"startIndex": start, "count": features.page_size}
@@ -71,6 +77,8 @@ def list_all(
             params["attributes"] = USER_ATTRIBUTES if model is UserRow else GROUP_ATTRIBUTES
         try:
             body = http.request("GET", path, params=params).body or {}
+        except ScimUnreachableError:
+            raise  # no server there at all: a run-stopping error, not a partial read
         except ScimRequestError as e:
             out.problems.append(f"{path} page at {start} failed: {e.reason}")
             break
@@ -93,7 +101,8 @@ def list_all(
                     "this tool reads (INSOMNIA_SSO_SCIM_MAX_RESOURCES)"
                 )
                 break
-            needed = math.ceil(total / max(1, len(resources) or features.page_size))
+            first_page = len(resources)
+            needed = math.ceil(total / max(1, first_page))
             page_cap = needed + max(2, needed // 10)
         new = bad = 0
         for data in resources:
@@ -112,10 +121,10 @@ def list_all(
             out.problems.append(f"{path} changed during the read (a resource listed twice)")
         if listed >= total:
             break
-        if not resources:
+        if len(resources) < first_page or not resources:  # only the last page may be shorter
             out.problems.append(
-                f"{path} page at {start} is short: 0 resources, "
-                f"{total - listed} more expected from totalResults {total}"
+                f"{path} page at {start} is short: {len(resources)} resources, "
+                f"{total - listed + len(resources)} expected from totalResults {total}"
             )
             break
         if new == 0 and bad == 0:

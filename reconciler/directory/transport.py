@@ -497,12 +497,10 @@ class ScimHttp:
             self._rejected = True
             raise DirectoryAuthError(TOKEN_REJECTED)
         if 300 <= status < 400:
-            target = response.headers.get("Location") or "nowhere"
+            target = self.scrub(response.headers.get("Location") or "nowhere")[:100]
             raise ScimStatusError(
-                self.scrub(
-                    f"{what}: redirected ({status}) to {target}, not followed: the token stays "
-                    f"with {self.host}; give --scim the URL Insomnia shows"
-                ),
+                f"{what}: redirected ({status}) to {target}; not followed (the token stays "
+                f"with {self.host}): give --scim the URL Insomnia shows",
                 status,
             )
         if status < 400:

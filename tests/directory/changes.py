@@ -87,7 +87,7 @@ def reconcile(
         return Run(result, report, state, d.requests)
 
 
-def read(url: str, *, profile: Profile = Profile.OKTA) -> DirectoryState:
+def read(url: str, *, profile: Profile = Profile.OKTA, **kw: object) -> DirectoryState:
     """A fresh read, as the next run would see it."""
-    with directory(url, profile=profile) as d:
+    with directory(url, profile=profile, **kw) as d:  # type: ignore[arg-type]
         return d.read(enterprise=ENTERPRISE)

@@ -2,8 +2,9 @@
 
 Each request is read whole, matched against the faults in order (method, path prefix, the
 n-th matching request), and either forwarded to the server or answered with the fault:
-a status with headers, a reset connection, a slow answer, or a POST carried out by the
-server whose answer is then dropped. Every request is counted, by method and path.
+a status with headers, a reset connection, a slow answer, a POST carried out by the server
+whose answer is then dropped, a redirect, an answer dripped a byte at a time, or one that
+inflates to far more than it weighs. Every request is counted, by method and path.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import socketserver
 import struct
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +32,11 @@ class Fault:
 
     method: str
     path: str
-    action: str  # "status", "reset", "slow", "drop_after_forward", "bulk_fail_op", "edit"
+    action: str
+    """"status", "reset", "slow", "drop_after_forward", "bulk_fail_op", "edit",
+    "redirect" (status + Location, not forwarded), "forward_then_redirect" (carried out,
+    answered 3xx), "drip" (the real answer, one byte every `delay` s), "bomb" (a gzip body
+    inflating to `size` bytes)."""
     nth: int = 1
     times: int = 1
     status: int = 500
@@ -38,6 +44,8 @@ class Fault:
     delay: float = 0.0
     op_index: int = 0
     edit: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    location: str = "https://elsewhere.example/scim/v2/"
+    size: int = 0
     seen: int = 0
     fired: int = 0
 
@@ -130,6 +138,14 @@ class FaultProxy:
                 data,
             )
             return
+        if fault is not None and fault.action == "redirect":
+            self._reply(handler, fault.status, {"Location": fault.location}, b"")
+            return
+        if fault is not None and fault.action == "bomb":
+            bomb = _inflating(fault.size)
+            headers = {"Content-Type": "application/scim+json", "Content-Encoding": "gzip"}
+            self._reply(handler, 200, headers, bomb)
+            return
         if fault is not None and fault.action == "slow":
             time.sleep(fault.delay)
         headers = {
@@ -156,6 +172,12 @@ class FaultProxy:
             content = json.dumps(data).encode()
         if fault is not None and fault.action == "edit" and fault.edit is not None:
             content = json.dumps(fault.edit(answer.json())).encode()
+        if fault is not None and fault.action == "forward_then_redirect":
+            self._reply(handler, fault.status, {"Location": fault.location}, b"")
+            return
+        if fault is not None and fault.action == "drip":
+            _drip(handler, answer.status_code, content, fault.delay)
+            return
         self._reply(
             handler,
             answer.status_code,
@@ -177,6 +199,29 @@ class FaultProxy:
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
+
+
+def _inflating(size: int) -> bytes:
+    """A gzip body of `size` spaces (about a thousandth of that on the wire), made in chunks."""
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = b" " * (1 << 20)
+    parts = [squeeze.compress(chunk) for _ in range(size // len(chunk))]
+    return b"".join(parts) + squeeze.flush()
+
+
+def _drip(handler: BaseHTTPRequestHandler, status: int, body: bytes, delay: float) -> None:
+    """The whole answer, announced in full, one byte every `delay` seconds."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/scim+json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    try:
+        for byte in body:
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(delay)
+    except OSError:  # the client gave up: as it should
+        handler.close_connection = True
 
 
 def _reset(handler: BaseHTTPRequestHandler) -> None:

@@ -139,7 +139,7 @@ def test_a_short_page_makes_the_read_partial(proxy: FaultProxy, full_tenant: Ten
     proxy.add(Fault("GET", "/Users", "edit", edit=drop_all))
     state = read(proxy.url)
     assert not state.complete
-    assert "Users page at 1 is short: 0 resources, 3 more expected from totalResults 3" in (
+    assert "Users page at 1 is short: 0 resources, 3 expected from totalResults 3" in (
         state.incomplete_reason
     )
 
