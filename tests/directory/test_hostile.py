@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import re
 import socket
-import time
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -73,7 +73,7 @@ def test_a_look_up_answered_with_somebody_else_adopts_nobody(strict: StrictScim)
         result = plan(spec, OktaOutputs(), record.actual(spec, d.read(enterprise=ENTERPRISE)))
         add_user(strict, "frank@acme.com")  # made meanwhile: the POST meets a 409
         report = d.write(enterprise=ENTERPRISE, changes=result.ready)
-    reasons = dict((c.key, why) for c, why in report.failed)
+    reasons = {c.key: why for c, why in report.failed}
     assert reasons["frank@acme.com"] == (
         "GET /Users: the look-up for 'frank@acme.com' returned 'zed@acme.com' instead; not adopted"
     )
@@ -101,7 +101,7 @@ def test_a_lost_bulk_answer_looked_up_on_a_lying_filter_adopts_nobody(
             Fault("GET", "/Users", "edit", nth=2, times=99, edit=zed_whatever_was_asked),
         )
         run = reconcile(proxy.url, SPEC, record, profile=Profile.RFC7644)
-    failed = dict((c.key, why) for c, why in run.report.failed)
+    failed = {c.key: why for c, why in run.report.failed}
     assert failed["alice@acme.com"] == (
         "GET /Users: the look-up for 'alice@acme.com' returned 'zed@acme.com' instead; not adopted"
     )
@@ -260,7 +260,7 @@ print(json.dumps({"reason": state.incomplete_reason, "grew_kib": high_water_kib(
 
 def read_in_a_process(url: str, answer_bytes: int) -> tuple[str, int]:
     """A read in a process of its own: (why it was partial, how much its peak RSS grew in MiB)."""
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [sys.executable, "-c", CLIENT, url, TOKEN, str(answer_bytes)],
         capture_output=True,
         text=True,
