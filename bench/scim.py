@@ -38,7 +38,7 @@ from reconciler.outputs import OktaOutputs
 from reconciler.plan import Kind, PlanChange, plan
 from reconciler.spec import Enterprise, load_text
 from reconciler.stores.base import utcnow
-from reconciler.stores.sqlite import SqliteStore
+from reconciler.stores.record import SqlStore
 
 TOKEN = "bench-token-not-secret"
 ACTOR = "bench@localhost pid 0"
@@ -126,7 +126,7 @@ def apply_to(
     url: str, record: Path, enterprise: Enterprise, outputs: OktaOutputs, *, use_bulk: bool = True
 ) -> tuple[ApplyResult, int]:
     """`apply` into the SQLite record `record` and the tenant `url`: (result, requests)."""
-    store = SqliteStore(record)
+    store = SqlStore.sqlite(record)
     try:
         with ScimDirectory(url, TOKEN, timeout=TIMEOUT, use_bulk=use_bulk) as d:
             result = apply(enterprise, outputs, store, actor=ACTOR, directory=d)
@@ -138,7 +138,7 @@ def apply_to(
 
 def noop_plan(url: str, record: Path, enterprise: Enterprise, outputs: OktaOutputs) -> int:
     """Read the record and the directory, plan, and find nothing to do; returns requests."""
-    store = SqliteStore(record)
+    store = SqlStore.sqlite(record)
     try:
         with ScimDirectory(url, TOKEN, timeout=TIMEOUT) as d:
             actual = read_actual(store, d, enterprise.name, utcnow())

@@ -153,9 +153,10 @@ def _say_on_stderr(line: str) -> None:
 
 
 @contextmanager
-def opened(url: str) -> Iterator[Store]:
-    """A store that is closed however the command ends."""
-    store = open_store(url)
+def opened(url: str, *, writes: bool = False) -> Iterator[Store]:
+    """A store that is closed however the command ends; `writes` for the commands that
+    write to it, which upgrade an older record (reading commands refuse one)."""
+    store = open_store(url, writes=writes)
     try:
         yield store
     finally:
@@ -274,7 +275,7 @@ def apply_command(
     enterprise = one_enterprise(specs)
     outputs = okta_outputs(enterprise, outputs_file, stack)
     with (
-        opened(store_url) as store,
+        opened(store_url, writes=True) as store,
         opened_directory(scim_url, scim_token_file) as directory,
         _progress() as progress,
     ):
@@ -392,7 +393,7 @@ def enterprise_option(func: F) -> F:
 @enterprise_option
 def accept(organization: str, email: str, store_url: str, enterprise: str | None) -> None:
     """Record that EMAIL accepted their invitation to ORGANIZATION (local stores)."""
-    with opened(store_url) as opened_store:
+    with opened(store_url, writes=True) as opened_store:
         name = store_enterprise(opened_store, enterprise)
         message = record_acceptance(
             opened_store, name, organization, email, actor=default_actor(), now=utcnow()
@@ -406,7 +407,7 @@ def accept(organization: str, email: str, store_url: str, enterprise: str | None
 @enterprise_option
 def verify_domain(domain: str, store_url: str, enterprise: str | None) -> None:
     """Record that DOMAIN passed Insomnia's DNS TXT verification (`confirm domain DOMAIN`)."""
-    with opened(store_url) as opened_store:
+    with opened(store_url, writes=True) as opened_store:
         name = store_enterprise(opened_store, enterprise)
         spec = _spec_named(name)
         if spec is None:  # run away from the checkout: the record alone is enough
@@ -469,7 +470,7 @@ def confirm(
     outputs = okta_outputs(enterprise, outputs_file, stack)
     if kind == "team_link" and scim_url:
         with (
-            opened(store_url) as opened_store,
+            opened(store_url, writes=True) as opened_store,
             opened_directory(scim_url, scim_token_file) as directory,
         ):
             actual = read_actual(opened_store, directory, enterprise.name, utcnow())
@@ -478,7 +479,7 @@ def confirm(
                 f"team {key} is not in Insomnia yet (run apply first), so it cannot have "
                 "been linked; nothing recorded"
             )
-    with opened(store_url) as opened_store:
+    with opened(store_url, writes=True) as opened_store:
         message = confirm_step(
             opened_store,
             enterprise,

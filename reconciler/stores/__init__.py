@@ -1,4 +1,4 @@
-"""Insomnia-side stores, chosen by URL scheme: `open_store("sqlite:///.insomnia-sso/state.db")`.
+"""The record, opened by URL: `open_store("sqlite:///.insomnia-sso/state.db")`.
 
     sqlite:///relative/path.db     the embedded default (a file beside the pipeline)
     sqlite:////absolute/path.db
@@ -6,16 +6,21 @@
                                    postgresql://user:pw@db:5432/name?options=-csearch_path%3Dsso
     scim+https://…                 Insomnia's SCIM 2.0 connector (a later version)
 
-Error messages name the scheme or the path, never the whole URL: a URL may hold a password.
+Both databases are one implementation, `reconciler.stores.record.SqlStore`; a command that
+writes opens its store with `writes=True`, which lets even its reads upgrade an older record
+(see `reconciler.stores.schema`). Error messages name the scheme or the path, never the whole
+URL: a URL may hold a password.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from reconciler.errors import StoreError
-from reconciler.stores.base import Store
-from reconciler.stores.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from reconciler.stores.record import SqlStore
 
 DEFAULT_STORE_URL = "sqlite:///.insomnia-sso/state.db"
 
@@ -24,8 +29,12 @@ _POSTGRES = {"postgresql", "postgres"}
 _LATER = {"scim+https": "the SCIM 2.0 store"}
 
 
-def open_store(url: str) -> Store:
-    """The store a URL names; StoreError for an unknown or unavailable scheme."""
+def open_store(url: str, *, writes: bool = False) -> SqlStore:
+    """The store a URL names; StoreError for an unknown or unavailable scheme.
+
+    `writes`: the command writes to the record, so an older schema is upgraded on first use
+    (reads included); without it reads refuse an older schema. Nothing connects yet.
+    """
     scheme, sep, _ = url.partition("://")
     if not sep:
         raise StoreError(
@@ -33,14 +42,14 @@ def open_store(url: str) -> Store:
             "e.g. sqlite:///.insomnia-sso/state.db)"
         )
     scheme = scheme.lower()
+    # Imported on demand: SQLAlchemy is not needed by commands that never open the record.
+    from reconciler.stores.record import SqlStore
+
     if scheme == "sqlite":
-        return _open_sqlite(url)
+        return SqlStore.sqlite(_sqlite_path(url), url=url, writes=writes)
     if scheme in _POSTGRES:
         # libpq knows the scheme in lower case only; the store connects on first use.
-        # Imported on demand: psycopg and libpq are not needed by SQLite users.
-        from reconciler.stores.postgres import PostgresStore
-
-        return PostgresStore(scheme + url[len(scheme) :])
+        return SqlStore.postgres(scheme + url[len(scheme) :], writes=writes)
     if scheme in _LATER:
         raise StoreError(
             f"{_LATER[scheme]} ({scheme}://) is not available in this version of "
@@ -51,7 +60,7 @@ def open_store(url: str) -> Store:
     )
 
 
-def _open_sqlite(url: str) -> Store:
+def _sqlite_path(url: str) -> str:
     if not url.lower().startswith(_SQLITE_PREFIX):
         # sqlite://host/… or sqlite://user:password@host/…: never echo it, it may hold a password.
         netloc = urlsplit(url).hostname or "a host"
@@ -62,4 +71,4 @@ def _open_sqlite(url: str) -> Store:
     path = url[len(_SQLITE_PREFIX) :]
     if not path or path.endswith("/"):
         raise StoreError("sqlite store URL names no file (expected sqlite:///PATH)")
-    return SqliteStore(path, url=url)
+    return path

@@ -1,11 +1,10 @@
-"""The record's interface every implementation (SQLite, PostgreSQL) shares.
+"""The record's interface, and its rules that are not SQL.
 
 The record is what the tool itself keeps: the lock, the journal, confirmed manual steps,
-the directory users it manages and, without a SCIM directory, the people ledger.
-
-Stores never import each other; `reconciler.stores.open_store(url)` picks one by scheme.
-Shared behaviour (waiting for the lock, its error message, when a lock is stale) lives here,
-in the base.
+the directory users and teams it manages and, without a SCIM directory, the people ledger.
+`reconciler.stores.record.SqlStore` keeps it in SQLite or PostgreSQL; test doubles and any
+later store implement the same ABC. Shared behaviour (waiting for the lock, its error
+message, when a lock is stale, what a journal row holds) lives here, in the base.
 """
 
 from __future__ import annotations
@@ -20,17 +19,16 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from reconciler.errors import LockHeldError, StoreError
 from reconciler.outputs import SENSITIVE
-from reconciler.plan import Action, Kind, PlanChange
+from reconciler.plan_types import Kind, PlanChange
 from reconciler.state import (
     ActualState,
     Confirmation,
     DomainState,
     InvitationStatus,
-    split_member_key,
+    ManagedTeam,
 )
 
 LOCK_LEASE = timedelta(minutes=10)
@@ -94,44 +92,6 @@ def journal_rows(
             (enterprise, stamp, actor, change.action, change.kind, change.key, outcome, text)
         )
     return rows
-
-
-ChangeParams = Callable[[str, PlanChange, Any, Any], tuple[Any, ...]]
-"""(enterprise, change, now, now + INVITATION_TTL) → the parameters of the store's statement
-for that kind and action, in this order in every store (times in the store's own form)."""
-
-
-def _role(change: PlanChange) -> str:
-    return str((change.after or {})["role"])
-
-
-CHANGE_PARAMS: dict[tuple[Kind, Action], ChangeParams] = {
-    # Invitation create and update both mean "this person holds a live invitation with this
-    # role": one statement, and one parameter list, for both.
-    (Kind.INVITATION, Action.CREATE): lambda enterprise, change, now, expires: (
-        enterprise,
-        *split_member_key(change.key),
-        _role(change),
-        now,
-        expires,
-        now,
-    ),
-    (Kind.INVITATION, Action.DELETE): lambda enterprise, change, now, expires: (
-        now,
-        enterprise,
-        *split_member_key(change.key),
-    ),
-    (Kind.MEMBER, Action.UPDATE): lambda enterprise, change, now, expires: (
-        _role(change),
-        enterprise,
-        *split_member_key(change.key),
-    ),
-    (Kind.MEMBER, Action.DELETE): lambda enterprise, change, now, expires: (
-        enterprise,
-        *split_member_key(change.key),
-    ),
-}
-CHANGE_PARAMS[Kind.INVITATION, Action.UPDATE] = CHANGE_PARAMS[Kind.INVITATION, Action.CREATE]
 
 
 def journal_event(
@@ -282,9 +242,31 @@ class Store(ABC):
 
     @abstractmethod
     def remember_users(
-        self, *, enterprise: str, user_names: Collection[str], actor: str, now: datetime
+        self,
+        *,
+        enterprise: str,
+        user_names: Collection[str],
+        actor: str,
+        now: datetime,
+        ids: Mapping[str, str] | None = None,
     ) -> None:
-        """Record directory users the tool created or adopted: only these may be deactivated."""
+        """Record directory users the tool created or adopted: only these may be deactivated.
+
+        `ids` maps a lower-cased userName to its SCIM id: a known id replaces an earlier
+        one; "" or a missing id never erases a recorded one."""
+
+    @abstractmethod
+    def remember_teams(
+        self, *, enterprise: str, teams: Sequence[ManagedTeam], actor: str, now: datetime
+    ) -> None:
+        """Record teams the tool created or adopted, by (organization, role): a team
+        recorded before takes the new SCIM id and displayName."""
+
+    @abstractmethod
+    def forget_teams(
+        self, *, enterprise: str, teams: Collection[tuple[str, str]], actor: str, now: datetime
+    ) -> None:
+        """Forget the teams of these (organization, role) pairs: the tool deleted them."""
 
     @abstractmethod
     def journal_changes(

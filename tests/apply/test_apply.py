@@ -25,7 +25,7 @@ from reconciler.plan import Action, Kind, PlanChange, plan
 from reconciler.spec import Enterprise, load_text
 from reconciler.state import INVITATION_TTL, ActualState, InvitationStatus, MemberState
 from reconciler.stores.base import LockInfo, Store
-from reconciler.stores.sqlite import SqliteStore
+from reconciler.stores.record import SqlStore
 from tests.conftest import okta_outputs, spec_yaml
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -64,8 +64,8 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db: Path) -> Iterator[SqliteStore]:
-    opened = SqliteStore(db)
+def store(db: Path) -> Iterator[SqlStore]:
+    opened = SqlStore.sqlite(db)
     yield opened
     opened.close()
 
@@ -76,7 +76,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def run(store: SqliteStore, clock: Clock):
+def run(store: SqlStore, clock: Clock):
     """apply() against the test's store and clock, with Okta outputs unless told otherwise."""
 
     def run_apply(enterprise: Enterprise, outputs: OktaOutputs | None = None, **options):
@@ -325,6 +325,12 @@ class Delegating(Store):
     def remember_users(self, **kwargs) -> None:
         self.inner.remember_users(**kwargs)
 
+    def remember_teams(self, **kwargs) -> None:
+        self.inner.remember_teams(**kwargs)
+
+    def forget_teams(self, **kwargs) -> None:
+        self.inner.forget_teams(**kwargs)
+
     def journal_changes(self, **kwargs) -> None:
         self.inner.journal_changes(**kwargs)
 
@@ -427,7 +433,7 @@ def test_a_rotated_client_secret_reopens_the_sso_connection_step(run, store, clo
 
 
 def test_an_apply_elsewhere_holds_the_lock(run, db, store, clock) -> None:
-    elsewhere = SqliteStore(db)
+    elsewhere = SqlStore.sqlite(db)
     elsewhere.try_lock(enterprise="acme", holder="alice@laptop pid 42", now=NOW)
     with pytest.raises(LockHeldError) as held:
         run(TEAM)
@@ -440,12 +446,12 @@ def test_an_apply_elsewhere_holds_the_lock(run, db, store, clock) -> None:
 
 
 def test_apply_waits_up_to_lock_timeout_for_the_other_apply_to_finish(run, db, store) -> None:
-    elsewhere = SqliteStore(db)
+    elsewhere = SqlStore.sqlite(db)
     elsewhere.try_lock(enterprise="acme", holder="alice@laptop pid 42", now=NOW)
     elsewhere.close()
 
     def other_apply_finishes() -> None:
-        other = SqliteStore(db)  # its own connection, as another process has
+        other = SqlStore.sqlite(db)  # its own connection, as another process has
         other.unlock(enterprise="acme", holder="alice@laptop pid 42")
         other.close()
 
@@ -461,7 +467,7 @@ def test_apply_waits_up_to_lock_timeout_for_the_other_apply_to_finish(run, db, s
 
 
 def test_apply_gives_up_after_lock_timeout(run, db) -> None:
-    elsewhere = SqliteStore(db)
+    elsewhere = SqlStore.sqlite(db)
     elsewhere.try_lock(enterprise="acme", holder="alice@laptop pid 42", now=NOW)
     elsewhere.close()
     started = time.monotonic()
@@ -598,13 +604,13 @@ import sys, time
 from reconciler.apply import apply, default_actor
 from reconciler.outputs import OktaOutputs
 from reconciler.spec import load_file
-from reconciler.stores.sqlite import SqliteStore
+from reconciler.stores.record import SqlStore
 
 def progress(done, total):
     print(done, total, flush=True)
     time.sleep(0.005)
 
-apply(load_file(sys.argv[1]), OktaOutputs(), SqliteStore(sys.argv[2]), actor=default_actor(),
+apply(load_file(sys.argv[1]), OktaOutputs(), SqlStore.sqlite(sys.argv[2]), actor=default_actor(),
       batch_size=500, progress=progress)
 print("finished", flush=True)
 """
@@ -634,7 +640,7 @@ def test_an_apply_killed_mid_way_resumes_without_duplicates(tmp_path, db, store)
     child.wait()
     child.stdout.close()
     assert child.returncode == -signal.SIGKILL
-    after_the_crash = SqliteStore(db)
+    after_the_crash = SqlStore.sqlite(db)
     left_behind = after_the_crash.read(enterprise="acme", now=datetime.now(UTC))
     after_the_crash.close()
     assert 0 < len(left_behind.invitations) < 20_000

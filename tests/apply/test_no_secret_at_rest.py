@@ -14,7 +14,7 @@ from reconciler.confirm import confirm_step
 from reconciler.plan import plan
 from reconciler.spec import load_text
 from reconciler.stores.base import utcnow
-from reconciler.stores.sqlite import SqliteStore
+from reconciler.stores.record import SqlStore
 from tests.conftest import okta_outputs, spec_yaml
 
 SPEC = spec_yaml({"platform": ["alice@acme.com"]}, domains=["acme.com"])
@@ -30,7 +30,7 @@ def store_files(db: Path) -> dict[str, bytes]:
 def test_the_client_secret_is_nowhere_in_the_store(tmp_path: Path) -> None:
     enterprise = load_text(SPEC)
     db = tmp_path / "state.db"
-    store = SqliteStore(db)
+    store = SqlStore.sqlite(db)
     seen: dict[str, bytes] = {}
     fingerprints = []
     for secret in (FIRST_SECRET, ROTATED_SECRET):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.stores.schema import SCHEMA_VERSION
 from tests.cli.conftest import run, spec_yaml
 
 COMMANDS = ["plan", "drift", "apply", "status"]
@@ -194,7 +195,7 @@ class TestStore:
         result = run(command, spec, "--store", f"sqlite:///{db}")
         assert result.exit_code == 1
         assert result.stderr == (
-            f"error: {db} was written by a newer insomnia-sso (schema 999 > 2); "
+            f"error: {db} was written by a newer insomnia-sso (schema 999 > {SCHEMA_VERSION}); "
             "upgrade insomnia-sso to use it\n"
         )
         assert store_files(db) == before
@@ -208,7 +209,7 @@ class TestStore:
         before = store_files(db)
         result = run("store", "accept", "platform", "alice@acme.com", "--store", f"sqlite:///{db}")
         assert result.exit_code == 1
-        assert "was written by a newer insomnia-sso (schema 999 > 2)" in result.stderr
+        assert f"by a newer insomnia-sso (schema 999 > {SCHEMA_VERSION})" in result.stderr
         assert store_files(db) == before
 
 

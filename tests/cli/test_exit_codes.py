@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.stores.base import utcnow
-from reconciler.stores.sqlite import SqliteStore
+from reconciler.stores.record import SqlStore
 from tests.cli.conftest import HOLDER, confirm_all, run, tables
 
 
@@ -74,7 +74,7 @@ def test_apply_exits_3_and_names_the_holder_while_another_apply_holds_the_lock(
     spec: Path, store_url: str, outputs: Path, db: Path
 ) -> None:
     since = utcnow()
-    with closing(SqliteStore(db)) as other:
+    with closing(SqlStore.sqlite(db)) as other:
         assert other.try_lock(enterprise="acme", holder=HOLDER, now=since) is None
     before = tables(db)
 
@@ -87,7 +87,7 @@ def test_apply_exits_3_and_names_the_holder_while_another_apply_holds_the_lock(
         f"{since.isoformat(timespec='seconds')}\n"
     )
     assert tables(db) == before  # nothing written, and the other apply still holds its lock
-    with closing(SqliteStore(db)) as third:
+    with closing(SqlStore.sqlite(db)) as third:
         held = third.try_lock(enterprise="acme", holder="someone-else", now=utcnow())
     assert held is not None
     assert held.holder == HOLDER
@@ -96,7 +96,7 @@ def test_apply_exits_3_and_names_the_holder_while_another_apply_holds_the_lock(
 def test_apply_waits_up_to_lock_timeout_before_exiting_3(
     spec: Path, store_url: str, db: Path
 ) -> None:
-    with closing(SqliteStore(db)) as other:
+    with closing(SqlStore.sqlite(db)) as other:
         assert other.try_lock(enterprise="acme", holder=HOLDER, now=utcnow()) is None
     started = time.monotonic()
     result = run("apply", spec, "--store", store_url, "--lock-timeout", "0.2")
@@ -109,7 +109,7 @@ def test_the_lock_of_a_crashed_apply_on_this_host_is_taken_over_and_journaled(
     spec: Path, store_url: str, db: Path
 ) -> None:
     crashed = f"old-run@{socket.gethostname()} pid 999999999"  # no such process
-    with closing(SqliteStore(db)) as other:
+    with closing(SqlStore.sqlite(db)) as other:
         assert other.try_lock(enterprise="acme", holder=crashed, now=utcnow()) is None
 
     assert run("apply", spec, "--store", store_url).exit_code == 0
@@ -129,7 +129,7 @@ def test_the_lock_of_a_crashed_apply_on_this_host_is_taken_over_and_journaled(
 def test_plan_and_status_are_not_blocked_by_an_apply_holding_the_lock(
     spec: Path, store_url: str, db: Path
 ) -> None:
-    with closing(SqliteStore(db)) as other:
+    with closing(SqlStore.sqlite(db)) as other:
         assert other.try_lock(enterprise="acme", holder=HOLDER, now=utcnow()) is None
     assert run("plan", spec, "--store", store_url).exit_code == 2
     assert run("status", spec, "--store", store_url).exit_code == 0

@@ -17,7 +17,7 @@ from click.testing import Result
 
 from reconciler.outputs import fingerprint
 from reconciler.stores.base import utcnow
-from reconciler.stores.sqlite import SqliteStore
+from reconciler.stores.record import SqlStore
 from tests.cli.conftest import HOLDER, confirm_all, run
 
 FORMATS = ["text", "json", "markdown"]
@@ -71,7 +71,7 @@ def test_the_secret_and_its_fingerprint_appear_in_no_output_and_no_journal(
     assert cli("confirm", "sso_connection", "acme", spec, *rotation).exit_code == 0
 
     # Error paths, each with the secret in hand.
-    with closing(SqliteStore(db)) as other:
+    with closing(SqlStore.sqlite(db)) as other:
         assert other.try_lock(enterprise="acme", holder=HOLDER, now=utcnow()) is None
     assert cli("apply", spec, *rotation).exit_code == 3
     foreign = write_outputs(

@@ -12,7 +12,7 @@ from reconciler.doctor.record import check_last_apply, check_lock, read_record
 from reconciler.manual import DOMAIN_DIGEST
 from reconciler.spec import load_file
 from reconciler.stores.base import LOCK_LEASE, JournalEntry
-from reconciler.stores.sqlite import SqliteStore
+from reconciler.stores.record import SqlStore
 from tests.conftest import MINIMAL, okta_outputs
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -20,7 +20,7 @@ HOLDER = "ci@runner-elsewhere pid 4242"  # another host: only its lease can free
 
 
 def test_an_empty_record_has_a_free_lock_and_no_apply(tmp_path: Path) -> None:
-    facts = read_record(lambda: SqliteStore(tmp_path / "state.db"), "acme", NOW)
+    facts = read_record(lambda: SqlStore.sqlite(tmp_path / "state.db"), "acme", NOW)
     assert not (tmp_path / "state.db").exists()  # reading created nothing
     lock = check_lock(facts.lock, NOW)
     assert (lock.status, lock.summary) == (Status.PASS, "free")
@@ -32,9 +32,9 @@ def test_an_empty_record_has_a_free_lock_and_no_apply(tmp_path: Path) -> None:
 def test_a_held_lock_names_its_holder_and_turns_stale_when_its_lease_runs_out(
     tmp_path: Path,
 ) -> None:
-    store = SqliteStore(tmp_path / "state.db")
+    store = SqlStore.sqlite(tmp_path / "state.db")
     assert store.try_lock(enterprise="acme", holder=HOLDER, now=NOW) is None
-    facts = read_record(lambda: SqliteStore(tmp_path / "state.db"), "acme", NOW)
+    facts = read_record(lambda: SqlStore.sqlite(tmp_path / "state.db"), "acme", NOW)
     live = check_lock(facts.lock, NOW + timedelta(minutes=1))
     assert (live.status, live.summary) == (
         Status.PASS,
@@ -55,7 +55,7 @@ def test_the_last_apply_says_when_by_whom_and_how_many(
     tmp_path: Path, write_spec: Callable[[str], Path]
 ) -> None:
     enterprise = load_file(write_spec(MINIMAL))
-    store = SqliteStore(tmp_path / "state.db")
+    store = SqlStore.sqlite(tmp_path / "state.db")
     done = apply(enterprise, okta_outputs(enterprise), store, actor=HOLDER, clock=lambda: NOW)
     # Confirming a verified domain later is not an apply.
     store.confirm(
@@ -68,7 +68,7 @@ def test_the_last_apply_says_when_by_whom_and_how_many(
         now=NOW,
     )
     store.close()
-    facts = read_record(lambda: SqliteStore(tmp_path / "state.db"), "acme", NOW)
+    facts = read_record(lambda: SqlStore.sqlite(tmp_path / "state.db"), "acme", NOW)
     last = check_last_apply(facts.journal, "acme")
     assert (last.status, last.summary) == (
         Status.PASS,

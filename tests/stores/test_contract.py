@@ -1,6 +1,6 @@
-"""What every store promises, run against each implementation by one parametrized fixture.
+"""What every store promises, run against each database by one parametrized fixture.
 
-A new store joins by adding a factory to STORES: a context manager that, given pytest's
+A new backing joins by adding a factory to STORES: a context manager that, given pytest's
 tmp_path, yields an opener and removes the backing state on exit; each call of the opener is
 a fresh Store on the same backing state, the way a second process would see it. The tests
 below must pass unchanged. The PostgreSQL store runs when INSOMNIA_SSO_TEST_POSTGRES_URL
@@ -24,11 +24,9 @@ from reconciler.errors import LockHeldError, StoreError
 from reconciler.manual import DOMAIN_DIGEST
 from reconciler.outputs import SENSITIVE, fingerprint
 from reconciler.plan import Action, Kind, PlanChange
-from reconciler.state import INVITATION_TTL, DomainState, InvitationStatus
+from reconciler.state import INVITATION_TTL, DomainState, InvitationStatus, ManagedTeam
 from reconciler.stores.base import LOCK_LEASE, Store
-from reconciler.stores.postgres import PostgresStore
-from reconciler.stores.sqlite import SqliteStore
-from reconciler.stores.sqlite_schema import MIGRATIONS as SQLITE_MIGRATIONS
+from reconciler.stores.record import SqlStore
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
@@ -60,13 +58,13 @@ def postgres_schema(prefix: str = "contract") -> Iterator[str]:
 
 @contextmanager
 def sqlite_store(tmp_path: Path) -> Iterator[Opener]:
-    yield lambda: SqliteStore(tmp_path / "state.db")
+    yield lambda: SqlStore.sqlite(tmp_path / "state.db")
 
 
 @contextmanager
 def postgres_store(tmp_path: Path) -> Iterator[Opener]:
     with postgres_schema() as url:
-        yield lambda: PostgresStore(url)
+        yield lambda: SqlStore.postgres(url)
 
 
 STORES: dict[str, Callable[[Path], AbstractContextManager[Opener]]] = {
@@ -153,6 +151,7 @@ def test_an_empty_store_holds_no_enterprise(store: Store) -> None:
     assert (actual.domains, actual.organizations) == ({}, frozenset())
     assert (actual.invitations, actual.members) == ({}, {})
     assert (actual.confirmations, actual.managed_users) == ({}, frozenset())
+    assert (actual.managed_user_ids, actual.managed_teams) == ({}, {})
     assert actual.complete
 
 
@@ -349,6 +348,108 @@ def test_remembered_users_read_back_and_remembering_again_changes_nothing(store:
     assert store.read(enterprise="globex", now=LATER).managed_users == frozenset()
 
 
+def test_remembered_users_keep_their_scim_ids(store: Store) -> None:
+    store.remember_users(
+        enterprise="acme",
+        user_names=["alice@acme.com", "bob@acme.io"],
+        actor="ci",
+        now=NOW,
+        ids={"alice@acme.com": "2819c223", "carol@acme.com": "not-remembered"},
+    )
+    actual = store.read(enterprise="acme", now=NOW)
+    assert actual.managed_users == {"alice@acme.com", "bob@acme.io"}
+    assert actual.managed_user_ids == {"alice@acme.com": "2819c223", "bob@acme.io": ""}
+
+
+def test_a_known_id_replaces_an_earlier_one_and_no_id_erases_none(store: Store) -> None:
+    store.remember_users(
+        enterprise="acme",
+        user_names=["alice@acme.com", "bob@acme.io", "carol@acme.com"],
+        actor="ci",
+        now=NOW,
+        ids={"alice@acme.com": "old-alice", "bob@acme.io": "bob-1"},
+    )
+    store.remember_users(
+        enterprise="acme",
+        user_names=["alice@acme.com", "bob@acme.io", "carol@acme.com"],
+        actor="ci",
+        now=LATER,
+        ids={"alice@acme.com": "new-alice", "bob@acme.io": "", "carol@acme.com": "carol-1"},
+    )
+    store.remember_users(
+        enterprise="acme", user_names=["alice@acme.com", "carol@acme.com"], actor="ci", now=LATER
+    )
+    assert store.read(enterprise="acme", now=LATER).managed_user_ids == {
+        "alice@acme.com": "new-alice",
+        "bob@acme.io": "bob-1",
+        "carol@acme.com": "carol-1",
+    }
+    assert store.read(enterprise="globex", now=LATER).managed_user_ids == {}
+
+
+def test_ids_are_found_by_the_lower_cased_user_name(store: Store) -> None:
+    store.remember_users(
+        enterprise="acme",
+        user_names=["Dana@ACME.com"],
+        actor="ci",
+        now=NOW,
+        ids={"dana@acme.com": "dana-1"},
+    )
+    assert store.read(enterprise="acme", now=NOW).managed_user_ids == {"Dana@ACME.com": "dana-1"}
+
+
+ADMINS = ManagedTeam("platform", "admin", "team-1", "platform-admins")
+MEMBERS = ManagedTeam("platform", "member", "team-2", "platform-members")
+DATA = ManagedTeam("data", "member", "team-3", "data-members")
+
+
+def test_remembered_teams_read_back_by_organization_and_role(store: Store) -> None:
+    assert store.read(enterprise="acme", now=NOW).managed_teams == {}
+    store.remember_teams(enterprise="acme", teams=[ADMINS, MEMBERS], actor="ci", now=NOW)
+    store.remember_teams(enterprise="acme", teams=[], actor="ci", now=NOW)
+    actual = store.read(enterprise="acme", now=NOW)
+    assert actual.managed_teams == {("platform", "admin"): ADMINS, ("platform", "member"): MEMBERS}
+    assert store.read(enterprise="globex", now=NOW).managed_teams == {}
+
+
+def test_remembering_a_team_again_replaces_its_id_and_name(store: Store) -> None:
+    store.remember_teams(enterprise="acme", teams=[ADMINS, DATA], actor="ci", now=NOW)
+    renamed = ManagedTeam("platform", "admin", "team-9", "Platform Admins")
+    store.remember_teams(enterprise="acme", teams=[renamed], actor="ci", now=LATER)
+    assert store.read(enterprise="acme", now=LATER).managed_teams == {
+        ("platform", "admin"): renamed,
+        ("data", "member"): DATA,
+    }
+
+
+def test_forgotten_teams_are_gone_and_the_others_stay(store: Store) -> None:
+    store.remember_teams(enterprise="acme", teams=[ADMINS, MEMBERS, DATA], actor="ci", now=NOW)
+    store.remember_teams(enterprise="globex", teams=[ADMINS], actor="ci", now=NOW)
+    store.forget_teams(
+        enterprise="acme",
+        teams={("platform", "admin"), ("data", "member"), ("data", "admin")},
+        actor="ci",
+        now=LATER,
+    )
+    store.forget_teams(enterprise="acme", teams=(), actor="ci", now=LATER)
+    assert store.read(enterprise="acme", now=LATER).managed_teams == {
+        ("platform", "member"): MEMBERS
+    }
+    assert store.read(enterprise="globex", now=LATER).managed_teams == {
+        ("platform", "admin"): ADMINS
+    }
+
+
+def test_the_directory_s_resources_are_no_ledger(store: Store) -> None:
+    ids = {"alice@acme.com": "2819c223"}
+    store.remember_users(enterprise="acme", user_names=ids, actor="ci", now=NOW, ids=ids)
+    store.remember_teams(enterprise="acme", teams=[ADMINS], actor="ci", now=NOW)
+    actual = store.read(enterprise="acme", now=NOW)
+    assert not actual.exists  # no enterprise row: nothing was written to the ledger
+    assert (actual.organizations, actual.invitations, actual.members) == (frozenset(), {}, {})
+    assert store.journal(enterprise="acme") == []  # journaled by apply, as the directory did it
+
+
 # -- journaling what the directory did --------------------------------------------------------
 
 SCIM_CHANGES = (
@@ -386,47 +487,6 @@ def test_changes_made_in_the_directory_are_journaled_one_row_each(store: Store) 
     )
     assert json.loads(failed.detail)["error"] == "HTTP 500 from /Groups"
     assert "error" not in json.loads(applied[0].detail)
-
-
-# -- migrating a record of an earlier version -------------------------------------------------
-
-
-def test_a_schema_1_sqlite_record_keeps_its_verified_domains_as_confirmations(
-    tmp_path: Path,
-) -> None:
-    import sqlite3
-
-    path = tmp_path / "state.db"
-    conn = sqlite3.connect(path)
-    for statement in SQLITE_MIGRATIONS[0]:
-        conn.execute(statement)
-    stamp = NOW.isoformat(timespec="microseconds")
-    conn.execute("INSERT INTO enterprises VALUES ('acme', ?)", (stamp,))
-    conn.executemany(
-        "INSERT INTO domains (enterprise, name, verified, created_at) VALUES ('acme', ?, ?, ?)",
-        [("acme.com", 1, stamp), ("acme.io", 0, stamp)],
-    )
-    conn.execute(
-        "INSERT INTO sso_connections VALUES ('acme', 'acme.com', 'https://x.example/cb', "
-        "'0oa1client', 'https://acme.okta.com/oauth2/aus1', ?, ?)",
-        (FINGERPRINT, stamp),
-    )
-    conn.execute("PRAGMA user_version = 1")
-    conn.commit()
-    conn.close()
-
-    store = SqliteStore(path)
-    try:
-        actual = store.read(enterprise="acme", now=LATER)
-    finally:
-        store.close()
-    # Verified domains stay confirmed; the unverified one and the SSO connection, which
-    # earlier versions only recorded, become manual steps to confirm.
-    [(key, found)] = actual.confirmations.items()
-    assert key == ("domain", "acme.com")
-    assert (found.digest, found.actor, found.at) == (DOMAIN_DIGEST, "migrated", NOW)
-    assert actual.domains == {"acme.com": DomainState("acme.com", True)}
-    assert actual.managed_users == frozenset()
 
 
 # -- the invitation lifecycle ----------------------------------------------------------------

@@ -14,14 +14,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from reconciler.errors import StoreError
 from reconciler.plan import Action, Kind, PlanChange
 from reconciler.state import InvitationStatus
-from reconciler.stores import DEFAULT_STORE_URL, open_store
-from reconciler.stores import sqlite as sqlite_module
-from reconciler.stores.sqlite import SCHEMA_VERSION, SqliteStore
+from reconciler.stores import DEFAULT_STORE_URL, connect, open_store
+from reconciler.stores.record import SqlStore
+from reconciler.stores.schema import SCHEMA_VERSION
 from tests.stores.test_contract import FOUNDATION, NOW, invite
+from tests.stores.test_migrations import with_revision
 
 SOON = NOW + timedelta(minutes=1)
 
@@ -32,13 +34,13 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db: Path) -> Iterator[SqliteStore]:
-    opened = SqliteStore(db)
+def store(db: Path) -> Iterator[SqlStore]:
+    opened = SqlStore.sqlite(db)
     yield opened
     opened.close()
 
 
-def write(store: SqliteStore, *changes: PlanChange) -> None:
+def write(store: SqlStore, *changes: PlanChange) -> None:
     store.write(enterprise="acme", changes=changes, actor="ci", now=NOW)
 
 
@@ -57,14 +59,14 @@ def pragma(db: Path, name: str) -> object:
 # -- the file --------------------------------------------------------------------------------
 
 
-def test_reading_a_store_that_does_not_exist_creates_nothing(db: Path, store: SqliteStore) -> None:
+def test_reading_a_store_that_does_not_exist_creates_nothing(db: Path, store: SqlStore) -> None:
     assert not store.read(enterprise="acme", now=NOW).exists
     assert store.journal(enterprise="acme") == []
     assert not db.parent.exists()  # `plan` never writes
 
 
 def test_the_first_write_creates_the_file_and_its_folder_in_wal_mode(
-    db: Path, store: SqliteStore
+    db: Path, store: SqlStore
 ) -> None:
     write(store, *FOUNDATION)
     assert db.is_file()
@@ -72,18 +74,19 @@ def test_the_first_write_creates_the_file_and_its_folder_in_wal_mode(
     assert pragma(db, "user_version") == SCHEMA_VERSION
 
 
-def test_foreign_keys_are_enforced(store: SqliteStore) -> None:
+def test_foreign_keys_are_enforced(store: SqlStore) -> None:
     write(store, *FOUNDATION)
-    conn = store._connection()
-    assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
-    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY constraint failed"):
-        conn.execute(
+    conn = store._live()
+    assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    with pytest.raises(sa.exc.IntegrityError, match="FOREIGN KEY constraint failed"):
+        conn.exec_driver_sql(
             "INSERT INTO invitations VALUES "
             "('acme', 'no-such-team', 'alice@acme.com', 'member', 'pending', 'x', 'x', 'x')"
         )
+    conn.rollback()
 
 
-def test_a_failed_batch_is_journaled_as_failed(store: SqliteStore) -> None:
+def test_a_failed_batch_is_journaled_as_failed(store: SqlStore) -> None:
     write(store, *FOUNDATION)
     with pytest.raises(StoreError, match="CHECK constraint failed"):
         write(store, invite("data/alice@acme.com", role="owner"))  # never granted by invitation
@@ -94,21 +97,21 @@ def test_a_failed_batch_is_journaled_as_failed(store: SqliteStore) -> None:
     assert actual.organizations == {"platform"}  # the batch's organization row went too
 
 
-def test_a_change_the_store_cannot_make_is_refused(store: SqliteStore) -> None:
+def test_a_change_the_store_cannot_make_is_refused(store: SqlStore) -> None:
     write(store, *FOUNDATION)
     drop = PlanChange(Action.DELETE, Kind.TEAM, "platform-admins", {"name": "x"}, None)
-    with pytest.raises(StoreError, match="the SQLite store cannot delete a team"):
+    with pytest.raises(StoreError, match="the record cannot delete a team"):
         write(store, drop)
     [failed] = store.journal(enterprise="acme", limit=1)
     assert (failed.kind, failed.outcome) == ("team", "failed")
 
 
-def test_naive_datetimes_are_a_bug_not_a_guess(store: SqliteStore) -> None:
+def test_naive_datetimes_are_a_bug_not_a_guess(store: SqlStore) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         store.try_lock(enterprise="acme", holder="ci", now=datetime(2025, 1, 6, 9, 0))
 
 
-def test_one_hundred_thousand_invitations_read_back_whole(store: SqliteStore) -> None:
+def test_one_hundred_thousand_invitations_read_back_whole(store: SqlStore) -> None:
     # How fast is bench/reconcile.py's to say (its floor row); here, that all come back.
     people = [invite(f"team-{i % 50:02d}/person{i}@acme.com") for i in range(100_000)]
     write(store, *people)  # the 50 organizations' rows come with the invitations
@@ -123,7 +126,7 @@ def test_one_hundred_thousand_invitations_read_back_whole(store: SqliteStore) ->
 def test_an_empty_file_is_migrated_to_the_current_schema(db: Path) -> None:
     db.parent.mkdir()
     db.touch()
-    store = SqliteStore(db)
+    store = SqlStore.sqlite(db)
     write(store, *FOUNDATION)
     store.close()
     assert pragma(db, "user_version") == SCHEMA_VERSION
@@ -134,32 +137,25 @@ def test_an_empty_file_is_migrated_to_the_current_schema(db: Path) -> None:
     assert {"confirmations", "managed_users"} <= tables
 
 
-def test_an_older_schema_is_upgraded_in_place_keeping_its_rows(
-    db: Path, monkeypatch: pytest.MonkeyPatch
+def test_migrating_waits_for_another_process_s_write_transaction(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = SqliteStore(db)
+    store = SqlStore.sqlite(db)
     write(store, *FOUNDATION)
     store.close()
-    extra = ("ALTER TABLE members ADD COLUMN note TEXT NOT NULL DEFAULT ''",)
-    monkeypatch.setattr(sqlite_module, "MIGRATIONS", (*sqlite_module.MIGRATIONS, extra))
-    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
-    upgraded = SqliteStore(db)
-    assert len(upgraded.read(enterprise="acme", now=NOW).invitations) == 2
-    upgraded.close()
+    later = with_revision(tmp_path, SCHEMA_VERSION + 1, 'op.execute("SELECT 1")')
+    monkeypatch.setattr(connect, "BUSY_TIMEOUT", 0.05)  # how long it waits, cut short
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    upgrading = SqlStore.sqlite(db, migrations=later)
+    with pytest.raises(StoreError, match="cannot upgrade the store: database is locked"):
+        upgrading.try_lock(enterprise="acme", holder="ci", now=NOW)
+    assert pragma(db, "user_version") == SCHEMA_VERSION
+    other.execute("ROLLBACK")
+    other.close()
+    assert upgrading.try_lock(enterprise="acme", holder="ci", now=NOW) is None
+    upgrading.close()
     assert pragma(db, "user_version") == SCHEMA_VERSION + 1
-
-
-def test_migrations_run_in_one_transaction(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    broken = ("CREATE TABLE half_done (x)", "THIS IS NOT SQL")
-    monkeypatch.setattr(sqlite_module, "MIGRATIONS", (*sqlite_module.MIGRATIONS, broken))
-    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
-    store = SqliteStore(db)
-    with pytest.raises(StoreError, match="cannot prepare the store"):
-        store.try_lock(enterprise="acme", holder="ci", now=NOW)
-    assert pragma(db, "user_version") == 0
-    conn = sqlite3.connect(db)
-    assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
-    conn.close()
 
 
 def test_a_store_from_a_newer_version_is_refused_untouched(db: Path) -> None:
@@ -169,7 +165,7 @@ def test_a_store_from_a_newer_version_is_refused_untouched(db: Path) -> None:
     conn.close()
     before = db.read_bytes()
     with pytest.raises(StoreError) as raised:
-        SqliteStore(db).read(enterprise="acme", now=NOW)
+        SqlStore.sqlite(db).read(enterprise="acme", now=NOW)
     assert str(raised.value) == (
         f"{db} was written by a newer insomnia-sso (schema {SCHEMA_VERSION + 6} > "
         f"{SCHEMA_VERSION}); upgrade insomnia-sso to use it"
@@ -191,7 +187,7 @@ def test_a_corrupted_file_is_refused_and_left_untouched(
 ) -> None:
     db.parent.mkdir()
     db.write_bytes(content)
-    store = SqliteStore(db)
+    store = SqlStore.sqlite(db)
     with pytest.raises(StoreError, match=message) as raised:
         store.try_lock(enterprise="acme", holder="ci", now=NOW)
     assert "left untouched" in str(raised.value)
@@ -238,7 +234,7 @@ def read_only_folder() -> Iterator[Path]:
 
 
 def opening_error(path: Path) -> str:
-    store = SqliteStore(path)
+    store = SqlStore.sqlite(path)
     try:
         store.try_lock(enterprise="acme", holder="ci", now=NOW)
     except StoreError as err:
@@ -262,7 +258,7 @@ def test_a_new_store_in_a_read_only_folder_is_refused(read_only_folder: Path) ->
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX permissions")
 def test_an_existing_store_in_a_read_only_folder_is_refused(read_only_folder: Path) -> None:
     db = read_only_folder / "state.db"
-    store = SqliteStore(db)
+    store = SqlStore.sqlite(db)
     write(store, *FOUNDATION)
     store.close()
     os.chmod(read_only_folder, 0o555)
@@ -278,7 +274,7 @@ def dead_pid() -> int:
     return child.pid
 
 
-def test_a_lock_held_by_a_dead_process_on_this_host_is_stale(store: SqliteStore) -> None:
+def test_a_lock_held_by_a_dead_process_on_this_host_is_stale(store: SqlStore) -> None:
     crashed = f"ci@{socket.gethostname()} pid {dead_pid()}"
     assert store.try_lock(enterprise="acme", holder=crashed, now=NOW) is None
     assert store.try_lock(enterprise="acme", holder="next-run", now=SOON) is None
@@ -297,7 +293,7 @@ def test_a_lock_held_by_a_dead_process_on_this_host_is_stale(store: SqliteStore)
     ],
     ids=["alive-on-this-host", "other-host", "unparsable"],
 )
-def test_a_lock_whose_holder_may_be_alive_is_not_stale(store: SqliteStore, holder: str) -> None:
+def test_a_lock_whose_holder_may_be_alive_is_not_stale(store: SqlStore, holder: str) -> None:
     assert store.try_lock(enterprise="acme", holder=holder, now=NOW) is None
     held = store.try_lock(enterprise="acme", holder="next-run", now=SOON)
     assert held is not None
@@ -310,10 +306,9 @@ def test_a_lock_whose_holder_may_be_alive_is_not_stale(store: SqliteStore, holde
 def test_sqlite_urls_name_relative_and_absolute_files() -> None:
     relative = open_store("sqlite:///.insomnia-sso/state.db")
     absolute = open_store("sqlite:////var/lib/insomnia-sso/state.db")
-    assert isinstance(relative, SqliteStore)
-    assert isinstance(absolute, SqliteStore)
-    assert relative.path == Path(".insomnia-sso/state.db")
-    assert absolute.path == Path("/var/lib/insomnia-sso/state.db")
+    assert (relative.dialect, absolute.dialect) == ("sqlite", "sqlite")
+    assert relative.where == ".insomnia-sso/state.db"
+    assert absolute.where == "/var/lib/insomnia-sso/state.db"
     assert relative.url == "sqlite:///.insomnia-sso/state.db"
     assert DEFAULT_STORE_URL == "sqlite:///.insomnia-sso/state.db"
 
@@ -350,13 +345,13 @@ def test_unusable_store_urls_are_refused_without_echoing_passwords(url: str, mes
     assert "hunter2" not in str(raised.value)
 
 
-def test_an_accepted_invitation_survives_reopening(db: Path, store: SqliteStore) -> None:
+def test_an_accepted_invitation_survives_reopening(db: Path, store: SqlStore) -> None:
     write(store, *FOUNDATION)
     store.accept_invitation(
         enterprise="acme", organization="platform", email="bob@acme.io", actor="bob", now=NOW
     )
     store.close()
-    reopened = SqliteStore(db)
+    reopened = SqlStore.sqlite(db)
     actual = reopened.read(enterprise="acme", now=NOW)
     reopened.close()
     assert actual.invitations["platform/bob@acme.io"].status is InvitationStatus.ACCEPTED
@@ -364,7 +359,7 @@ def test_an_accepted_invitation_survives_reopening(db: Path, store: SqliteStore)
 
 
 def test_accepting_in_a_store_that_does_not_exist_creates_nothing(db: Path) -> None:
-    store = SqliteStore(db)
+    store = SqlStore.sqlite(db)
     with pytest.raises(StoreError, match="there is no store here yet"):
         store.accept_invitation(
             enterprise="acme", organization="platform", email="bob@acme.io", actor="b", now=NOW

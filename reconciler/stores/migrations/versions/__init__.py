@@ -1,0 +1,1 @@
+"""Alembic revisions of the record, one per schema (Alembic skips this file)."""
