@@ -116,8 +116,12 @@ def scim_changes(
         role_in[(org.name, person.email)] = role
     removable = actual.complete and directory.complete
     _user_changes(out, people, actual, directory, prune and removable, names or {})
+    # A person neither read nor created in this run (a partial read hid them) gets no
+    # membership yet: it could only fail; the next whole read plans it.
+    created = {c.key for c in out.changes if c.kind is Kind.USER and c.action is Action.CREATE}
+    reachable = frozenset(directory.users) | created
     planner = _TeamPlanner(enterprise.name, out, actual, directory, prune, removable, open_links)
-    planner.plan(desired, role_in)
+    planner.plan(desired, role_in, reachable)
     return out
 
 
@@ -184,7 +188,9 @@ def _user_changes(
         1 for u in actual.managed_users if u in users and users[u].active
     )
     if leavers and not may_remove:
-        why = "prune is off" if directory.complete and actual.complete else "the read was partial"
+        why = (
+            "prune is off" if directory.complete and actual.complete else "the read was incomplete"
+        )
         out.warnings.append(f"{len(leavers)} managed user(s) left the spec and stay active ({why})")
         return
     for email in leavers:
@@ -222,9 +228,17 @@ class _TeamPlanner:
         """(organization, email) → the team role the spec gives them there."""
 
     def plan(
-        self, desired: dict[tuple[str, str], _Desired], role_in: dict[tuple[str, str], str]
+        self,
+        desired: dict[tuple[str, str], _Desired],
+        role_in: dict[tuple[str, str], str],
+        reachable: frozenset[str],
     ) -> None:
         self.role_in = role_in
+        wanted = set(desired)  # a team the spec wants is never a leftover to empty
+        for key in [k for k, want in desired.items() if not want.members & reachable]:
+            del desired[key]  # nobody of it can be placed yet: no team for it in this run
+        for want in desired.values():
+            want.members &= reachable
         matches = {
             key: find_team(self.actual, self.directory, want.organization, want.role, want.name)
             for key, want in desired.items()
@@ -241,14 +255,14 @@ class _TeamPlanner:
             self._desired_team(want, match)
         for key, recorded in sorted(self.actual.managed_teams.items()):
             team = self.directory.teams.get(recorded.scim_id)
-            if key in desired or team is None:
+            if key in wanted or team is None:
                 continue
             in_org[key[0]] |= team.members
             self._leftover_team(key[0], key[1], team)
         for org, members in in_org.items():
             self.out.current[org] = len(members)
         if self.kept:
-            why = "prune is off" if self.removable else "the read was partial"
+            why = "prune is off" if self.removable else "the read was incomplete"
             self.out.warnings.append(
                 f"{self.kept} team membership(s) are not in the spec and stay ({why})"
             )

@@ -60,6 +60,7 @@ def test_plan_apply_confirm_with_nothing_outside_the_profile(
         assert confirmed.exit_code == 0, confirmed.output
 
     promoted = write_spec({**TEAM, "platform": ["alice@acme.com:admin", "bob@acme.io:admin"]})
+    strict.history.clear()
     moved = sso(strict, store_url, outputs, "apply", promoted)
     assert moved.exit_code == 0, moved.output
     assert "Apply complete: 3 change(s) made in Insomnia through SCIM" in moved.stdout

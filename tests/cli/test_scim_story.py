@@ -299,7 +299,7 @@ def test_a_short_page_is_a_partial_read_and_nobody_is_removed(
         return body
 
     with FaultProxy(full_tenant.url) as proxy:
-        proxy.add(Fault("GET", "/Users", "edit", edit=drop_one))  # the listing's one page
+        proxy.add(Fault("GET", "/Users", "edit", edit=drop_one, times=99))  # every page
         behind = Tenant(proxy.url, True)
         result = sso(fewer, behind, store_url, outputs, "apply")
     assert result.exit_code == 0, result.output

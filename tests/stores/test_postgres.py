@@ -478,6 +478,7 @@ def test_an_apply_of_thousands_then_a_second_apply_plans_nothing(
         ("domain", "acme.com"),
         ("domain", "acme.io"),
         ("sso_connection", "acme"),
+        *(("organization", f"team-{t}") for t in range(4)),
     ]
     actual = stores().read(enterprise="acme", now=NOW)
     assert len(actual.invitations) == 3000
