@@ -39,10 +39,11 @@ client = httpx.Client(base_url=os.environ["INSOMNIA_SSO_SCIM_URL"],
                       headers={"Authorization": "Bearer " + os.environ["INSOMNIA_SSO_SCIM_TOKEN"]})
 users = client.get("/Users", params={"count": 1000}).json().get("Resources", [])
 names = {u["id"]: u["userName"] for u in users}
-print(f"  {len(users)} users: " + ", ".join(sorted(names.values())[:4]) + ", …")
+shown = sorted(users, key=lambda u: u["userName"])[:3]
+print(f"  {len(users)} users: " + ", ".join(f"{u.get('displayName', '?')} <{u['userName']}>" for u in shown) + ", …")
 for group in sorted(client.get("/Groups").json().get("Resources", []), key=lambda g: g["displayName"]):
     members = sorted(names.get(m["value"], "?") for m in group.get("members", []))
-    print(f"  team {group['displayName']:<21} {group.get('externalId', '')}: {len(members)} member(s)")
+    print(f"  team {group['displayName']:<21} {len(members)} member(s)")
 PY
 }
 
