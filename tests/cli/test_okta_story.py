@@ -27,10 +27,8 @@ def _token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INSOMNIA_SSO_SCIM_PROFILE", raising=False)
 
 
-def sso(strict: StrictScim, store_url: str, outputs: Path, command: str, *args: object) -> Result:
-    return run(
-        command, *args, "--scim", strict.url, "--store", store_url, "--okta-outputs", outputs
-    )
+def sso(url: str, store_url: str, outputs: Path, command: str, *args: object) -> Result:
+    return run(command, *args, "--scim", url, "--store", store_url, "--okta-outputs", outputs)
 
 
 def test_plan_apply_confirm_with_nothing_outside_the_profile(
