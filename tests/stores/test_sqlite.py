@@ -76,7 +76,8 @@ def test_the_first_write_creates_the_file_and_its_folder_in_wal_mode(
 
 def test_foreign_keys_are_enforced(store: SqlStore) -> None:
     write(store, *FOUNDATION)
-    conn = store._live()
+    conn = store._session.ready(write=True)
+    assert conn is not None
     assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     with pytest.raises(sa.exc.IntegrityError, match="FOREIGN KEY constraint failed"):
         conn.exec_driver_sql(
