@@ -125,25 +125,31 @@ def time_reader(conn: sa.Connection) -> Callable[[Any], datetime]:
 
 def driver_rows(
     conn: sa.Connection, statement: sa.Select[Any], params: Mapping[str, Any]
-) -> list[tuple[Any, ...]]:
-    """The rows of `statement` from the driver's own cursor, in the open transaction.
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of `statement` from the driver's own cursor, in the open transaction; to be
+    consumed there, whole.
 
     The statement is still built once, with Core, and compiled for the dialect; only the
     rows skip SQLAlchemy's processing (timestamps come back as the driver gives them: text
-    in SQLite, datetimes in PostgreSQL).
+    in SQLite, datetimes in PostgreSQL). Rows are never all in one list (the garbage
+    collector would walk 100,000 tuples again and again): SQLite's cursor is iterated as it
+    is, in C; psycopg's, whose per-row step is Python, is fetched in chunks.
     """
     compiled = _compiled(conn, statement)
     values = compiled.construct_params(params)
-    args: Any = values
     if compiled.positional:
-        args = tuple(values[name] for name in compiled.positiontup)
-    cursor = _driver(conn).cursor(binary=True) if _postgres(conn) else _driver(conn).cursor()
-    try:
-        cursor.execute(str(compiled), args)
-        rows: list[tuple[Any, ...]] = cursor.fetchall()
-    finally:
-        cursor.close()
-    return rows
+        found: Iterator[tuple[Any, ...]] = _driver(conn).execute(
+            str(compiled), tuple(values[name] for name in compiled.positiontup)
+        )
+        return found
+    return _chunks(_driver(conn), str(compiled), values)
+
+
+def _chunks(driver: Any, sql: str, values: Mapping[str, Any]) -> Iterator[tuple[Any, ...]]:
+    with driver.cursor(binary=True) as cursor:  # binary: timestamps arrive as datetimes
+        cursor.execute(sql, values)
+        while rows := cursor.fetchmany(2000):
+            yield from rows
 
 
 def driver_execute(

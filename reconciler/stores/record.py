@@ -17,6 +17,7 @@ snapshot (one query per table); `write` is one transaction per batch.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -37,7 +38,7 @@ from reconciler.state import (
     MemberState,
     member_key,
 )
-from reconciler.stores import dialects, ledger
+from reconciler.stores import dialects, ledger, statements
 from reconciler.stores.base import (
     LOCK_LEASE,
     JournalEntry,
@@ -54,46 +55,37 @@ from reconciler.stores.base import (
 )
 from reconciler.stores.connect import PostgresServer, SqliteFile, Target
 from reconciler.stores.dialects import transaction
-from reconciler.stores.schema import (
-    SHIPPED,
-    Migrations,
-    behind,
-    marker,
-    refuse_foreign,
-    refuse_newer,
+from reconciler.stores.schema import SHIPPED, Migrations
+from reconciler.stores.session import Session
+from reconciler.stores.statements import (
+    CONFIRMATIONS,
+    ENTERPRISES,
+    EXISTS,
+    HELD_LOCK,
+    INVITATIONS,
+    LOCK,
+    MANAGED_TEAMS,
+    MANAGED_USERS,
+    MEMBERS,
+    ORGANIZATIONS,
 )
-from reconciler.stores.tables import (
-    confirmations,
-    enterprises,
-    invitations,
-    journal,
-    locks,
-    managed_teams,
-    managed_users,
-    members,
-    organizations,
-)
+from reconciler.stores.tables import journal
 
 _STATUSES = {status.value: status for status in InvitationStatus}
-_ENTERPRISE: sa.BindParameter[str] = sa.bindparam("enterprise")
 
-# The hot read's statements: their rows come from the driver's cursor (`driver_rows`).
-_INVITATIONS = sa.select(
-    invitations.c.organization + "/" + invitations.c.email,
-    *(invitations.c[name] for name in ("organization", "email", "role", "status")),
-    invitations.c.invited_at,
-    invitations.c.expires_at,
-).where(invitations.c.enterprise == _ENTERPRISE)
-_MEMBERS = sa.select(
-    members.c.organization + "/" + members.c.email,
-    *(members.c[name] for name in ("organization", "email", "role", "joined_at")),
-).where(members.c.enterprise == _ENTERPRISE)
-_MANAGED_USERS = sa.select(managed_users.c.user_name, managed_users.c.scim_id).where(
-    managed_users.c.enterprise == _ENTERPRISE
-)
-_LOCK = sa.select(locks.c.holder, locks.c.acquired_at, locks.c.expires_at).where(
-    locks.c.enterprise == _ENTERPRISE
-)
+
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """The cyclic garbage collector off while a snapshot's rows become dataclasses: they
+    hold no cycles, and every full pass over 100,000 new objects (and all SQLAlchemy's)
+    would find nothing to free. Restored however the read ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _aware(moment: datetime) -> datetime:
@@ -123,11 +115,7 @@ class SqlStore(Store):
         self.where = target.where
         self.dialect = target.dialect
         self.writes = writes
-        self._target = target
-        self._migrations = migrations
-        self._engine: sa.Engine | None = None
-        self._conn: sa.Connection | None = None
-        self._current = False
+        self._session = Session(target, migrations, writes=writes)
 
     @classmethod
     def sqlite(
@@ -150,132 +138,49 @@ class SqlStore(Store):
         """The record in the PostgreSQL schema a libpq URI's search_path names."""
         return cls(PostgresServer(url), url=url, writes=writes, migrations=migrations)
 
-    # -- connecting and the schema -------------------------------------------------------------
-
-    def _ready(self, *, write: bool, create: bool | None = None) -> sa.Connection | None:
-        """The connection with the record at the current schema, or None when there is no
-        record and this call may not create one (`create`, by default `write`): nothing is
-        created then."""
-        create = write if create is None else create
-        conn = self._conn
-        if conn is not None and (conn.closed or conn.invalidated):
-            self.close()
-            conn = None
-        if conn is None:
-            if not self._target.may_hold_a_record():
-                if not create:
-                    return None
-                self._target.make_room()
-            if self._engine is None:
-                self._engine = self._target.engine()
-            with self._doing("connect"):
-                conn = self._conn = self._engine.connect()
-        if not self._current:
-            with self._doing("read the schema"), transaction(conn, write=False):
-                version, foreign = marker(conn)
-            if foreign:
-                refuse_foreign(self.where, foreign)
-            refuse_newer(self.where, version or 0, self._migrations.head)
-            if version is None and not create:
-                return None
-            if version != self._migrations.head:
-                if version is not None and not (write or self.writes):
-                    raise behind(self.where, version, self._migrations.head)
-                self._upgrade(conn)
-            self._current = True
-        return conn
-
-    def _upgrade(self, conn: sa.Connection) -> None:
-        from reconciler.stores import migrate  # Alembic is loaded only to migrate
-
-        with self._doing("upgrade the store"), transaction(conn, write=True):
-            migrate.upgrade(conn, self.where, self._migrations)
-
-    def _live(self) -> sa.Connection:
-        conn = self._ready(write=True)
-        assert conn is not None  # a write always gets one, or raises
-        return conn
-
-    def _existing(self) -> sa.Connection:
-        conn = self._ready(write=True, create=False)
-        if conn is None:
-            raise StoreError(f"{self.where}: there is no store here yet (run apply first)")
-        return conn
-
-    @contextmanager
-    def _doing(self, what: str) -> Iterator[None]:
-        """The driver's failure while doing `what`, as one StoreError line."""
-        try:
-            yield
-        except sa.exc.DBAPIError as err:
-            cause = err.orig or err
-            raise self._target.error(what, cause) from cause
-        except self._target.driver_errors as err:
-            raise self._target.error(what, err) from err
-
     def close(self) -> None:
         """Close the connection; the next call opens it again."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        self._current = False
+        self._session.close()
 
     # -- reading -------------------------------------------------------------------------------
 
     def read(self, *, enterprise: str, now: datetime) -> ActualState:
         """One consistent snapshot: one query per table, rows turned straight into dataclasses."""
-        conn = self._ready(write=False)
-        if conn is None:
-            return ActualState(enterprise=enterprise, as_of=now)
         statuses = _STATUSES
         where = {"enterprise": enterprise}
-        with self._doing("read the store"), transaction(conn, write=False):
+        with self._session.reading("read the store") as conn, _no_gc_pauses():
+            if conn is None:
+                return ActualState(enterprise=enterprise, as_of=now)
             times = dialects.time_reader(conn)
-            exists = conn.execute(
-                sa.select(enterprises.c.name).where(enterprises.c.name == enterprise)
-            ).first()
-            organizations_held = frozenset(
-                conn.scalars(
-                    sa.select(organizations.c.name).where(organizations.c.enterprise == enterprise)
-                )
-            )
+            exists = conn.execute(EXISTS, where).first()
+            held = frozenset(conn.scalars(ORGANIZATIONS, where))
             invited = {
                 key: InvitationState(
                     org, email, role, statuses[status], times(invited_at), times(expires)
                 )
                 for key, org, email, role, status, invited_at, expires in dialects.driver_rows(
-                    conn, _INVITATIONS, where
+                    conn, INVITATIONS, where
                 )
             }
             joined = {
                 key: MemberState(org, email, role, times(at))
-                for key, org, email, role, at in dialects.driver_rows(conn, _MEMBERS, where)
+                for key, org, email, role, at in dialects.driver_rows(conn, MEMBERS, where)
             }
-            c = confirmations.c
             confirmed = {
                 (kind, key): Confirmation(kind, key, digest, actor, at, confirmation_detail(detail))
-                for kind, key, digest, actor, at, detail in conn.execute(
-                    sa.select(c.kind, c.key, c.digest, c.actor, c.confirmed_at, c.detail).where(
-                        c.enterprise == enterprise
-                    )
-                )
+                for kind, key, digest, actor, at, detail in conn.execute(CONFIRMATIONS, where)
             }
-            user_ids = dict(dialects.driver_rows(conn, _MANAGED_USERS, where))
-            t = managed_teams.c
+            user_ids = dict(dialects.driver_rows(conn, MANAGED_USERS, where))
             teams = {
                 (org, role): ManagedTeam(org, role, scim_id, name)
-                for org, role, scim_id, name in conn.execute(
-                    sa.select(t.organization, t.role, t.scim_id, t.display_name).where(
-                        t.enterprise == enterprise
-                    )
-                )
+                for org, role, scim_id, name in conn.execute(MANAGED_TEAMS, where)
             }
         return ActualState(
             enterprise=enterprise,
             as_of=now,
             exists=exists is not None,
             domains=verified_domains(confirmed),
-            organizations=organizations_held,
+            organizations=held,
             invitations=invited,
             members=joined,
             confirmations=confirmed,
@@ -286,17 +191,13 @@ class SqlStore(Store):
 
     def enterprises(self) -> list[str]:
         """Names of the enterprises the record holds, sorted; reading creates nothing."""
-        conn = self._ready(write=False)
-        if conn is None:
-            return []
-        with self._doing("list the enterprises"), transaction(conn, write=False):
-            return list(conn.scalars(sa.select(enterprises.c.name).order_by(enterprises.c.name)))
+        with self._session.reading("list the enterprises") as conn:
+            if conn is None:
+                return []
+            return list(conn.scalars(ENTERPRISES))
 
     def journal(self, *, enterprise: str, limit: int = 100) -> list[JournalEntry]:
         """The latest journal rows of one enterprise, newest first."""
-        conn = self._ready(write=False)
-        if conn is None:
-            return []
         j = journal.c
         query = (
             sa.select(j.id, j.enterprise, j.at, j.actor, j.action, j.kind, j.key, j.outcome)
@@ -305,16 +206,13 @@ class SqlStore(Store):
             .order_by(j.id.desc())
             .limit(limit)
         )
-        with self._doing("read the journal"), transaction(conn, write=False):
-            return [JournalEntry(*row) for row in conn.execute(query)]
+        with self._session.reading("read the journal") as conn:
+            return [] if conn is None else [JournalEntry(*row) for row in conn.execute(query)]
 
     def current_lock(self, *, enterprise: str) -> LockInfo | None:
         """The lock row as it stands, stale or not; never creates the store."""
-        conn = self._ready(write=False)
-        if conn is None:
-            return None
-        with self._doing("read the lock"), transaction(conn, write=False):
-            row = conn.execute(_LOCK, {"enterprise": enterprise}).first()
+        with self._session.reading("read the lock") as conn:
+            row = None if conn is None else conn.execute(LOCK, {"enterprise": enterprise}).first()
         return None if row is None else LockInfo(*row)
 
     # -- writing -------------------------------------------------------------------------------
@@ -330,12 +228,11 @@ class SqlStore(Store):
         if not changes:
             return
         _aware(now)
-        conn = self._live()
-        statements = ledger.writes(conn.dialect.name)
-        stamp = dialects.driver_time(conn, now)
-        expires = dialects.driver_time(conn, now + INVITATION_TTL)
+        statements = ledger.writes(self.dialect)
         try:
-            with self._doing("write changes"), transaction(conn, write=True):
+            with self._session.writing("write changes") as conn:
+                stamp = dialects.driver_time(conn, now)
+                expires = dialects.driver_time(conn, now + INVITATION_TTL)
                 self._ensure(conn, enterprise, now, ledger_organizations(changes))
                 for (kind, action), run in groupby(changes, key=lambda c: (c.kind, c.action)):
                     if (kind, action) not in statements:
@@ -354,7 +251,7 @@ class SqlStore(Store):
                 )
         except StoreError as err:
             cause = err.__cause__
-            if cause is None or self._target.journals_failures_of(cause):
+            if cause is None or self._session.target.journals_failures_of(cause):
                 self._journal_failure(enterprise, now, actor, changes, str(err))
             raise
 
@@ -363,13 +260,11 @@ class SqlStore(Store):
     ) -> None:
         """The enterprise's row, and its organizations' rows, made when missing."""
         insert = dialects.upsert(conn)
-        conn.execute(
-            insert(enterprises).values(name=enterprise, created_at=now).on_conflict_do_nothing()
-        )
+        row = {"enterprise": enterprise, "created_at": now}
+        conn.execute(statements.ensure_enterprise(insert), {"name": enterprise, "created_at": now})
         if orgs:
             conn.execute(
-                insert(organizations).on_conflict_do_nothing(),
-                [{"enterprise": enterprise, "name": org, "created_at": now} for org in orgs],
+                statements.ensure_organization(insert), [{**row, "name": org} for org in orgs]
             )
 
     def _journal_failure(
@@ -381,14 +276,14 @@ class SqlStore(Store):
         error: str,
     ) -> None:
         """Best effort: the audit trail shows failed attempts too, unless the record is gone."""
-        conn = self._conn
-        if conn is None or conn.closed or conn.invalidated:
+        conn = self._session.usable()
+        if conn is None:
             return
         rows = journal_rows(
             enterprise, dialects.driver_time(conn, now), actor, changes, "failed", error
         )
         try:
-            with self._doing("journal the failure"), transaction(conn, write=True):
+            with self._session.doing("journal the failure"), transaction(conn, write=True):
                 dialects.add_journal(conn, rows)
         except StoreError:
             pass
@@ -407,10 +302,9 @@ class SqlStore(Store):
         if not changes:
             return
         _aware(now)
-        conn = self._live()
-        stamp = dialects.driver_time(conn, now)
-        rows = journal_rows(enterprise, stamp, actor, changes, outcome, error)
-        with self._doing("write the journal"), transaction(conn, write=True):
+        with self._session.writing("write the journal") as conn:
+            stamp = dialects.driver_time(conn, now)
+            rows = journal_rows(enterprise, stamp, actor, changes, outcome, error)
             dialects.add_journal(conn, rows)
 
     # -- the lock ------------------------------------------------------------------------------
@@ -426,23 +320,14 @@ class SqlStore(Store):
         naming the previous holder.
         """
         _aware(now)
-        conn = self._live()
-        held = _LOCK.with_for_update()
-        with self._doing("take the lock"), transaction(conn, write=True):
-            insert = dialects.upsert(conn)
+        where = {"enterprise": enterprise}
+        with self._session.writing("take the lock") as conn:
             for _ in range(5):  # loops only while other runners insert and release the row
-                row = conn.execute(held, {"enterprise": enterprise}).first()
+                row = conn.execute(HELD_LOCK, where).first()
                 if row is None:
                     taken = conn.execute(
-                        insert(locks)
-                        .values(
-                            enterprise=enterprise,
-                            holder=holder,
-                            acquired_at=now,
-                            expires_at=now + lease,
-                        )
-                        .on_conflict_do_nothing()
-                        .execution_options(preserve_rowcount=True)  # kept for INSERTs too
+                        statements.new_lock(dialects.upsert(conn)),
+                        {**where, "holder": holder, "acquired_at": now, "expires_at": now + lease},
                     )
                     if taken.rowcount == 1:
                         return None
@@ -460,23 +345,17 @@ class SqlStore(Store):
                     stamp = dialects.driver_time(conn, now)
                     event = journal_event(enterprise, stamp, holder, what, "taken over", detail)
                     dialects.add_journal(conn, [event])
-                conn.execute(
-                    sa.update(locks)
-                    .where(locks.c.enterprise == enterprise)
-                    .values(holder=holder, acquired_at=acquired, expires_at=now + lease)
-                )
+                moved = {"holder": holder, "acquired_at": acquired, "expires_at": now + lease}
+                conn.execute(statements.moved_lock(enterprise, **moved))
                 return None
         raise StoreError(f"{self.where}: cannot take the lock: it kept changing hands; retry")
 
     def unlock(self, *, enterprise: str, holder: str) -> None:
         """Release the lock if `holder` still holds it."""
-        conn = self._ready(write=True, create=False)
-        if conn is None:
-            return
-        with self._doing("release the lock"), transaction(conn, write=True):
-            conn.execute(
-                sa.delete(locks).where(locks.c.enterprise == enterprise, locks.c.holder == holder)
-            )
+        if self._session.ready(write=True, create=False) is None:
+            return  # no record, so no lock
+        with self._session.writing("release the lock") as conn:
+            conn.execute(statements.released_lock(enterprise, holder))
 
     # -- people, confirmations and the directory's resources -----------------------------------
 
@@ -487,11 +366,10 @@ class SqlStore(Store):
         _aware(now)
         email = email.lower()
         key = member_key(organization, email)
-        conn = self._existing()
-        stamp = dialects.driver_time(conn, now)
         found, accepted = ledger.acceptance()
         where = {"p_enterprise": enterprise, "p_organization": organization, "p_email": email}
-        with self._doing("record the acceptance"), transaction(conn, write=True):
+        with self._session.writing("record the acceptance", create=False) as conn:
+            stamp = dialects.driver_time(conn, now)
             row = conn.execute(found, where).first()
             role, status, expires_at = row or (None, None, None)
             refuse_acceptance(enterprise, key, status, expires_at, now)
@@ -519,47 +397,24 @@ class SqlStore(Store):
     ) -> None:
         """Upsert the confirmation and journal it, in one transaction."""
         _aware(now)
-        conn = self._live()
-        stamp = dialects.driver_time(conn, now)
-        event = journal_event(enterprise, stamp, actor, ("confirm", kind, key), "confirmed", detail)
-        with self._doing("record the confirmation"), transaction(conn, write=True):
+        what = ("confirm", kind, key)
+        with self._session.writing("record the confirmation") as conn:
+            stamp = dialects.driver_time(conn, now)
+            event = journal_event(enterprise, stamp, actor, what, "confirmed", detail)
             self._ensure(conn, enterprise, now)
-            statement = dialects.upsert(conn)(confirmations).values(
-                enterprise=enterprise,
-                kind=kind,
-                key=key,
-                digest=digest,
-                detail=to_json(dict(detail)),
-                actor=actor,
-                confirmed_at=now,
-            )
-            new = statement.excluded
-            conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["enterprise", "kind", "key"],
-                    set_={
-                        "digest": new.digest,
-                        "detail": new.detail,
-                        "actor": new.actor,
-                        "confirmed_at": new.confirmed_at,
-                    },
-                )
-            )
+            row: dict[str, object] = {"enterprise": enterprise, "kind": kind, "key": key}
+            row["digest"] = digest
+            row |= {"detail": to_json(dict(detail)), "actor": actor, "confirmed_at": now}
+            conn.execute(statements.confirmation(dialects.upsert(conn)), row)
             dialects.add_journal(conn, [event])
 
     def unconfirm(self, *, enterprise: str, kind: str, key: str, actor: str, now: datetime) -> None:
         """Delete the confirmation and journal it, in one transaction."""
         _aware(now)
-        conn = self._live()
-        stamp = dialects.driver_time(conn, now)
-        event = journal_event(enterprise, stamp, actor, ("remove", kind, key), "confirmed", {})
-        c = confirmations.c
-        with self._doing("record the confirmation"), transaction(conn, write=True):
-            conn.execute(
-                sa.delete(confirmations).where(
-                    c.enterprise == enterprise, c.kind == kind, c.key == key
-                )
-            )
+        with self._session.writing("record the confirmation") as conn:
+            stamp = dialects.driver_time(conn, now)
+            event = journal_event(enterprise, stamp, actor, ("remove", kind, key), "confirmed", {})
+            conn.execute(statements.unconfirmed(enterprise, kind, key))
             dialects.add_journal(conn, [event])
 
     def remember_users(
@@ -576,7 +431,6 @@ class SqlStore(Store):
         if not user_names:
             return
         _aware(now)
-        conn = self._live()
         ids = ids or {}
         rows = [
             {
@@ -587,17 +441,8 @@ class SqlStore(Store):
             }
             for name in sorted(user_names)
         ]
-        statement = dialects.upsert(conn)(managed_users)
-        new, old = statement.excluded, managed_users.c
-        with self._doing("record the managed users"), transaction(conn, write=True):
-            conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[old.enterprise, old.user_name],
-                    set_={"scim_id": new.scim_id},
-                    where=sa.and_(new.scim_id != "", new.scim_id != old.scim_id),
-                ),
-                rows,
-            )
+        with self._session.writing("record the managed users") as conn:
+            conn.execute(statements.managed_user(dialects.upsert(conn)), rows)
 
     def remember_teams(
         self, *, enterprise: str, teams: Sequence[ManagedTeam], actor: str, now: datetime
@@ -607,7 +452,6 @@ class SqlStore(Store):
         if not teams:
             return
         _aware(now)
-        conn = self._live()
         rows = [
             {
                 "enterprise": enterprise,
@@ -619,16 +463,8 @@ class SqlStore(Store):
             }
             for team in teams
         ]
-        statement = dialects.upsert(conn)(managed_teams)
-        new, old = statement.excluded, managed_teams.c
-        with self._doing("record the managed teams"), transaction(conn, write=True):
-            conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[old.enterprise, old.organization, old.role],
-                    set_={"scim_id": new.scim_id, "display_name": new.display_name},
-                ),
-                rows,
-            )
+        with self._session.writing("record the managed teams") as conn:
+            conn.execute(statements.managed_team(dialects.upsert(conn)), rows)
 
     def forget_teams(
         self, *, enterprise: str, teams: Collection[tuple[str, str]], actor: str, now: datetime
@@ -637,13 +473,6 @@ class SqlStore(Store):
         if not teams:
             return
         _aware(now)
-        conn = self._live()
-        t = managed_teams.c
-        statement = sa.delete(managed_teams).where(
-            t.enterprise == enterprise,
-            t.organization == sa.bindparam("organization_"),
-            t.role == sa.bindparam("role_"),
-        )
         rows = [{"organization_": org, "role_": role} for org, role in sorted(teams)]
-        with self._doing("forget the managed teams"), transaction(conn, write=True):
-            conn.execute(statement, rows)
+        with self._session.writing("forget the managed teams") as conn:
+            conn.execute(statements.forgotten_team(enterprise), rows)

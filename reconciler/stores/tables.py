@@ -184,8 +184,14 @@ domains = sa.Table(
     metadata,
     _text("enterprise", sa.ForeignKey("enterprises.name", ondelete="CASCADE"), primary_key=True),
     _text("name", primary_key=True),
-    sa.Column("verified", sa.Boolean(create_constraint=True), nullable=False, default=False),
+    sa.Column(
+        "verified",
+        sa.Boolean().with_variant(sa.Integer(), "sqlite"),
+        nullable=False,
+        server_default=sa.false(),
+    ),
     _time("created_at"),
+    sa.CheckConstraint("verified IN (0, 1)").ddl_if(dialect="sqlite"),
     sqlite_with_rowid=False,
 )
 sso_connections = sa.Table(

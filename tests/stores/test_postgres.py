@@ -423,7 +423,7 @@ def test_a_dropped_connection_is_an_error_once_then_reopened(
 ) -> None:
     store = stores()
     write(store, *FOUNDATION)
-    conn = store._conn
+    conn = store._session.usable()
     assert conn is not None
     query("SELECT pg_terminate_backend(%s)", conn.connection.driver_connection.info.backend_pid)
     with pytest.raises(StoreError, match="cannot read the store") as raised:

@@ -74,10 +74,12 @@ def test_the_first_write_creates_the_file_and_its_folder_in_wal_mode(
     assert pragma(db, "user_version") == SCHEMA_VERSION
 
 
-def test_foreign_keys_are_enforced(store: SqlStore) -> None:
+def test_foreign_keys_are_enforced_and_commits_are_synchronous_normal(store: SqlStore) -> None:
     write(store, *FOUNDATION)
-    conn = store._live()
+    conn = store._session.ready(write=True)
+    assert conn is not None
     assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL, beside WAL
     with pytest.raises(sa.exc.IntegrityError, match="FOREIGN KEY constraint failed"):
         conn.exec_driver_sql(
             "INSERT INTO invitations VALUES "
