@@ -45,9 +45,12 @@ demo: install
 	@echo && echo "== 3. Insomnia: plan against an empty store (exit 2 = changes) ==" \
 	  && $(SSO) plan specs/enterprise.yaml $(DEMO_OPTS); test $$? -eq 2
 	@echo && echo "== 4. apply ==" && $(SSO) apply specs/enterprise.yaml $(DEMO_OPTS)
-	@echo && echo "== 5. Insomnia verifies acme.com (DNS TXT); alice accepts her invitation ==" \
+	@echo && echo "== 5. Insomnia verifies acme.com (DNS TXT); an owner sends platform's invitations; alice accepts ==" \
 	  && $(SSO) store verify-domain acme.com --store $(DEMO_STORE) \
-	  && $(SSO) store accept platform alice.nguyen@acme.com --store $(DEMO_STORE)
+	  && $(SSO) plan specs/enterprise.yaml $(DEMO_OPTS) --format json | $(BIN)/python -c \
+	    "import json, sys; print(*(s['key'] for s in json.load(sys.stdin)['manual_steps'] if s['kind'] == 'invitation' and s['key'].startswith('platform/')), sep='\n')" \
+	  | $(SSO) confirm invitation --keys-from - specs/enterprise.yaml $(DEMO_OPTS) \
+	  && $(SSO) confirm acceptance platform/alice.nguyen@acme.com specs/enterprise.yaml $(DEMO_OPTS)
 	@echo && echo "== 6. onboarding status ==" && $(SSO) status specs/enterprise.yaml $(DEMO_OPTS)
 	@echo && echo "== 7. plan again: no changes; the manual steps still wait (exit 2) =="
 	@$(SSO) plan specs/enterprise.yaml $(DEMO_OPTS) > $(DEMO)/plan.txt; test $$? -eq 2

@@ -24,8 +24,9 @@ from datetime import datetime
 
 from reconciler.directory.base import Directory, WriteReport
 from reconciler.errors import LockHeldError, PlanRefusedError
+from reconciler.manual import ManualStep, open_steps
 from reconciler.outputs import OktaOutputs
-from reconciler.plan import Action, Kind, Plan, PlanChange, plan
+from reconciler.plan import Action, Kind, Plan, PlanChange, held_back, plan
 from reconciler.plan_types import ENTERPRISE_WIDE
 from reconciler.spec import Enterprise
 from reconciler.state import ActualState, ManagedTeam
@@ -45,6 +46,9 @@ class ApplyResult:
     """HTTP requests made to the SCIM directory (0 for the ledger)."""
     waiting: tuple[PlanChange, ...] = ()
     """Changes not carried out: each waits on the manual step it names."""
+    steps_after: tuple[ManualStep, ...] | None = None
+    """The manual steps open once the changes were made (without SCIM, what the ledger
+    recorded becomes steps: invitations to send); None when they are the plan's."""
 
 
 def default_actor() -> str:
@@ -169,7 +173,12 @@ def apply(
                 failed.extend(report.failed)
             if progress is not None:
                 progress(start + len(batch), len(changes))
-    return ApplyResult(result, done, tuple(failed), requests, result.waiting)
+        after = None
+        if directory is None and done:  # what was recorded is now an owner's to do
+            recorded = store.read(enterprise=name, now=clock())
+            held = frozenset(p.email for p in held_back(enterprise, outputs))
+            after = open_steps(enterprise, outputs, recorded, teams=False, held=held)
+    return ApplyResult(result, done, tuple(failed), requests, result.waiting, after)
 
 
 def _adopt_present(

@@ -1,24 +1,60 @@
 """Confirming a manual step: an owner says "done" for the values the plan showed.
 
-`confirm KIND KEY` finds the step among every step the spec implies, records a
+`confirm KIND KEY…` finds each step among every step the spec implies, records a
 confirmation with the digest of its current values, and says plainly that only the record
-changed. An acceptance of a ledger invitation (`confirm invitation platform/alice@acme.com`)
-is the same gesture for the people ledger.
+changed. Every key is checked before anything is recorded. Without SCIM, `confirm
+invitation KEY…` says the invitations were sent (or revoked) from Insomnia's UI, and
+`confirm acceptance KEY…` (like `store accept`) that people accepted theirs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from reconciler.errors import InsomniaSsoError
-from reconciler.manual import DOMAIN_DIGEST, ManualStep, StepKind, all_steps
+from reconciler.manual import DOMAIN_DIGEST, ManualStep, StepKind, all_steps, ledger_steps
 from reconciler.outputs import OktaOutputs
 from reconciler.spec import Enterprise
-from reconciler.state import split_member_key
+from reconciler.state import ActualState, split_member_key
 from reconciler.stores.base import Store
 
-INVITATION = "invitation"
-KINDS = (*(kind.value for kind in StepKind), INVITATION)
+ACCEPTANCE = "acceptance"
+KINDS = (*(kind.value for kind in StepKind), ACCEPTANCE)
+LEDGER_KINDS = (StepKind.INVITATION, StepKind.MEMBER)
+
+
+def confirm_steps(
+    store: Store,
+    enterprise: Enterprise,
+    outputs: OktaOutputs,
+    kind: str,
+    keys: Sequence[str],
+    *,
+    actor: str,
+    now: datetime,
+    txt: str | None = None,
+) -> list[str]:
+    """Record manual steps of one kind as done, or acceptances; returns one sentence each.
+    Every key is checked first: one unknown key records nothing."""
+    if not keys:
+        raise InsomniaSsoError(f"no {kind} key given")
+    if txt is not None and (kind != StepKind.DOMAIN or len(keys) != 1):
+        raise InsomniaSsoError("--txt goes with `confirm domain` and one domain only")
+    if kind == ACCEPTANCE:
+        pairs = [_member_key(key) for key in keys]
+        return [
+            record_acceptance(store, enterprise.name, org, email, actor=actor, now=now)
+            for org, email in pairs
+        ]
+    actual = store.read(enterprise=enterprise.name, now=now)
+    steps = [_find(enterprise, outputs, actual, kind, key) for key in keys]
+    return [
+        step
+        if isinstance(step, str)
+        else _record(store, enterprise.name, actual, step, actor=actor, now=now, txt=txt)
+        for step in steps
+    ]
 
 
 def confirm_step(
@@ -34,25 +70,64 @@ def confirm_step(
 ) -> str:
     """Record one manual step as done; returns the sentence to show. InsomniaSsoError when
     the step does not exist or cannot be confirmed yet."""
+    [message] = confirm_steps(
+        store, enterprise, outputs, kind, [key], actor=actor, now=now, txt=txt
+    )
+    return message
+
+
+def _member_key(key: str) -> tuple[str, str]:
+    organization, email = split_member_key(key.strip().lower())
+    if not organization or not email or "@" not in email:
+        raise InsomniaSsoError(f"keys of this kind are ORGANIZATION/EMAIL, not {key!r}")
+    return organization, email
+
+
+def _find(
+    enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState, kind: str, key: str
+) -> ManualStep | str:
+    """The step `kind key` among every step the spec implies (or, for a person's step an
+    owner confirmed already, the sentence saying so); InsomniaSsoError naming the ones there
+    are when there is no such step."""
     name = enterprise.name
-    if kind == INVITATION:
-        organization, email = split_member_key(key.lower())
-        if not email:
-            raise InsomniaSsoError(f"invitation keys are ORGANIZATION/EMAIL, not {key!r}")
-        return record_acceptance(store, name, organization, email, actor=actor, now=now)
     if kind not in KINDS:
         raise InsomniaSsoError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-    if txt is not None and kind != StepKind.DOMAIN:
-        raise InsomniaSsoError("--txt goes with `confirm domain` only")
-    actual = store.read(enterprise=name, now=now)
-    steps = [s for s in all_steps(enterprise, outputs, actual, teams=True) if s.kind == kind]
-    wanted = key.lower() if kind == StepKind.DOMAIN else key
+    if kind in LEDGER_KINDS:
+        steps = [s for s in ledger_steps(enterprise, actual, frozenset()) if s.kind == kind]
+        key = "/".join(_member_key(key))
+    else:
+        steps = [s for s in all_steps(enterprise, outputs, actual, teams=True) if s.kind == kind]
+    wanted = key.lower() if kind in (StepKind.DOMAIN, StepKind.OWNER) else key
     step = next((s for s in steps if s.key == wanted), None)
+    done = actual.confirmations.get((kind, wanted))
+    if step is None and kind in LEDGER_KINDS and done is not None:
+        what = " ".join(done.detail.get(k, "") for k in ("action", "role")).strip()
+        return f"{kind} {wanted} was already confirmed ({what}); nothing recorded."
     if step is None:
-        keys = ", ".join(s.key for s in steps) or "none"
+        shown = ", ".join(s.key for s in steps[:10]) or "none"
+        if len(steps) > 10:
+            shown += f", … ({len(steps)} in all)"
+        open_ = " open" if kind in LEDGER_KINDS else ""
         raise InsomniaSsoError(
-            f"enterprise '{name}' has no {kind} step {key!r} (its {kind} steps: {keys})"
+            f"enterprise '{name}' has no{open_} {kind} step {key!r} (its{open_} {kind} steps: "
+            f"{shown})"
         )
+    return step
+
+
+def _record(
+    store: Store,
+    name: str,
+    actual: ActualState,
+    step: ManualStep,
+    *,
+    actor: str,
+    now: datetime,
+    txt: str | None,
+) -> str:
+    kind = step.kind.value
+    if step.kind in LEDGER_KINDS:
+        return _record_ledger(store, name, step, actor=actor, now=now)
     found = actual.confirmations.get((kind, step.key))
     if step.removal:
         store.unconfirm(enterprise=name, kind=kind, key=step.key, actor=actor, now=now)
@@ -79,10 +154,43 @@ def confirm_step(
     )
 
 
+def _record_ledger(store: Store, name: str, step: ManualStep, *, actor: str, now: datetime) -> str:
+    """An invitation sent or revoked, a member's role changed or a member removed, in the
+    UI: the confirmation keeps the action (and role) done; a sent invitation expires
+    INVITATION_TTL from now, as Insomnia's does."""
+    values = dict(step.after)
+    action = str(values["action"])
+    detail = {"action": action}
+    if "role" in values:
+        detail["role"] = str(values["role"])
+    store.confirm(
+        enterprise=name,
+        kind=step.kind.value,
+        key=step.key,
+        digest=step.digest,
+        detail=detail,
+        actor=actor,
+        now=now,
+    )
+    organization, email = split_member_key(step.key)
+    if step.kind is StepKind.INVITATION and action == "send":
+        store.invitation_sent(
+            enterprise=name, organization=organization, email=email, actor=actor, now=now
+        )
+        done = f"invitation {step.key} sent as {values['role']}"
+    elif step.kind is StepKind.INVITATION:
+        done = f"invitation {step.key} revoked"
+    elif action == "role":
+        done = f"member {step.key} made {values['role']}"
+    else:
+        done = f"member {step.key} removed from {organization}"
+    return f"Recorded: {done} in Insomnia (the record only; this command changes nothing there)."
+
+
 def record_acceptance(
     store: Store, enterprise: str, organization: str, email: str, *, actor: str, now: datetime
 ) -> str:
-    """Record that a person accepted their ledger invitation (`confirm invitation`, `store
+    """Record that a person accepted their ledger invitation (`confirm acceptance`, `store
     accept`); returns the sentence to show."""
     email = email.lower()
     store.accept_invitation(

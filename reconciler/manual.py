@@ -12,6 +12,11 @@ replaced), the digest differs and the step is open again.
     team_link       key platform-admins link the managed team to its organization and role
     owner           key platform/alice@acme.com   make the person owner (never granted by
                                         teams or invitations)
+    invitation      key platform/alice@acme.com   without SCIM: send the invitation apply
+                                        recorded (again once it expired unaccepted, or with
+                                        a new role), or revoke one sent before
+    member          key platform/alice@acme.com   without SCIM: change a member's role, or
+                                        remove them, as apply recorded it
 
 An `organization` step is also done once a team of that organization was confirmed linked,
 or someone accepted an invitation to it: neither can happen before it exists.
@@ -31,7 +36,7 @@ from typing import Any
 
 from reconciler.outputs import UNKNOWN, OktaOutputs
 from reconciler.spec import Enterprise, Role
-from reconciler.state import ActualState, Confirmation
+from reconciler.state import ActualState, Confirmation, InvitationState, InvitationStatus
 
 SECRET_HINT = "run `pulumi stack output --show-secrets client_secret` and paste it"  # noqa: S105
 KEEP_SECRET = "leave the secret Insomnia holds (adopted app: Okta gave the stack none)"  # noqa: S105
@@ -46,6 +51,8 @@ class StepKind(StrEnum):
     ORGANIZATION = "organization"
     TEAM_LINK = "team_link"
     OWNER = "owner"
+    INVITATION = "invitation"
+    MEMBER = "member"
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,26 +239,42 @@ def scim_role(role: Role) -> str:
 
 
 def all_steps(
-    enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState, *, teams: bool
+    enterprise: Enterprise,
+    outputs: OktaOutputs,
+    actual: ActualState,
+    *,
+    teams: bool,
+    held: frozenset[str] = frozenset(),
 ) -> list[ManualStep]:
     """Every manual step the spec implies, open or done, in the order an owner does them:
-    domains, the SSO connection, then each organization and its team links, then owners."""
+    domains, the SSO connection, then each organization, its team links (SCIM) or its
+    invitations and members (the ledger), then owners. People in `held` (Okta does not let
+    them sign in yet) get no invitation step."""
     steps = domain_steps(enterprise, actual)
     steps.append(sso_step(enterprise, outputs))
+    ledger = [] if teams else ledger_steps(enterprise, actual, held)
     for org in enterprise.spec.organizations:
         steps.append(organization_step(org.name))
         if teams:
             steps.extend(team_link_steps(enterprise, org.name))
+        steps.extend(s for s in ledger if s.key.partition("/")[0] == org.name)
+    names = {org.name for org in enterprise.spec.organizations}
+    steps.extend(s for s in ledger if s.key.partition("/")[0] not in names)
     steps.extend(owner_steps(enterprise))
     return steps
 
 
 def open_steps(
-    enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState, *, teams: bool
+    enterprise: Enterprise,
+    outputs: OktaOutputs,
+    actual: ActualState,
+    *,
+    teams: bool,
+    held: frozenset[str] = frozenset(),
 ) -> tuple[ManualStep, ...]:
     """The steps no confirmation covers yet (or any more)."""
     found = actual.confirmations
-    steps = all_steps(enterprise, outputs, actual, teams=teams)
+    steps = all_steps(enterprise, outputs, actual, teams=teams, held=held)
     done = {
         (step.kind, step.key)
         for step in steps
@@ -264,6 +287,121 @@ def open_steps(
         if (step.kind, step.key) not in done
         and not (step.kind is StepKind.ORGANIZATION and step.key in existing)
         and not (step.kind is StepKind.OWNER and _owner_in_ledger(step, actual))
+    )
+
+
+# -- the ledger's to-do list: invitations and members, as apply recorded them ---------------
+
+
+def ledger_steps(
+    enterprise: Enterprise, actual: ActualState, held: frozenset[str]
+) -> list[ManualStep]:
+    """Without SCIM, what an owner does in the UI for the people apply recorded: send each
+    recorded invitation (again once expired, or with its new role), revoke one sent to
+    someone who left, change a member's role or remove them. Only open ones are listed: a
+    confirmation with the step's action (and role) for the current record closes it."""
+    steps: list[ManualStep] = []
+    wanted = {
+        f"{org.name}/{person.email}"
+        for org in enterprise.spec.organizations
+        for person in org.members
+        if person.email not in held
+    }
+    for key, invitation in sorted(actual.invitations.items()):
+        confirmed = actual.confirmations.get((StepKind.INVITATION.value, key))
+        status = invitation.status_at(actual.as_of)
+        if key in wanted and status in (InvitationStatus.PENDING, InvitationStatus.EXPIRED):
+            step = _send_step(invitation, status, confirmed)
+        elif key not in wanted and status is InvitationStatus.REVOKED:
+            step = _revoke_step(invitation, confirmed)
+        elif status is InvitationStatus.ACCEPTED:
+            step = _member_step(invitation, actual)
+        else:
+            step = None
+        if step is not None:
+            steps.append(step)
+    return steps
+
+
+def _action(confirmation: Confirmation | None) -> tuple[str, str]:
+    detail = confirmation.detail if confirmation is not None else {}
+    return detail.get("action", ""), detail.get("role", "")
+
+
+def _send_step(
+    invitation: InvitationState, status: InvitationStatus, confirmed: Confirmation | None
+) -> ManualStep | None:
+    action, role = _action(confirmed)
+    sent_now = confirmed is not None and action == "send" and confirmed.at >= invitation.invited_at
+    if sent_now and role == invitation.role and status is InvitationStatus.PENDING:
+        return None
+    org, email = invitation.organization, invitation.email
+    if sent_now and role != invitation.role:
+        what = f"revoke the invitation sent as {role}, then invite {email} as {invitation.role}"
+    elif action == "send":
+        what = f"invite {email} again as {invitation.role} (the one sent expired unaccepted)"
+    else:
+        what = f"invite {email} as {invitation.role}"
+    return _ledger_step(
+        StepKind.INVITATION,
+        invitation,
+        {"organization": org, "email": email, "role": invitation.role, "action": "send"},
+        f"Insomnia › {org} › Members › Invite: {what}",
+    )
+
+
+def _revoke_step(invitation: InvitationState, confirmed: Confirmation | None) -> ManualStep | None:
+    action, _ = _action(confirmed)
+    if action != "send":  # never sent (nothing to revoke in Insomnia) or already revoked
+        return None
+    org, email = invitation.organization, invitation.email
+    return _ledger_step(
+        StepKind.INVITATION,
+        invitation,
+        {"organization": org, "email": email, "action": "revoke"},
+        f"Insomnia › {org} › Members › Pending invitations: revoke the one sent to {email}",
+    )
+
+
+def _member_step(invitation: InvitationState, actual: ActualState) -> ManualStep | None:
+    key = invitation.key
+    member = actual.members.get(key)
+    confirmed = actual.confirmations.get((StepKind.MEMBER.value, key))
+    action, role = _action(confirmed)
+    current = confirmed is not None and confirmed.at >= invitation.invited_at
+    org, email = invitation.organization, invitation.email
+    if member is None:  # apply recorded their removal (prune)
+        if current and action == "remove":
+            return None
+        values = {"organization": org, "email": email, "action": "remove"}
+        return _ledger_step(
+            StepKind.MEMBER, invitation, values, f"Insomnia › {org} › Members: remove {email}"
+        )
+    held_role = role if current and action == "role" else invitation.role
+    if member.role == held_role or Role.OWNER.value in (member.role, held_role):
+        return None
+    values = {"organization": org, "email": email, "role": member.role, "action": "role"}
+    return _ledger_step(
+        StepKind.MEMBER,
+        invitation,
+        values,
+        f"Insomnia › {org} › Members: change {email}'s role from {held_role} to {member.role}",
+    )
+
+
+def _ledger_step(
+    kind: StepKind, invitation: InvitationState, values: dict[str, str], where: str
+) -> ManualStep:
+    key = invitation.key
+    # The digest names the invitation it is about (when it was recorded): a confirmation
+    # for an earlier one, re-recorded since, never closes this one.
+    recorded = invitation.invited_at.isoformat()
+    return ManualStep(
+        kind,
+        key,
+        _frozen(**values),
+        f"{where}. Then: insomnia-sso confirm {kind.value} {key}",
+        digest({**values, "recorded": recorded}),
     )
 
 

@@ -24,7 +24,19 @@ from typing import Any
 from reconciler.manual import ManualStep, StepKind, open_steps
 from reconciler.outputs import ADOPTED_APP_WARNING, OktaOutputs
 from reconciler.plan_scim import scim_changes
-from reconciler.plan_types import KIND_ORDER, Action, Attrs, Kind, PlanChange
+from reconciler.plan_types import (
+    KEPT_OWNER,
+    KEPT_PARTIAL,
+    KEPT_PRUNE_OFF,
+    KIND_ORDER,
+    REMOVED,
+    Action,
+    Attrs,
+    HeldBack,
+    Kind,
+    PlanChange,
+    UnmanagedAccess,
+)
 from reconciler.spec import Enterprise, Role
 from reconciler.state import ActualState, InvitationStatus
 
@@ -52,11 +64,16 @@ class Plan:
     """People each organization has now, the base of that bound."""
     max_fraction: float = 1.0
     """The spec's `prune.maxFraction`."""
+    held_back: tuple[HeldBack, ...] = ()
+    """People Okta does not let sign in yet: nothing is given to them until it does."""
+    unmanaged: tuple[UnmanagedAccess, ...] = ()
+    """People with access the spec does not give them, named, with what happens to them."""
 
     @property
     def empty(self) -> bool:
-        """True when there is nothing to do: no change and no open manual step."""
-        return not self.changes and not self.manual_steps
+        """True when Insomnia matches the spec: no change, no open manual step, nobody
+        waiting for Okta and no access the spec does not give."""
+        return not (self.changes or self.manual_steps or self.held_back or self.unmanaged)
 
     @property
     def ready(self) -> tuple[PlanChange, ...]:
@@ -84,6 +101,8 @@ class Plan:
             "enterprise": self.enterprise,
             "changes": [change.to_json() for change in self.changes],
             "manual_steps": [step.to_json() for step in self.manual_steps],
+            "waiting_for_okta": [person.to_json() for person in self.held_back],
+            "unmanaged_access": [access.to_json() for access in self.unmanaged],
             "summary": self.summary(),
         }
 
@@ -114,12 +133,15 @@ def plan(enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState) -> P
         claimed = {key for kind, key in actual.confirmations if kind == "domain"}
         for domain in sorted(claimed - set(spec.domains)):
             warnings.append(f"domain {domain} is claimed but not in the spec (prune is off)")
-    warnings.extend(_okta_warnings(enterprise, outputs))
+    held = held_back(enterprise, outputs)
+    held_emails = frozenset(person.email for person in held)
+    if outputs.assigned_users is None:
+        warnings.append(NO_OUTPUTS_WARNING)
     if outputs.secret_adopted:
         warnings.append(ADOPTED_APP_WARNING)
     warnings.extend(outputs.warnings)
 
-    steps = open_steps(enterprise, outputs, actual, teams=directory is not None)
+    steps = open_steps(enterprise, outputs, actual, teams=directory is not None, held=held_emails)
     if directory is not None:
         open_links = frozenset(s.key for s in steps if s.kind is StepKind.TEAM_LINK)
         people = scim_changes(
@@ -129,12 +151,16 @@ def plan(enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState) -> P
             spec.prune.enabled,
             names=outputs.names,
             open_links=open_links,
+            held=held_emails,
         )
         changes, removed = people.changes, Counter(org for org, _ in people.leaving)
         current: Mapping[str, int] = people.current
         warnings.extend(people.warnings)
+        unmanaged = people.unmanaged
     else:
-        changes, ledger_warnings = _people_changes(enterprise, actual, prune)
+        changes, ledger_warnings, unmanaged = _people_changes(
+            enterprise, actual, prune, held_emails
+        )
         warnings.extend(ledger_warnings)
         removed = Counter(
             c.organization for c in changes if c.kind is Kind.MEMBER and c.action is Action.DELETE
@@ -158,6 +184,8 @@ def plan(enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState) -> P
         removed=dict(removed),
         current=dict(current),
         max_fraction=spec.prune.max_fraction,
+        held_back=held,
+        unmanaged=tuple(sorted(unmanaged, key=lambda u: (u.organization, u.email))),
     )
 
 
@@ -167,30 +195,37 @@ def _order(change: PlanChange) -> tuple[int, int, str]:
     return (0, KIND_ORDER[change.kind], change.key)
 
 
-def _okta_warnings(enterprise: Enterprise, outputs: OktaOutputs) -> list[str]:
-    """People in the spec whom the Okta outputs do not list as assigned to the app."""
-    if outputs.assigned_users is None:
-        return []
-    # Nested comprehensions over the spec, not memberships(): no tuple per person (100,000s).
-    wanted = {m.login for org in enterprise.spec.organizations for m in org.members}
-    missing = sorted(wanted - outputs.assigned_users)
-    if not missing:
-        return []
-    sample = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
-    who = (
-        "1 person in the spec is" if len(missing) == 1 else f"{len(missing)} people in the spec are"
+NO_OUTPUTS_WARNING = (
+    "no Okta outputs given (--okta-outputs or --stack): nobody is checked against Okta's "
+    "assignments, so people who cannot sign in yet are not held back"
+)
+
+
+def held_back(enterprise: Enterprise, outputs: OktaOutputs) -> tuple[HeldBack, ...]:
+    """People in the spec whom the Okta outputs do not list as assigned to the app; none
+    when no outputs were given (nothing to check against)."""
+    assigned = outputs.assigned_users
+    if assigned is None:
+        return ()
+    # Nested loops over the spec, not memberships(): no tuple per person (100,000s).
+    waiting: dict[str, tuple[str, list[str]]] = {}
+    for org in enterprise.spec.organizations:
+        for member in org.members:
+            if member.login not in assigned:
+                waiting.setdefault(member.email, (member.login, []))[1].append(org.name)
+    return tuple(
+        HeldBack(email, login, tuple(orgs)) for email, (login, orgs) in sorted(waiting.items())
     )
-    return [
-        f"{who} not assigned in Okta yet ({sample}); run `pulumi up` first or they cannot log in"
-    ]
 
 
 def _people_changes(
-    enterprise: Enterprise, actual: ActualState, prune: bool
-) -> tuple[list[PlanChange], list[str]]:
-    """Ledger: invite, re-send, re-role, revoke and (opt-in) remove people."""
+    enterprise: Enterprise, actual: ActualState, prune: bool, held: frozenset[str]
+) -> tuple[list[PlanChange], list[str], list[UnmanagedAccess]]:
+    """Ledger: record invitations to send, re-role, revoke and (opt-in) remove people;
+    nothing for people Okta does not let in yet."""
     changes: list[PlanChange] = []
     warnings: list[str] = []
+    unmanaged: list[UnmanagedAccess] = []
     desired: dict[str, tuple[str, str, Role]] = {
         f"{org.name}/{person.email}": (org.name, person.email, person.role)
         for org in enterprise.spec.organizations
@@ -221,6 +256,8 @@ def _people_changes(
                 )
             )
             continue
+        if email in held:
+            continue  # no invitation before Okta lets them sign in
         # Owner cannot be granted by invitation (Insomnia's rule): invited as admin, and an
         # `owner` manual step asks an owner to transfer ownership once they accept.
         invited_role = Role.ADMIN.value if role is Role.OWNER else role.value
@@ -248,20 +285,18 @@ def _people_changes(
         )
         changes.append(PlanChange(Action.DELETE, Kind.INVITATION, key, before, None))
 
-    leavers = [m for key, m in actual.members.items() if key not in desired]
-    kept = 0
-    for member in leavers:
-        if not prune or member.role == Role.OWNER.value:
-            kept += 1
-            continue
-        before = _frozen(organization=member.organization, email=member.email, role=member.role)
-        changes.append(PlanChange(Action.DELETE, Kind.MEMBER, member.key, before, None))
-    if kept:
-        if not enterprise.spec.prune.enabled:
-            why = "prune is off"
-        elif not actual.complete:
-            why = "the read was incomplete"
+    for member in (m for key, m in actual.members.items() if key not in desired):
+        if member.role == Role.OWNER.value:
+            outcome = KEPT_OWNER
+        elif not enterprise.spec.prune.enabled:
+            outcome = KEPT_PRUNE_OFF
+        elif not prune:
+            outcome = KEPT_PARTIAL
         else:
-            why = "owners are never removed"
-        warnings.append(f"{kept} member(s) are not in the spec and stay ({why})")
-    return changes, warnings
+            outcome = REMOVED
+            before = _frozen(organization=member.organization, email=member.email, role=member.role)
+            changes.append(PlanChange(Action.DELETE, Kind.MEMBER, member.key, before, None))
+        unmanaged.append(
+            UnmanagedAccess(member.organization, member.email, member.role, None, outcome)
+        )
+    return changes, warnings, unmanaged

@@ -23,7 +23,16 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.manual import scim_role
-from reconciler.plan_types import ENTERPRISE_WIDE, Action, Kind, PlanChange
+from reconciler.plan_types import (
+    ENTERPRISE_WIDE,
+    KEPT_PARTIAL,
+    KEPT_PRUNE_OFF,
+    REMOVED,
+    Action,
+    Kind,
+    PlanChange,
+    UnmanagedAccess,
+)
 from reconciler.spec import Enterprise, Member
 from reconciler.state import (
     ActualState,
@@ -51,6 +60,8 @@ class PeoplePlan:
     ENTERPRISE_WIDE."""
     current: Counter[str] = field(default_factory=Counter)
     """People in each organization now (managed active users: under ENTERPRISE_WIDE)."""
+    unmanaged: list[UnmanagedAccess] = field(default_factory=list)
+    """People with access through the tool's teams who are not in the spec for it."""
 
 
 @dataclass(frozen=True)
@@ -99,11 +110,14 @@ def scim_changes(
     *,
     names: Names | None = None,
     open_links: frozenset[str] = frozenset(),
+    held: frozenset[str] = frozenset(),
 ) -> PeoplePlan:
     """Users, teams and team memberships that make the directory match the spec.
 
     `open_links` holds the teams whose `team_link` step is still open: nobody is taken out
-    of their old team of an organization until their new one is linked."""
+    of their old team of an organization until their new one is linked. `held` holds the
+    emails of people Okta does not let sign in yet: they get no user, no reactivation and
+    no membership, and keep whatever access they have."""
     out = PeoplePlan()
     people: dict[str, Member] = {}
     desired: dict[tuple[str, str], _Desired] = {}
@@ -115,13 +129,14 @@ def scim_changes(
         wanted.members.add(person.email)
         role_in[(org.name, person.email)] = role
     removable = actual.complete and directory.complete
-    _user_changes(out, people, actual, directory, prune and removable, names or {})
+    _user_changes(out, people, actual, directory, prune and removable, names or {}, held)
     # A person neither read nor created in this run (a partial read hid them) gets no
-    # membership yet: it could only fail; the next whole read plans it.
+    # membership yet: it could only fail; the next whole read plans it. Nor does one Okta
+    # does not let in yet.
     created = {c.key for c in out.changes if c.kind is Kind.USER and c.action is Action.CREATE}
-    reachable = frozenset(directory.users) | created
+    addable = (frozenset(directory.users) | created) - held
     planner = _TeamPlanner(enterprise.name, out, actual, directory, prune, removable, open_links)
-    planner.plan(desired, role_in, reachable)
+    planner.plan(desired, role_in, addable)
     return out
 
 
@@ -143,10 +158,13 @@ def _user_changes(
     directory: DirectoryState,
     may_remove: bool,
     names: Names,
+    held: frozenset[str],
 ) -> None:
     users = directory.users
     unnamed = unseen = 0
     for email, member in people.items():
+        if email in held:
+            continue
         wanted: dict[str, Any] = {"externalId": member.login, **_person_names(member, names)}
         user = users.get(email)
         if user is None:
@@ -157,13 +175,13 @@ def _user_changes(
             after = _frozen(userName=email, **wanted, active=True)
             out.changes.append(PlanChange(Action.CREATE, Kind.USER, email, None, after))
             continue
-        held = {
+        has = {
             "externalId": user.external_id,
             "givenName": user.given_name,
             "familyName": user.family_name,
             "displayName": user.display_name,
         }
-        before: dict[str, Any] = {k: held[k] for k, v in wanted.items() if held[k] != v}
+        before: dict[str, Any] = {k: has[k] for k, v in wanted.items() if has[k] != v}
         after_: dict[str, Any] = {key: wanted[key] for key in before}
         if not user.active:
             before["active"], after_["active"] = False, True
@@ -226,19 +244,18 @@ class _TeamPlanner:
         self.kept = 0
         self.role_in: dict[tuple[str, str], str] = {}
         """(organization, email) → the team role the spec gives them there."""
+        self.addable: frozenset[str] = frozenset()
+        """Who may be put in a team in this run: read or created, and let in by Okta."""
+        self.leftover_role = ""
 
     def plan(
         self,
         desired: dict[tuple[str, str], _Desired],
         role_in: dict[tuple[str, str], str],
-        reachable: frozenset[str],
+        addable: frozenset[str],
     ) -> None:
         self.role_in = role_in
-        wanted = set(desired)  # a team the spec wants is never a leftover to empty
-        for key in [k for k, want in desired.items() if not want.members & reachable]:
-            del desired[key]  # nobody of it can be placed yet: no team for it in this run
-        for want in desired.values():
-            want.members &= reachable
+        self.addable = addable
         matches = {
             key: find_team(self.actual, self.directory, want.organization, want.role, want.name)
             for key, want in desired.items()
@@ -255,16 +272,16 @@ class _TeamPlanner:
             self._desired_team(want, match)
         for key, recorded in sorted(self.actual.managed_teams.items()):
             team = self.directory.teams.get(recorded.scim_id)
-            if key in wanted or team is None:
+            if key in desired or team is None:
                 continue
             in_org[key[0]] |= team.members
             self._leftover_team(key[0], key[1], team)
         for org, members in in_org.items():
             self.out.current[org] = len(members)
         if self.kept:
-            why = "prune is off" if self.removable else "the read was incomplete"
+            why = "their new team is not found" if self.removable else "the read was incomplete"
             self.out.warnings.append(
-                f"{self.kept} team membership(s) are not in the spec and stay ({why})"
+                f"{self.kept} move(s) between teams of an organization wait ({why})"
             )
 
     def _desired_team(self, want: _Desired, match: TeamMatch) -> None:
@@ -276,7 +293,10 @@ class _TeamPlanner:
             )
             return
         team = match.team
+        placeable = want.members & self.addable
         if team is None:
+            if not placeable:
+                return  # nobody of it can be placed yet: no team for it in this run
             if not self.directory.teams_complete:
                 self.out.warnings.append(
                     f"team {name} was not seen in a partial read of teams: not created in "
@@ -291,7 +311,7 @@ class _TeamPlanner:
             )
             self.out.changes.append(PlanChange(Action.CREATE, Kind.TEAM, name, None, after))
             self.new_teams.add(name)
-            for email in sorted(want.members):
+            for email in sorted(placeable):
                 attrs = _frozen(team=name, email=email, organization=org)
                 self.out.changes.append(
                     PlanChange(Action.CREATE, Kind.TEAM_MEMBER, f"{name}/{email}", None, attrs)
@@ -305,7 +325,7 @@ class _TeamPlanner:
             before = _frozen(id=team.id, displayName=team.display_name)
             after = _frozen(id=team.id, displayName=name, organization=org, role=role)
             self.out.changes.append(PlanChange(Action.UPDATE, Kind.TEAM, name, before, after))
-        for email in sorted(want.members - team.members):
+        for email in sorted(placeable - team.members):
             attrs = _frozen(team=name, email=email, organization=org, teamId=team.id)
             self.out.changes.append(
                 PlanChange(Action.CREATE, Kind.TEAM_MEMBER, f"{name}/{email}", None, attrs)
@@ -313,9 +333,20 @@ class _TeamPlanner:
         for email in sorted(team.members - want.members):
             self._drop(name, team, org, email)
 
+    def _role_of(self, name: str, org: str) -> str:
+        """The role the team `name` of `org` gives: the spec's, else the record's."""
+        for (organization, role), target in self.targets.items():
+            if organization == org and target == name:
+                return role
+        for (organization, role), recorded in self.actual.managed_teams.items():
+            if organization == org and recorded.display_name == name:
+                return role
+        return self.leftover_role
+
     def _leftover_team(self, org: str, role: str, team: DirectoryTeam) -> None:
         """A team of the record that no one in the spec needs: emptied, then deleted."""
         name = team.display_name
+        self.leftover_role = role
         outcomes = [self._drop(name, team, org, email) for email in sorted(team.members)]
         if not self.removable or any(o is None for o in outcomes):
             return
@@ -340,8 +371,15 @@ class _TeamPlanner:
         role = self.role_in.get((org, email))
         moving = role is not None
         target = self.targets.get((org, role)) if role is not None else None
-        if not self.removable or not (moving or self.prune) or (moving and target is None):
-            self.kept += 1
+        stays = not self.removable or not (moving or self.prune) or (moving and target is None)
+        if not moving:
+            outcome = REMOVED
+            if stays:
+                outcome = KEPT_PARTIAL if not self.removable else KEPT_PRUNE_OFF
+            team_role = self._role_of(name, org)
+            self.out.unmanaged.append(UnmanagedAccess(org, email, team_role, name, outcome))
+        if stays:
+            self.kept += moving
             return None
         waiting = None
         if target is not None and (target in self.open_links or target in self.new_teams):

@@ -78,3 +78,51 @@ class PlanChange:
         if self.waiting_on is not None:
             out["waiting_on"] = self.waiting_on
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """A person the spec wants whom Okta does not let sign in yet (not in the stack's
+    `assigned_users`): no invitation, SCIM user or team membership until `pulumi up`."""
+
+    email: str
+    okta_login: str
+    organizations: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON shape of one person waiting for Okta."""
+        return {
+            "email": self.email,
+            "okta_login": self.okta_login,
+            "organizations": list(self.organizations),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class UnmanagedAccess:
+    """Someone with access to an organization (through one of the tool's teams, or as a
+    ledger member) who is not in the spec for it, and what happens to them."""
+
+    organization: str
+    email: str
+    role: str
+    team: str | None
+    """The team giving the access (SCIM); None for a ledger member."""
+    outcome: str
+    """`removed by this plan`, `stays: prune is off`, `stays: the read was incomplete`."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON shape of one unmanaged access."""
+        return {
+            "organization": self.organization,
+            "email": self.email,
+            "role": self.role,
+            "team": self.team,
+            "outcome": self.outcome,
+        }
+
+
+REMOVED = "removed by this plan"
+KEPT_PRUNE_OFF = "stays: prune is off"
+KEPT_PARTIAL = "stays: the read was incomplete"
+KEPT_OWNER = "stays: owners are never removed"

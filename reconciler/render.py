@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reconciler.manual import StepKind
 from reconciler.plan import Action, Kind, Plan, PlanChange
-from reconciler.status import OnboardingStatus
+from reconciler.status import END_USER, OnboardingStatus
 
 SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
 COLOR = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
@@ -23,9 +24,14 @@ def summary_line(plan: Plan) -> str:
     s = plan.summary()
     steps = "1 manual step" if s["manual"] == 1 else f"{s['manual']} manual steps"
     waiting = f" ({s['waiting']} waiting on a manual step)" if s["waiting"] else ""
+    people = ""
+    if plan.held_back:
+        people += f", {len(plan.held_back)} waiting for Okta"
+    if plan.unmanaged:
+        people += f", {len(plan.unmanaged)} with access the spec does not give"
     return (
         f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete"
-        f"{waiting}, {steps}."
+        f"{waiting}, {steps}{people}."
     )
 
 
@@ -80,10 +86,17 @@ def _change_line(change: PlanChange) -> str:
     return head
 
 
+ONE_LINE_STEPS = (StepKind.INVITATION, StepKind.MEMBER)
+"""Steps about one person: one line each, as there may be thousands."""
+
+
 def step_lines(plan: Plan) -> list[str]:
     """The open manual steps, numbered, each with where to click and the values to enter."""
     lines: list[str] = []
     for number, step in enumerate(plan.manual_steps, start=1):
+        if step.kind in ONE_LINE_STEPS:
+            lines.append(f"  {number}. {step.kind.value} {step.key}: {step.instructions}")
+            continue
         lines.append(f"  {number}. {step.kind.value} {step.key}")
         lines.append(f"     {step.instructions}")
         width = max(len(k) for k in step.after)
@@ -105,11 +118,32 @@ def plan_text(plan: Plan) -> list[tuple[str, str | None]]:
         lines.append(("Manual steps, in Insomnia's web UI (confirm each one when done):", None))
         lines.append(("", None))
         lines += [(line, "cyan") for line in step_lines(plan)]
+    lines += [(line, "yellow") for line in people_lines(plan)]
     if plan.warnings:
         lines.append(("", None))
         lines.extend((f"  ! {warning}", "magenta") for warning in plan.warnings)
     lines.append(("", None))
     lines.append((summary_line(plan), None))
+    return lines
+
+
+def people_lines(plan: Plan) -> list[str]:
+    """Who waits for Okta, and who has access the spec does not give them, by name."""
+    lines: list[str] = []
+    if plan.held_back:
+        lines += ["", "Waiting for Okta (not assigned to the app yet: run pulumi up):", ""]
+        lines += [
+            f"  {p.email} (okta login {p.okta_login}): {', '.join(p.organizations)}"
+            for p in plan.held_back
+        ]
+    if plan.unmanaged:
+        lines += ["", "Access the spec does not give:", ""]
+        lines += [
+            f"  {u.organization}/{u.email}, {u.role}"
+            + (f" through team {u.team}" if u.team else "")
+            + f": {u.outcome}"
+            for u in plan.unmanaged
+        ]
     return lines
 
 
@@ -123,6 +157,9 @@ def plan_markdown(plan: Plan, *, title: str = "insomnia-sso plan") -> str:
     out = [f"### {title}: `{plan.enterprise}`", "", f"**{summary_line(plan)}**", ""]
     for warning in plan.warnings:
         out.append(f"> [!WARNING]\n> {warning}\n")
+    people = people_lines(plan)
+    if people:
+        out += ["```", *people[1:], "```", ""]
     if plan.manual_steps:
         out += ["**Manual steps** (Insomnia's web UI; confirm each one when done):", ""]
         for number, step in enumerate(plan.manual_steps, start=1):
@@ -145,7 +182,7 @@ def plan_markdown(plan: Plan, *, title: str = "insomnia-sso plan") -> str:
     return "\n".join(out) + "\n"
 
 
-STATUS_COLUMNS = ("organization", "email", "role", "okta", "stage")
+STATUS_COLUMNS = ("organization", "email", "role", "okta", "stage", "next")
 
 
 def _okta(assigned: bool | None) -> str:
@@ -155,7 +192,7 @@ def _okta(assigned: bool | None) -> str:
 def status_rows(status: OnboardingStatus) -> list[tuple[str, ...]]:
     """One row per person, in spec order."""
     return [
-        (p.organization, p.email, p.role, _okta(p.assigned_in_okta), p.stage.value)
+        (p.organization, p.email, p.role, _okta(p.assigned_in_okta), p.stage.value, p.next)
         for p in status.people
     ]
 
@@ -179,6 +216,7 @@ def status_text(status: OnboardingStatus) -> str:
     for org, counts in status.counts().items():
         parts = ", ".join(f"{v} {k}" for k, v in counts.items() if k != "people")
         lines.append(f"{org}: {counts['people']} people: {parts}")
+    lines += ["", END_USER]
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -191,6 +229,7 @@ def status_json(status: OnboardingStatus) -> str:
             "role": p.role,
             "assigned_in_okta": p.assigned_in_okta,
             "stage": p.stage.value,
+            "next": p.next,
         }
         for p in status.people
     ]
@@ -219,5 +258,5 @@ def status_markdown(status: OnboardingStatus) -> str:
     out += ["", "<details><summary>People</summary>", ""]
     out += ["| " + " | ".join(STATUS_COLUMNS) + " |", "|---" * len(STATUS_COLUMNS) + "|"]
     out += ["| " + " | ".join(row) + " |" for row in status_rows(status)[:MARKDOWN_ROWS]]
-    out += ["", "</details>"]
+    out += ["", "</details>", "", END_USER]
     return "\n".join(out) + "\n"

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 
-INVITATION_TTL = timedelta(days=7)
-"""How long an invitation stays valid before it must be re-sent."""
+INVITATION_TTL = timedelta(days=30)
+"""How long an invitation sent from Insomnia stays valid before it must be sent again
+(Insomnia keeps pending invitations 30 days)."""
 
 
 class InvitationStatus(StrEnum):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
 
 import click
 
@@ -13,7 +14,7 @@ from reconciler.apply import ApplyResult, default_actor, read_actual
 from reconciler.apply import apply as apply_plan
 from reconciler.cli.base import format_option, main, spec_arguments, specs_or_default
 from reconciler.cli.enterprise import store_enterprise
-from reconciler.confirm import KINDS, confirm_step, record_acceptance, record_domain
+from reconciler.confirm import KINDS, confirm_step, confirm_steps, record_acceptance, record_domain
 from reconciler.directory.base import Directory
 from reconciler.errors import InsomniaSsoError
 from reconciler.outputs import OktaOutputs, load_outputs_file, outputs_from_stack
@@ -299,7 +300,8 @@ def apply_command(
 
 def apply_notes(result: ApplyResult) -> list[str]:
     """What apply did, in words that say where: Insomnia, or only the ledger."""
-    steps = len(result.plan.manual_steps)
+    open_after = result.steps_after
+    steps = len(result.plan.manual_steps if open_after is None else open_after)
     if result.plan.scim:
         notes = [
             f"Apply complete: {result.applied} change(s) made in Insomnia through SCIM "
@@ -316,8 +318,9 @@ def apply_notes(result: ApplyResult) -> list[str]:
     else:
         notes = [
             f"Apply complete: {result.applied} change(s) recorded in the ledger. Nothing was "
-            "sent to Insomnia: send the invitations from Insomnia's web UI, then record each "
-            "acceptance with `insomnia-sso confirm invitation ORG/EMAIL`."
+            "sent to Insomnia: the plan lists each invitation to send (or revoke) from "
+            "Insomnia's web UI; confirm them with `insomnia-sso confirm invitation KEY…`, and "
+            "each acceptance with `insomnia-sso confirm acceptance KEY…`."
         ]
     if result.waiting:
         held = sorted({c.waiting_on or "" for c in result.waiting})
@@ -327,7 +330,8 @@ def apply_notes(result: ApplyResult) -> list[str]:
         )
     if steps:
         noun = "manual step waits" if steps == 1 else "manual steps wait"
-        notes.append(f"{steps} {noun} for an owner (listed above; `insomnia-sso confirm`).")
+        where = "listed above" if open_after is None else "`insomnia-sso plan` lists them"
+        notes.append(f"{steps} {noun} for an owner ({where}; `insomnia-sso confirm`).")
     return notes
 
 
@@ -436,16 +440,20 @@ def _spec_named(name: str) -> Enterprise | None:
 
 @main.command()
 @click.argument("kind", type=click.Choice(KINDS))
-@click.argument("key")
-@spec_arguments()
+@click.argument("keys_and_specs", nargs=-1, metavar="KEY... [SPEC]")
+@click.option(
+    "--keys-from",
+    type=click.File("r", encoding="utf-8"),
+    help="Read more KEYs from FILE, one a line ('-' for stdin): for many invitations at once.",
+)
 @store_option
 @scim_options
 @okta_options
 @click.option("--txt", help="With `domain`: the TXT value Insomnia showed, for doctor to check.")
 def confirm(
     kind: str,
-    key: str,
-    specs: tuple[str, ...],
+    keys_and_specs: tuple[str, ...],
+    keys_from: TextIO | None,
     store_url: str,
     scim_url: str | None,
     scim_token_file: str | None,
@@ -453,19 +461,30 @@ def confirm(
     stack: str | None,
     txt: str | None,
 ) -> None:
-    """Record that an owner did the manual step KIND KEY, as the plan shows them.
+    """Record that an owner did the manual steps KIND KEY..., as the plan shows them.
 
     \b
     insomnia-sso confirm domain acme.com --txt VALUE
     insomnia-sso confirm sso_connection acme --okta-outputs outputs.json
     insomnia-sso confirm organization platform
-    insomnia-sso confirm team_link platform-admins
+    insomnia-sso confirm team_link platform-admins platform-members
     insomnia-sso confirm owner platform/alice@acme.com
-    insomnia-sso confirm invitation platform/alice@acme.com   (an acceptance, ledger only)
+    insomnia-sso confirm invitation platform/alice@acme.com platform/bob@acme.io  (sent)
+    insomnia-sso confirm member platform/carol@acme.com      (role changed, or removed)
+    insomnia-sso confirm acceptance platform/alice@acme.com  (accepted)
+    insomnia-sso plan --format json | jq -r '.manual_steps[] | select(.kind == "invitation")
+      | .key' | insomnia-sso confirm invitation --keys-from -
 
-    Only the record changes. When the values change later (a new client id), the step is
-    open again. With --scim, a team link is confirmed only once the team exists in Insomnia.
+    Arguments ending in .yaml or .yml, or naming a folder, are specs; the others are keys.
+    Every key is checked before anything is recorded. Only the record changes. When the
+    values change later (a new client id), the step is open again. With --scim, a team link
+    is confirmed only once the team exists in Insomnia.
     """
+    keys, specs = _keys_and_specs(keys_and_specs)
+    if keys_from is not None:
+        keys += [line.strip() for line in keys_from if line.strip()]
+    if not keys:
+        raise click.UsageError(f"give at least one {kind} KEY (as the plan shows it)")
     enterprise = one_enterprise(specs)
     outputs = okta_outputs(enterprise, outputs_file, stack)
     if kind == "team_link" and scim_url:
@@ -474,23 +493,31 @@ def confirm(
             opened_directory(scim_url, scim_token_file) as directory,
         ):
             actual = read_actual(opened_store, directory, enterprise.name, utcnow())
-        if not team_exists(enterprise, actual, key):
-            raise InsomniaSsoError(
-                f"team {key} is not in Insomnia yet (run apply first), so it cannot have "
-                "been linked; nothing recorded"
-            )
+        for key in keys:
+            if not team_exists(enterprise, actual, key):
+                raise InsomniaSsoError(
+                    f"team {key} is not in Insomnia yet (run apply first), so it cannot have "
+                    "been linked; nothing recorded"
+                )
     with opened(store_url, writes=True) as opened_store:
-        message = confirm_step(
+        messages = confirm_steps(
             opened_store,
             enterprise,
             outputs,
             kind,
-            key,
+            keys,
             actor=default_actor(),
             now=utcnow(),
             txt=txt,
         )
-    click.echo(message)
+    for message in messages:
+        click.echo(message)
+
+
+def _keys_and_specs(args: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
+    """Split `confirm`'s arguments: spec files and folders, and keys."""
+    specs = tuple(a for a in args if a.endswith((".yaml", ".yml")) or Path(a).is_dir())
+    return [a for a in args if a not in specs], specs
 
 
 def team_exists(enterprise: Enterprise, actual: ActualState, name: str) -> bool:

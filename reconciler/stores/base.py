@@ -223,6 +223,14 @@ class Store(ABC):
         """Record that a person accepted their pending invitation and became a member."""
 
     @abstractmethod
+    def invitation_sent(
+        self, *, enterprise: str, organization: str, email: str, actor: str, now: datetime
+    ) -> None:
+        """Record that an owner sent a pending invitation from Insomnia's UI at `now`: it
+        expires INVITATION_TTL from then, as Insomnia's does. StoreError when none is
+        pending."""
+
+    @abstractmethod
     def confirm(
         self,
         *,

@@ -202,6 +202,16 @@ def acceptance() -> tuple[sa.Select[Any], sa.Executable]:
     return found, accepted
 
 
+def sent() -> sa.Executable:
+    """A pending invitation sent now: its dates start again from `now`."""
+    i = invitations.c
+    return (
+        sa.update(invitations)
+        .where(_row(invitations), i.status == _PENDING)
+        .values(invited_at=p("now"), expires_at=p("expires"), updated_at=p("now"))
+    )
+
+
 def membership(insert: Callable[[sa.Table], Insert]) -> Insert:
     """The accepted person as a member with the invited role."""
     statement = insert(members).values(

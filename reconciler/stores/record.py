@@ -384,6 +384,24 @@ class SqlStore(Store):
                 [journal_event(enterprise, stamp, actor, what, "recorded", detail)],
             )
 
+    def invitation_sent(
+        self, *, enterprise: str, organization: str, email: str, actor: str, now: datetime
+    ) -> None:
+        """The pending invitation's dates start from `now`, journaled in one transaction."""
+        _aware(now)
+        email = email.lower()
+        key = member_key(organization, email)
+        where = {"p_enterprise": enterprise, "p_organization": organization, "p_email": email}
+        with self._session.writing("record the invitation as sent", create=False) as conn:
+            stamp = dialects.driver_time(conn, now)
+            params = {**where, "p_now": now, "p_expires": now + INVITATION_TTL}
+            if conn.execute(ledger.sent(), params).rowcount != 1:
+                raise StoreError(f"no pending invitation for {key} in enterprise '{enterprise}'")
+            detail = {"after": {"status": "pending", "sent": now.isoformat()}}
+            what = ("send", "invitation", key)
+            event = journal_event(enterprise, stamp, actor, what, "recorded", detail)
+            dialects.add_journal(conn, [event])
+
     def confirm(
         self,
         *,

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.apply import ApplyResult, apply, check_removals, default_actor
+from reconciler.confirm import confirm_steps
 from reconciler.errors import LockHeldError, PlanRefusedError
 from reconciler.outputs import UNKNOWN, OktaOutputs
 from reconciler.plan import Action, Kind, PlanChange, plan
@@ -178,9 +179,13 @@ def test_an_accepted_invitation_makes_a_member_whose_role_follows_the_spec(
     assert read(store, clock).members["platform/bob@acme.io"].role == "admin"
 
 
-def test_an_expired_invitation_is_re_sent(run, store, clock) -> None:
+def test_an_invitation_unsent_or_unaccepted_for_30_days_is_recorded_again(
+    run, store, clock
+) -> None:
     run(TEAM)
-    clock.advance(days=8)
+    clock.advance(days=29)
+    assert run(TEAM).plan.changes == ()  # Insomnia keeps pending invitations 30 days
+    clock.advance(days=2)
     result = run(TEAM)
     assert {(c.action, c.kind) for c in result.plan.changes} == {(Action.UPDATE, Kind.INVITATION)}
     carol = read(store, clock).invitations["payments/carol@acme.com"]
@@ -204,7 +209,9 @@ def test_a_member_removed_from_the_spec_stays_while_prune_is_off(run, store, clo
     accept(store, clock, "platform/bob@acme.io")
     result = run(spec(platform=["alice@acme.com admin"], payments=["carol@acme.com"]))
     assert not result.plan.changes
-    assert "1 member(s) are not in the spec and stay (prune is off)" in result.plan.warnings
+    assert [(u.email, u.outcome) for u in result.plan.unmanaged] == [
+        ("bob@acme.io", "stays: prune is off")
+    ]
     assert "platform/bob@acme.io" in read(store, clock).members
 
 
@@ -315,6 +322,9 @@ class Delegating(Store):
 
     def accept_invitation(self, **kwargs) -> None:
         self.inner.accept_invitation(**kwargs)
+
+    def invitation_sent(self, **kwargs) -> None:
+        self.inner.invitation_sent(**kwargs)
 
     def confirm(self, **kwargs) -> None:
         self.inner.confirm(**kwargs)
@@ -688,3 +698,34 @@ def test_apply_result_is_the_plan_and_what_happened(run) -> None:
     result = run(TEAM, OktaOutputs())
     assert isinstance(result, ApplyResult)
     assert result.applied + len(result.failed) == len(result.plan.changes)
+
+
+def test_a_sent_invitation_expires_30_days_after_sending_and_is_a_step_again(
+    run, store, clock
+) -> None:
+    first = run(TEAM)
+    assert [(s.kind.value, s.key) for s in first.steps_after if s.kind.value == "invitation"] == [
+        ("invitation", "platform/alice@acme.com"),
+        ("invitation", "platform/bob@acme.io"),
+        ("invitation", "payments/carol@acme.com"),
+    ]
+    clock.advance(days=20)  # sent three weeks after apply recorded it
+    confirm_steps(
+        store, TEAM, outputs_for(TEAM), "invitation", ["payments/carol@acme.com"],
+        actor="owner", now=clock(),
+    )  # fmt: skip
+    carol = read(store, clock).invitations["payments/carol@acme.com"]
+    assert (carol.invited_at, carol.expires_at) == (clock(), clock() + timedelta(days=30))
+    clock.advance(days=29)
+    steps = run(TEAM).plan.manual_steps
+    assert "payments/carol@acme.com" not in {s.key for s in steps if s.kind.value == "invitation"}
+    clock.advance(days=2)  # unaccepted 31 days after sending
+    result = run(TEAM)
+    assert ("update", "payments/carol@acme.com") in [
+        (c.action.value, c.key) for c in result.plan.changes
+    ]
+    [again] = [s for s in result.steps_after or () if s.key == "payments/carol@acme.com"]
+    assert again.instructions == (
+        "Insomnia › payments › Members › Invite: invite carol@acme.com again as member (the one "
+        "sent expired unaccepted). Then: insomnia-sso confirm invitation payments/carol@acme.com"
+    )

@@ -36,7 +36,10 @@ def test_plan_and_drift_exit_2_while_changes_or_manual_steps_are_open_and_0_afte
         "domain acme.io",
         "sso_connection acme",
         "organization platform",
+        "invitation platform/alice@acme.com",
+        "invitation platform/bob@acme.io",
         "organization payments",
+        "invitation payments/carol@acme.com",
     ]
     assert run(command, spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
 

@@ -70,6 +70,21 @@ def test_allow_mass_removal_removes_them(
         result.stdout
     )
     assert "\nApply complete: 2 change(s) recorded in the ledger." in result.stdout
+    after = json.loads(run("plan", spec, *okta, "--format", "json").stdout)
+    # recorded, not done: removing them in Insomnia's UI is an owner's step
+    assert after["changes"] == []
+    assert [(s["kind"], s["key"], s["after"]["action"]) for s in after["manual_steps"]] == [
+        ("member", "platform/dave@acme.com", "remove"),
+        ("member", "platform/erin@acme.com", "remove"),
+    ]
+    confirmed = run(
+        "confirm", "member", "platform/dave@acme.com", "platform/erin@acme.com", spec, *okta
+    )
+    assert confirmed.stdout.splitlines() == [
+        f"Recorded: member platform/{who}@acme.com removed from platform in Insomnia (the record "
+        "only; this command changes nothing there)."
+        for who in ("dave", "erin")
+    ]
     assert run("plan", spec, *okta).exit_code == 0
 
 
@@ -89,8 +104,10 @@ def test_without_prune_leavers_stay_members(
     result = run(
         "plan", spec, "--store", store_url, "--okta-outputs", five_members, "--format", "json"
     )
-    assert result.exit_code == 0
-    assert json.loads(result.stdout)["changes"] == []
-    assert result.stderr.splitlines()[-1] == (
-        "warning: 2 member(s) are not in the spec and stay (prune is off)"
-    )
+    assert result.exit_code == 2  # named until the spec has them or prune removes them
+    plan = json.loads(result.stdout)
+    assert plan["changes"] == []
+    assert [(u["email"], u["outcome"]) for u in plan["unmanaged_access"]] == [
+        ("dave@acme.com", "stays: prune is off"),
+        ("erin@acme.com", "stays: prune is off"),
+    ]

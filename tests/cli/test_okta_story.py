@@ -73,7 +73,7 @@ def test_plan_apply_confirm_with_nothing_outside_the_profile(
         )
 
     status = sso(strict.url, store_url, outputs, "status", promoted, "--format", "json")
-    assert {p["stage"] for p in json.loads(status.stdout)["people"]} == {"provisioned"}
+    assert {p["stage"] for p in json.loads(status.stdout)["people"]} == {"has access"}
     assert strict.violations == []
     assert sorted(strict.group_names()) == ["payments-members", "platform-admins"]
 

@@ -11,16 +11,24 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.cli.conftest import confirm_all, outputs_json, run
 
 RECORDED = (
-    "Apply complete: {n} change(s) recorded in the ledger. Nothing was sent to Insomnia: send "
-    "the invitations from Insomnia's web UI, then record each acceptance with "
-    "`insomnia-sso confirm invitation ORG/EMAIL`."
+    "Apply complete: {n} change(s) recorded in the ledger. Nothing was sent to Insomnia: the "
+    "plan lists each invitation to send (or revoke) from Insomnia's web UI; confirm them with "
+    "`insomnia-sso confirm invitation KEY…`, and each acceptance with `insomnia-sso confirm "
+    "acceptance KEY…`."
 )
+INVITATIONS = ["platform/alice@acme.com", "platform/bob@acme.io", "payments/carol@acme.com"]
+
+
+def stages(spec: Path, *okta: object) -> dict[str, str]:
+    people = json.loads(run("status", spec, *okta, "--format", "json").stdout)["people"]
+    return {p["email"]: p["stage"] for p in people}
 
 
 def test_from_first_plan_to_everyone_onboarded(spec: Path, store_url: str, outputs: Path) -> None:
@@ -34,11 +42,36 @@ def test_from_first_plan_to_everyone_onboarded(spec: Path, store_url: str, outpu
     assert applied.exit_code == 0
     assert applied.stdout.splitlines()[-2:] == [
         RECORDED.format(n=3),
-        "5 manual steps wait for an owner (listed above; `insomnia-sso confirm`).",
+        "8 manual steps wait for an owner (`insomnia-sso plan` lists them; `insomnia-sso "
+        "confirm`).",
     ]
+    # recorded is not invited: nobody has sent anything yet, and the plan says what to send
+    assert set(stages(spec, *okta).values()) == {"recorded"}
+    todo = json.loads(run("plan", spec, *okta, "--format", "json").stdout)["manual_steps"]
+    invites = [s for s in todo if s["kind"] == "invitation"]
+    assert [s["key"] for s in invites] == ["platform/alice@acme.com", "platform/bob@acme.io",
+                                           "payments/carol@acme.com"]  # fmt: skip
+    assert invites[0]["after"] == {
+        "organization": "platform",
+        "email": "alice@acme.com",
+        "role": "admin",
+        "action": "send",
+    }
+    assert invites[0]["instructions"] == (
+        "Insomnia › platform › Members › Invite: invite alice@acme.com as admin. Then: "
+        "insomnia-sso confirm invitation platform/alice@acme.com"
+    )
+
+    sent = run("confirm", "invitation", *INVITATIONS, spec, *okta)
+    assert sent.exit_code == 0, sent.output
+    assert sent.stdout.splitlines()[0] == (
+        "Recorded: invitation platform/alice@acme.com sent as admin in Insomnia (the record "
+        "only; this command changes nothing there)."
+    )
+    assert set(stages(spec, *okta).values()) == {"sent"}
 
     assert run("store", "accept", "platform", "alice@acme.com", "--store", store_url).exit_code == 0
-    accepted = run("confirm", "invitation", "payments/carol@acme.com", spec, *okta)
+    accepted = run("confirm", "acceptance", "payments/carol@acme.com", spec, *okta)
     assert accepted.stdout.startswith("Recorded: payments/carol@acme.com accepted")
     confirm_all(spec, store_url, outputs)
 
@@ -53,13 +86,15 @@ def test_from_first_plan_to_everyone_onboarded(spec: Path, store_url: str, outpu
             "role": "admin",
             "assigned_in_okta": True,
             "stage": "accepted",
+            "next": "none: a member",
         },
         {
             "organization": "platform",
             "email": "bob@acme.io",
             "role": "member",
             "assigned_in_okta": True,
-            "stage": "invited",
+            "stage": "sent",
+            "next": "they sign in with Okta, set their passphrase, accept; then confirm acceptance",
         },
         {
             "organization": "payments",
@@ -67,22 +102,27 @@ def test_from_first_plan_to_everyone_onboarded(spec: Path, store_url: str, outpu
             "role": "member",
             "assigned_in_okta": True,
             "stage": "accepted",
+            "next": "none: a member",
         },
     ]
     assert report["organizations"] == {
         "platform": {
             "people": 2,
             "assigned in okta": 2,
-            "not invited": 0,
-            "invited": 1,
+            "waiting for okta": 0,
+            "not recorded": 0,
+            "recorded": 0,
+            "sent": 1,
             "expired": 0,
             "accepted": 1,
         },
         "payments": {
             "people": 1,
             "assigned in okta": 1,
-            "not invited": 0,
-            "invited": 0,
+            "waiting for okta": 0,
+            "not recorded": 0,
+            "recorded": 0,
+            "sent": 0,
             "expired": 0,
             "accepted": 1,
         },
@@ -102,13 +142,16 @@ def test_status_text_and_markdown_count_people_per_organization(
 
     text = run("status", spec, "--store", store_url, "--okta-outputs", outputs)
     assert text.exit_code == 0
-    assert text.stdout.splitlines()[-2:] == [
-        "platform: 2 people: 2 assigned in okta, 0 not invited, 1 invited, 0 expired, 1 accepted",
-        "payments: 1 people: 1 assigned in okta, 0 not invited, 1 invited, 0 expired, 0 accepted",
+    assert text.stdout.splitlines()[-4:-2] == [
+        "platform: 2 people: 2 assigned in okta, 0 waiting for okta, 0 not recorded, 1 recorded, "
+        "0 sent, 0 expired, 1 accepted",
+        "payments: 1 people: 1 assigned in okta, 0 waiting for okta, 0 not recorded, 1 recorded, "
+        "0 sent, 0 expired, 0 accepted",
     ]
+    assert text.stdout.splitlines()[-1].startswith("Each person's own part, last: sign in")
     markdown = run("status", spec, "--store", store_url, "--format", "markdown")
     assert markdown.exit_code == 0
-    assert "| platform | 2 | 0 | 0 | 1 | 0 | 1 |" in markdown.stdout.splitlines()
+    assert "| platform | 2 | 0 | 0 | 0 | 1 | 0 | 0 | 1 |" in markdown.stdout.splitlines()
 
 
 def test_status_without_outputs_does_not_know_who_is_assigned_in_okta(
@@ -118,9 +161,9 @@ def test_status_without_outputs_does_not_know_who_is_assigned_in_okta(
     assert [
         (p["email"], p["assigned_in_okta"], p["stage"]) for p in json.loads(result.stdout)["people"]
     ] == [
-        ("alice@acme.com", None, "not invited"),
-        ("bob@acme.io", None, "not invited"),
-        ("carol@acme.com", None, "not invited"),
+        ("alice@acme.com", None, "not recorded"),
+        ("bob@acme.io", None, "not recorded"),
+        ("carol@acme.com", None, "not recorded"),
     ]
 
 
@@ -178,7 +221,10 @@ class TestBeforePulumiUp:
                 "domain",
                 "domain",
                 "organization",
+                "invitation",
+                "invitation",
                 "organization",
+                "invitation",
             ]
 
 
@@ -289,3 +335,88 @@ def test_a_long_apply_shows_progress_on_a_terminal_only(
     shown = capsys.readouterr().err
     assert "Applying" in shown
     assert "100%" in shown
+
+
+def test_a_role_change_and_a_removal_become_steps_until_confirmed(
+    spec: Path, write_spec: Any, store_url: str, outputs: Path
+) -> None:
+    okta = ("--store", store_url, "--okta-outputs", outputs)
+    run("apply", spec, *okta)
+    assert run("confirm", "invitation", *INVITATIONS, spec, *okta).exit_code == 0
+    changed = write_spec(
+        {"platform": ["alice@acme.com:admin", "bob@acme.io:admin"], "payments": []}
+    )
+    assert run("apply", changed, *okta).exit_code == 0
+    todo = json.loads(run("plan", changed, *okta, "--format", "json").stdout)["manual_steps"]
+    assert [
+        (s["kind"], s["key"], s["instructions"]) for s in todo if s["kind"] == "invitation"
+    ] == [
+        (
+            "invitation",
+            "platform/bob@acme.io",
+            "Insomnia › platform › Members › Invite: revoke the invitation sent as member, then "
+            "invite bob@acme.io as admin. Then: insomnia-sso confirm invitation "
+            "platform/bob@acme.io",
+        ),
+        (
+            "invitation",
+            "payments/carol@acme.com",
+            "Insomnia › payments › Members › Pending invitations: revoke the one sent to "
+            "carol@acme.com. Then: insomnia-sso confirm invitation payments/carol@acme.com",
+        ),
+    ]
+    keys = "payments/carol@acme.com\nplatform/bob@acme.io\n"
+    done = run("confirm", "invitation", "--keys-from", "-", changed, *okta, input=keys)
+    assert done.exit_code == 0, done.output
+    assert done.stdout.splitlines() == [
+        "Recorded: invitation payments/carol@acme.com revoked in Insomnia (the record only; this "
+        "command changes nothing there).",
+        "Recorded: invitation platform/bob@acme.io sent as admin in Insomnia (the record only; "
+        "this command changes nothing there).",
+    ]
+    after = json.loads(run("plan", changed, *okta, "--format", "json").stdout)
+    assert [s for s in after["manual_steps"] if s["kind"] == "invitation"] == []
+    assert stages(changed, *okta)["bob@acme.io"] == "sent"
+
+
+def test_one_unknown_key_confirms_nothing(spec: Path, store_url: str, outputs: Path) -> None:
+    okta = ("--store", store_url, "--okta-outputs", outputs)
+    run("apply", spec, *okta)
+    result = run(
+        "confirm", "invitation", "platform/bob@acme.io", "platform/zoe@acme.com", spec, *okta
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "error: enterprise 'acme' has no open invitation step 'platform/zoe@acme.com' (its open "
+        "invitation steps: payments/carol@acme.com, platform/alice@acme.com, platform/bob@acme.io)"
+    )
+    assert set(stages(spec, *okta).values()) == {"recorded"}
+
+
+def test_nobody_okta_does_not_let_in_is_invited(
+    spec: Path, store_url: str, write_outputs: Any
+) -> None:
+    partial = write_outputs("partial.json", assigned_users=["alice@acme.com"])
+    okta = ("--store", store_url, "--okta-outputs", partial)
+    planned = run("plan", spec, *okta, "--format", "json")
+    plan = json.loads(planned.stdout)
+    assert [c["key"] for c in plan["changes"]] == ["platform/alice@acme.com"]
+    assert [p["email"] for p in plan["waiting_for_okta"]] == ["bob@acme.io", "carol@acme.com"]
+    text = run("plan", spec, *okta).stdout
+    assert "Waiting for Okta (not assigned to the app yet: run pulumi up):" in text
+    assert "  bob@acme.io (okta login bob@acme.io): platform" in text
+    run("apply", spec, *okta)
+    assert stages(spec, *okta) == {
+        "alice@acme.com": "recorded",
+        "bob@acme.io": "waiting for okta",
+        "carol@acme.com": "waiting for okta",
+    }
+    assert run("drift", spec, *okta).exit_code == 2  # while anyone waits
+    everyone = write_outputs("all.json")
+    released = run(
+        "plan", spec, "--store", store_url, "--okta-outputs", everyone, "--format", "json"
+    )
+    assert [c["key"] for c in json.loads(released.stdout)["changes"]] == [
+        "payments/carol@acme.com",
+        "platform/bob@acme.io",
+    ]

@@ -96,7 +96,8 @@ def test_plan_apply_plan_puts_people_and_teams_in_insomnia(
     assert (server.user_names(), server.group_names()) == (PEOPLE, TEAM_NAMES)
 
     status = sso(spec, server, store_url, outputs, "status", "--format", "json")
-    assert {p["stage"] for p in json.loads(status.stdout)["people"]} == {"provisioned"}
+    # in their teams, which no owner has linked yet: no access to the organizations yet
+    assert {p["stage"] for p in json.loads(status.stdout)["people"]} == {"in team"}
 
     # The token is in no output and in no file of the record.
     record = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
@@ -248,9 +249,15 @@ def test_without_prune_leavers_stay_and_a_role_change_moves_teams_once_linked(
     ]
     waits = [c.get("waiting_on") for c in json.loads(planned.stdout)["changes"]]
     assert waits == [None, None, "team_link platform-members", "team_link platform-admins"]
-    assert "warning: 1 team membership(s) are not in the spec and stay (prune is off)" in (
-        planned.stderr
-    )
+    assert json.loads(planned.stdout)["unmanaged_access"] == [
+        {
+            "organization": "payments",
+            "email": "carol@acme.com",
+            "role": "member",
+            "team": "payments-members",
+            "outcome": "stays: prune is off",
+        }
+    ]
     applied = sso(changed, full_tenant, store_url, outputs, "apply")
     assert applied.exit_code == 0
     assert (
@@ -349,3 +356,55 @@ def test_plain_http_to_another_host_is_refused_before_anything_is_sent(
         "error: SCIM URL must use https:// (http:// only for a loopback host), got "
         "'http://insomnia.example.com/scim/v2'\n"
     )
+
+
+def test_stages_reach_access_only_once_a_team_is_linked(
+    full_tenant: Tenant, spec: Path, store_url: str, outputs: Path
+) -> None:
+    assert sso(spec, full_tenant, store_url, outputs, "apply").exit_code == 0
+
+    def stages() -> dict[str, str]:
+        status = sso(spec, full_tenant, store_url, outputs, "status", "--format", "json")
+        return {p["email"]: p["stage"] for p in json.loads(status.stdout)["people"]}
+
+    assert set(stages().values()) == {"in team"}
+    linked = run("confirm", "team_link", "platform-admins", spec, "--store", store_url)
+    assert linked.exit_code == 0
+    assert stages() == {
+        "alice@acme.com": "has access",
+        "bob@acme.io": "in team",
+        "carol@acme.com": "in team",
+    }
+
+
+def test_a_hand_added_admin_is_named_and_drift_flags_it(
+    full_tenant: Tenant, spec: Path, store_url: str, outputs: Path
+) -> None:
+    assert sso(spec, full_tenant, store_url, outputs, "apply").exit_code == 0
+    hand_made(full_tenant)
+    add_to_team(full_tenant, "platform-admins", "zoe@acme.com")
+    drift = sso(spec, full_tenant, store_url, outputs, "drift")
+    assert drift.exit_code == 2
+    assert "Access the spec does not give:\n\n  platform/zoe@acme.com, admin through team " in (
+        drift.stdout
+    )
+    assert "platform-admins: stays: prune is off" in drift.stdout
+    assert ", 1 with access the spec does not give." in drift.stdout
+
+
+def test_nobody_okta_does_not_let_in_is_provisioned(
+    full_tenant: Tenant, spec: Path, store_url: str, write_outputs: Callable[..., Path]
+) -> None:
+    partial = write_outputs("partial.json", assigned_users=["alice@acme.com", "bob@acme.io"])
+    assert sso(spec, full_tenant, store_url, partial, "apply").exit_code == 0
+    assert full_tenant.user_names() == {"alice@acme.com": 1, "bob@acme.io": 1}
+    assert "payments-members" not in full_tenant.group_names()  # nobody to put in it yet
+    waiting = sso(spec, full_tenant, store_url, partial, "plan", "--format", "json")
+    assert waiting.exit_code == 2
+    assert [p["email"] for p in json.loads(waiting.stdout)["waiting_for_okta"]] == [
+        "carol@acme.com"
+    ]
+    everyone = write_outputs("all.json")
+    assert sso(spec, full_tenant, store_url, everyone, "apply").exit_code == 0
+    assert full_tenant.user_names() == PEOPLE
+    assert members(full_tenant, "payments-members") == {"carol@acme.com"}

@@ -116,6 +116,8 @@ def test_a_converged_store_plans_nothing() -> None:
         "enterprise": "acme",
         "changes": [],
         "manual_steps": [],
+        "waiting_for_okta": [],
+        "unmanaged_access": [],
         "summary": {"create": 0, "update": 0, "delete": 0, "waiting": 0, "manual": 0},
     }
 
@@ -255,11 +257,22 @@ def member_left(prune: bool) -> tuple[Enterprise, OktaOutputs, ActualState]:
 
 def test_a_member_who_left_the_spec_stays_unless_prune_is_on() -> None:
     result = plan(*member_left(prune=False))
-    assert result.empty
-    assert "1 member(s) are not in the spec and stay (prune is off)" in result.warnings
+    assert result.changes == ()
+    # named, not counted: drift flags them until the spec has them or prune removes them
+    assert [u.to_json() for u in result.unmanaged] == [
+        {
+            "organization": "platform",
+            "email": "bob@acme.io",
+            "role": "member",
+            "team": None,
+            "outcome": "stays: prune is off",
+        }
+    ]
+    assert not result.empty
     assert result.removed == {}
     pruned = plan(*member_left(prune=True))
     assert keys(pruned) == [("delete", "member", "platform/bob@acme.io")]
+    assert [u.outcome for u in pruned.unmanaged] == ["removed by this plan"]
     assert pruned.removed == {"platform": 1}
     assert pruned.current == {"platform": 1}
     assert pruned.max_fraction == 0.1
@@ -277,7 +290,8 @@ def test_nobody_is_removed_or_revoked_after_an_incomplete_read() -> None:
     ]
     partial = replace(state, complete=False, incomplete_reason="page 3 of members timed out")
     result = plan(enterprise, okta, partial)
-    assert result.empty
+    assert result.changes == ()
+    assert [u.outcome for u in result.unmanaged] == ["stays: the read was incomplete"]
     assert not result.complete
     assert result.removed == {}
     assert result.warnings[0] == (
@@ -297,13 +311,31 @@ def test_owner_is_never_granted_by_invitation() -> None:
     assert result.warnings == ()
 
 
-def test_people_not_yet_assigned_in_okta_are_called_out() -> None:
+def test_people_not_yet_assigned_in_okta_wait_for_it_and_are_named() -> None:
     enterprise = spec()
     okta = outputs(enterprise, assigned_users=["alice@acme.com"])
-    result = plan(enterprise, okta, converged(enterprise, okta))
+    result = plan(enterprise, okta, ActualState("acme", NOW))
+    assert keys(result) == [("create", "invitation", "platform/alice@acme.com")]
+    assert [p.to_json() for p in result.held_back] == [
+        {"email": "bob@acme.io", "okta_login": "bob@acme.io", "organizations": ["platform"]}
+    ]
+    assert result.to_json()["waiting_for_okta"] == [p.to_json() for p in result.held_back]
+    assert not plan(enterprise, okta, converged(enterprise, okta)).empty  # drift: exit 2
+    everyone = outputs(enterprise, assigned_users=["alice@acme.com", "bob@acme.io"])
+    assert keys(plan(enterprise, everyone, ActualState("acme", NOW))) == [
+        ("create", "invitation", "platform/alice@acme.com"),
+        ("create", "invitation", "platform/bob@acme.io"),
+    ]
+
+
+def test_without_okta_outputs_nobody_is_held_back_and_the_plan_says_so() -> None:
+    enterprise = spec()
+    result = plan(enterprise, OktaOutputs(), ActualState("acme", NOW))
+    assert result.held_back == ()
+    assert len(result.changes) == 2
     assert result.warnings == (
-        "1 person in the spec is not assigned in Okta yet (bob@acme.io); run `pulumi up` "
-        "first or they cannot log in",
+        "no Okta outputs given (--okta-outputs or --stack): nobody is checked against Okta's "
+        "assignments, so people who cannot sign in yet are not held back",
     )
 
 
@@ -322,7 +354,8 @@ def test_a_claimed_domain_no_longer_in_the_spec_is_only_a_warning_without_prune(
 
 
 def test_removals_come_last_children_first() -> None:
-    _, okta, state = member_left(prune=True)
+    enterprise, _, state = member_left(prune=True)
+    okta = outputs(enterprise, assigned_users=["alice@acme.com", "carol@acme.com"])
     state = old_domain_confirmed(state)
     state = replace(
         state,

@@ -232,13 +232,24 @@ SPEC_WITHOUT_BOB = {"platform": ["alice@acme.com:admin", "carol@acme.com"]}
 def test_a_person_leaving_an_organization_stays_without_prune() -> None:
     result = scim_plan(SPEC_WITHOUT_BOB, leaving())
     assert result.changes == ()
-    assert "1 team membership(s) are not in the spec and stay (prune is off)" in result.warnings
+    # named in every plan and drift, with what prune would do
+    assert [u.to_json() for u in result.unmanaged] == [
+        {
+            "organization": "platform",
+            "email": "bob@acme.io",
+            "role": "member",
+            "team": "platform-members",
+            "outcome": "stays: prune is off",
+        }
+    ]
+    assert not result.empty
     assert result.removed == {}
 
 
 def test_a_person_leaving_an_organization_is_dropped_with_prune_and_counted() -> None:
     result = scim_plan(SPEC_WITHOUT_BOB, leaving(), prune=True)
     assert keys(result) == [("delete", "team_member", "platform-members/bob@acme.io")]
+    assert [u.outcome for u in result.unmanaged] == ["removed by this plan"]
     assert result.removed == {"platform": 1}
     assert result.current["platform"] == 3
 

@@ -586,7 +586,7 @@ def test_only_a_pending_invitation_can_be_accepted(store: Store, key, prepare, m
 
 def test_an_expired_invitation_cannot_be_accepted(store: Store) -> None:
     write(store, *FOUNDATION)
-    with pytest.raises(StoreError, match=r"expired at 2025-01-13T09:00:00Z; run apply to re-send"):
+    with pytest.raises(StoreError, match=r"expired at 2025-02-05T09:00:00Z; run apply to re-send"):
         accept(store, "platform/bob@acme.io", now=NOW + INVITATION_TTL)
     assert store.read(enterprise="acme", now=NOW).members == {}
 
