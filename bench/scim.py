@@ -23,7 +23,6 @@ empty tenant of one scim2-server process; requests are counted by the directory 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import subprocess
 import sys
@@ -38,12 +37,13 @@ import httpx
 
 from bench.common import spec_text, timed
 from bench.latency import delayed
+from bench.reconcile import outputs_for
 from reconciler.apply import ApplyResult, apply, read_actual
 from reconciler.directory.scim import ScimDirectory
 from reconciler.directory.scim_read import GROUP_ATTRIBUTES, USER_ATTRIBUTES
 from reconciler.directory.scim_types import OKTA_PAGE, Profile
 from reconciler.directory.transport import Bounds
-from reconciler.outputs import OktaOutputs, parse_outputs
+from reconciler.outputs import OktaOutputs
 from reconciler.plan import Kind, PlanChange, plan
 from reconciler.spec import Enterprise, load_text
 from reconciler.stores import open_store
@@ -77,19 +77,6 @@ def scim2_server() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-def outputs_for(enterprise: Enterprise) -> OktaOutputs:
-    """Okta outputs as `pulumi stack output --json --show-secrets` would give them."""
-    data = {
-        "client_id": "0oabench",
-        "client_secret": "bench-secret-not-real",
-        "issuer": "https://bench.okta.com/oauth2/ausbench",
-        "app_id": "0oabench",
-        "auth_server_id": "ausbench",
-        "assigned_users": enterprise.assigned_logins(),
-    }
-    return parse_outputs(json.dumps(data), "bench outputs", enterprise)
 
 
 def tenant(root: str) -> str:

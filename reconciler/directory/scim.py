@@ -16,8 +16,9 @@ import httpx
 
 from reconciler.directory.base import Directory, DirectoryProbe, WriteReport
 from reconciler.directory.scim_read import Listing, list_all
+from reconciler.directory.scim_send import RunMemory
 from reconciler.directory.scim_types import OKTA, Features, GroupRow, Known, Profile, UserRow
-from reconciler.directory.scim_write import RunMemory, ScimWriter
+from reconciler.directory.scim_write import ScimWriter
 from reconciler.directory.transport import Bounds, Notify, ScimHttp, ScimRequestError
 from reconciler.errors import DirectoryError
 from reconciler.plan_types import PlanChange

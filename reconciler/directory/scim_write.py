@@ -18,49 +18,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.directory import scim_requests as req
-from reconciler.directory.scim_bulk import BulkSender
 from reconciler.directory.scim_read import find_group, find_user
+from reconciler.directory.scim_send import RunMemory, Sender, attrs_of, member_of
 from reconciler.directory.scim_types import Features, Known, Op, Outcome, Profile, UserRow
 from reconciler.directory.transport import (
     ScimHttp,
     ScimRequestError,
     ScimResult,
-    ScimStatusError,
 )
 from reconciler.plan_types import Action, Kind, PlanChange
 from reconciler.state import DirectoryTeam, DirectoryUser
 
 Phase = Callable[[Sequence[PlanChange]], Iterator[Op]]
-
-
-@dataclass
-class RunMemory:
-    """What the writes of one run learnt, kept across apply's batches."""
-
-    team_ids: dict[str, str] = field(default_factory=dict)
-    """Team name → SCIM id: created, adopted or renamed in this run."""
-    user_ids: dict[str, str] = field(default_factory=dict)
-    """Users created or adopted in this run: userName → SCIM id."""
-    unmoved: set[tuple[str, str]] = field(default_factory=set)
-    """(organization, email) whose add into a team of that organization did not hold."""
-    kept_teams: set[str] = field(default_factory=set)
-    """Teams a removal from which did not hold: they are not deleted."""
-
-
-def _attrs(change: PlanChange) -> Mapping[str, Any]:
-    return change.after if change.after is not None else (change.before or {})
-
-
-def _member(change: PlanChange) -> tuple[str, str, str]:
-    """(team, email, organization) of a team_member change."""
-    attrs = _attrs(change)
-    team, _, email = change.key.partition("/")
-    return team, email.lower(), str(attrs.get("organization", ""))
 
 
 class ScimWriter:
@@ -83,7 +55,15 @@ class ScimWriter:
         self.bulk = bulk and features.profile is Profile.RFC7644 and features.bulk
         self.max_in_flight = max_in_flight
         self.outcome = Outcome()
-        self._bulk = BulkSender(http, features, self.outcome, self._carry_out, self._failed)
+        self._sender = Sender(
+            http,
+            features,
+            known,
+            memory,
+            self.outcome,
+            bulk=self.bulk,
+            max_in_flight=max_in_flight,
+        )
 
     def run(
         self, changes: Sequence[PlanChange]
@@ -104,7 +84,7 @@ class ScimWriter:
         ]
         for number, phase in enumerate(phases, start=1):
             if by_phase[number]:
-                self._send(list(phase(by_phase[number])))
+                self._sender.send(list(phase(by_phase[number])))
         for change in by_phase[0]:
             self.outcome.fail([change], f"a directory cannot carry out {change.kind} changes")
         order = {id(c): i for i, c in enumerate(changes)}
@@ -196,7 +176,7 @@ class ScimWriter:
     def _converge(self, email: str, after: Mapping[str, Any]) -> None:
         """After adopting a user, bring it to what the change asked, in this same thread."""
         for op in self._user_update(email, self._differences(email, after), []):
-            op.after(self._request(op))
+            op.after(self._sender.request(op))
 
     def _update(self, change: PlanChange, email: str, after: Mapping[str, Any]) -> Iterator[Op]:
         wanted = self._differences(email, after)
@@ -278,7 +258,7 @@ class ScimWriter:
         """(change, user id, email) for each membership whose user is known; the rest fail."""
         found = []
         for change in changes:
-            email = _member(change)[1]
+            email = member_of(change)[1]
             user_id = self.known.user_ids.get(email)
             if user_id is None:
                 self._unmoved([change], f"{email} is not in the directory")
@@ -291,7 +271,7 @@ class ScimWriter:
         with self.known.lock:
             for change in changes:
                 if change.kind is Kind.TEAM_MEMBER:
-                    _, email, org = _member(change)
+                    _, email, org = member_of(change)
                     self.memory.unmoved.add((org, email))
         self.outcome.fail(changes, reason)
 
@@ -304,7 +284,7 @@ class ScimWriter:
         carried = [change, *(c for c, _, _ in members)]
         there = [t for t in self.known.groups.values() if t.display_name == name]
         if len(there) > 1:
-            self._failed(
+            self._sender.failed(
                 Op("POST", "Groups", None, carried), f"{len(there)} teams are named {name}"
             )
             return
@@ -327,7 +307,9 @@ class ScimWriter:
             missing = [(i, e) for i, e in pairs if i not in listed]
             if missing:  # a lost create found again, or a 409: add who is not in yet
                 for body_ in req.chunks(missing):
-                    self._request(Op("PATCH", f"Groups/{group_id}", req.members_added(body_), []))
+                    self._sender.request(
+                        Op("PATCH", f"Groups/{group_id}", req.members_added(body_), [])
+                    )
                 self.known.group_members[group_id] += [i for i, _ in missing]
 
         def conflict() -> None:
@@ -369,7 +351,7 @@ class ScimWriter:
 
     def _add_ops(self, changes: Sequence[PlanChange]) -> Iterator[Op]:
         for name, team_changes in self._by_team(changes).items():
-            team_id = self._team_id(name, _attrs(team_changes[0]))
+            team_id = self._team_id(name, attrs_of(team_changes[0]))
             if team_id is None:
                 self._unmoved(team_changes, f"team {name} is not in the directory")
                 continue
@@ -383,7 +365,7 @@ class ScimWriter:
 
     def _remove_ops(self, changes: Sequence[PlanChange]) -> Iterator[Op]:
         for name, team_changes in self._by_team(changes).items():
-            team_id = self._team_id(name, _attrs(team_changes[0]))
+            team_id = self._team_id(name, attrs_of(team_changes[0]))
             staying = self._staying(name, team_changes)
             if team_id is None:
                 self.outcome.ok(staying)  # the team is gone: nobody to remove
@@ -391,11 +373,11 @@ class ScimWriter:
             current = set(self.known.group_members.get(team_id, []))
             pairs = []
             for change in staying:
-                user_id = self.known.user_ids.get(_member(change)[1])
+                user_id = self.known.user_ids.get(member_of(change)[1])
                 if user_id is None or user_id not in current:
                     self.outcome.ok([change])  # not in it (any more)
                 else:
-                    pairs.append((change, user_id, _member(change)[1]))
+                    pairs.append((change, user_id, member_of(change)[1]))
             for part in req.chunks(pairs):
                 if part:
                     yield self._membership(team_id, name, added=[], removed=part)
@@ -404,7 +386,7 @@ class ScimWriter:
         """The removals that may go ahead; the others fail, their person kept in `team`."""
         may = []
         for change in removals:
-            _, email, org = _member(change)
+            _, email, org = member_of(change)
             if (org, email) in self.memory.unmoved:
                 with self.known.lock:
                     self.memory.kept_teams.add(team)
@@ -484,62 +466,3 @@ class ScimWriter:
                 self.outcome.ok([change])  # nobody to deactivate
             else:
                 yield from self._update(change, email, {"active": False})
-
-    # -- sending ------------------------------------------------------------------------------
-
-    def _send(self, ops: list[Op]) -> None:
-        if not ops:
-            return
-        if self.bulk:
-            self._bulk.send([op for op in ops if op.run is None])
-            ops = [op for op in ops if op.run is not None]
-        if len(ops) <= 1 or self.max_in_flight <= 1:
-            for op in ops:
-                self._carry_out(op)
-            return
-        with ThreadPoolExecutor(max_workers=self.max_in_flight) as pool:
-            futures = [pool.submit(self._carry_out, op) for op in ops]
-            errors = [f.exception() for f in futures]
-        for error in errors:
-            if error is not None:
-                raise error
-
-    def _request(self, op: Op, *, lost: bool = False) -> ScimResult:
-        if op.run is not None:
-            return op.run()
-        return self.http.request(
-            op.method, op.path, json=op.data, recover=op.recover, lost_already=lost
-        )
-
-    def _carry_out(self, op: Op, *, lost: bool = False) -> None:
-        try:
-            try:
-                result = self._request(op, lost=lost)
-            except ScimStatusError as e:
-                if e.status == 409 and op.conflict is not None:
-                    op.conflict()
-                    self.outcome.ok(op.changes)
-                    return
-                if e.status == 404 and op.gone_ok:
-                    result = ScimResult(404, None)
-                else:
-                    raise
-            op.after(result)
-        except ScimRequestError as e:
-            self._failed(op, e.reason)
-            return
-        self.outcome.ok(op.changes)
-
-    def _failed(self, op: Op, reason: str) -> None:
-        """An operation that did not hold: adds leave their people unmoved, removals keep
-        their team from being deleted."""
-        with self.known.lock:
-            for change in op.changes:
-                if change.kind is not Kind.TEAM_MEMBER:
-                    continue
-                team, email, org = _member(change)
-                if change.action is Action.CREATE:  # a failed team create's members too
-                    self.memory.unmoved.add((org, email))
-                else:
-                    self.memory.kept_teams.add(team)
-        self.outcome.fail(op.changes, reason)

@@ -36,19 +36,23 @@ import os
 import socket
 import ssl
 import threading
-import time
-import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpcore
 import httpx
 import stamina
 import stamina.instrumentation
 
+from reconciler.directory import bounded_io
+from reconciler.directory.bounded_io import (
+    TooLargeError,
+    UnaskedEncodingError,
+    bounded_body,
+    deadline,
+)
 from reconciler.errors import DirectoryAuthError, DirectoryError
 
 TOKEN_REJECTED = (
@@ -194,120 +198,6 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
-# -- the deadline of each try, enforced below httpx on every socket operation ---------------
-
-_deadline = threading.local()
-
-
-def _left(timeout: float | None, error: type[Exception]) -> float | None:
-    """`timeout` cut to what is left of this thread's deadline; past it, `error`."""
-    deadline: float | None = getattr(_deadline, "at", None)
-    if deadline is None:
-        return timeout
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise error("past the request's deadline")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        tls = self._inner.start_tls(
-            ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout)
-        )
-        return _DeadlineStream(tls)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self) -> None:
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(
-            host, port, _left(timeout, httpcore.ConnectTimeout), local_address, socket_options
-        )
-        return _DeadlineStream(stream)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def _transport(max_connections: int) -> httpx.HTTPTransport:
-    """httpx's transport over a connection pool whose sockets keep each try's deadline."""
-    transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=max_connections))
-    # httpx builds its pool without a way to name the network backend; httpcore takes one.
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=max_connections,
-        network_backend=_DeadlineBackend(),
-    )
-    return transport
-
-
-# -- answers read in bounded chunks ---------------------------------------------------------
-
-
-class _TooLargeError(Exception):
-    pass
-
-
-def _bounded_body(response: httpx.Response, cap: int) -> bytes:
-    """The answer's bytes, decompressed, never holding more than `cap` + one chunk."""
-    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
-    if encoding in ("", "identity"):
-        inflate = None
-    elif encoding in ("gzip", "x-gzip"):
-        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    elif encoding == "deflate":
-        inflate = zlib.decompressobj()
-    else:
-        raise ScimStatusError(
-            f"the answer is compressed with {encoding}, which was not asked for",
-            response.status_code,
-        )
-    out = bytearray()
-    for chunk in response.iter_raw(chunk_size=64 * 1024):
-        if inflate is None:
-            out += chunk
-        else:
-            data = chunk
-            while data:
-                out += inflate.decompress(data, cap - len(out) + 1)
-                data = inflate.unconsumed_tail
-                if len(out) > cap:
-                    break
-        if len(out) > cap:
-            raise _TooLargeError
-    return bytes(out)
-
-
 # -- the client -----------------------------------------------------------------------------
 
 
@@ -336,7 +226,7 @@ class ScimHttp:
                 "Accept-Encoding": "gzip",
             },
             timeout=httpx.Timeout(bounds.request_seconds, connect=bounds.connect_seconds),
-            transport=transport or _transport(max_connections),
+            transport=transport or bounded_io.transport(max_connections),
             follow_redirects=False,
         )
         self._lock = threading.Lock()
@@ -455,15 +345,17 @@ class ScimHttp:
         what = f"{method} /{path.lstrip('/').split('?')[0]}"
         headers = {"Content-Type": SCIM_JSON} if body is not None else None
         content = None if body is None else jsonlib.dumps(body).encode()
-        _deadline.at = time.monotonic() + self.bounds.request_seconds
         try:
-            with self._client.stream(
-                method, path.lstrip("/"), content=content, params=params, headers=headers
-            ) as response:
+            with (
+                deadline(self.bounds.request_seconds),
+                self._client.stream(
+                    method, path.lstrip("/"), content=content, params=params, headers=headers
+                ) as response,
+            ):
                 self._answered = True
                 status = response.status_code
                 self._refuse(response, what)
-                data = _bounded_body(response, self.bounds.answer_bytes)
+                data = bounded_body(response, self.bounds.answer_bytes)
         except httpx.ConnectError as e:
             raise self._unreachable(e, what) from None
         except (httpx.ConnectTimeout, httpx.PoolTimeout) as e:
@@ -480,14 +372,16 @@ class ScimHttp:
             raise _RetryError(
                 f"connection lost ({type(e).__name__})", label="SCIM connection lost", sent=True
             ) from None
-        except _TooLargeError:
+        except UnaskedEncodingError as e:
+            raise ScimStatusError(
+                f"{what}: the answer is compressed with {e}, which was not asked for", status
+            ) from None
+        except TooLargeError:
             raise ScimStatusError(
                 f"{what}: the answer is larger than {self.bounds.answer_bytes // _MIB} MiB "
                 "(INSOMNIA_SSO_SCIM_MAX_ANSWER_MB); not read",
                 status,
             ) from None
-        finally:
-            _deadline.at = None
         return ScimResult(status, self._json(data, status, what))
 
     def _refuse(self, response: httpx.Response, what: str) -> None:
@@ -554,8 +448,14 @@ class ScimHttp:
 
     def _error(self, response: httpx.Response) -> tuple[str, str | None]:
         try:
-            data = jsonlib.loads(_bounded_body(response, 64 * 1024))
-        except (ValueError, UnicodeDecodeError, _TooLargeError, httpx.HTTPError, ScimStatusError):
+            data = jsonlib.loads(bounded_body(response, 64 * 1024))
+        except (
+            ValueError,
+            UnicodeDecodeError,
+            TooLargeError,
+            UnaskedEncodingError,
+            httpx.HTTPError,
+        ):
             return "", None
         if not isinstance(data, dict):
             return "", None
