@@ -218,11 +218,27 @@ def record_domain(store: Store, enterprise: str, domain: str, *, actor: str, now
     return f"Recorded: domain {domain} verified for enterprise {enterprise} (the record only)."
 
 
+PLACEHOLDERS = {"value", "txt", "token", "the txt value insomnia shows", "<the txt value>"}
+
+
 def _detail(step: ManualStep, txt: str | None) -> dict[str, str]:
     detail = {"values": step.public_digest} if step.public_digest else {}
+    detail |= {f"field:{name}": value for name, value in step.fields.items()}
     if txt is not None:
-        value = txt.strip()
-        if not value or len(value) > 255 or not value.isprintable():
-            raise InsomniaSsoError("--txt must be the TXT value Insomnia shows (1-255 characters)")
-        detail["txt"] = value
+        detail["txt"] = txt_value(txt)
     return detail
+
+
+def txt_value(txt: str) -> str:
+    """The TXT value an owner copied from Insomnia; a placeholder or a malformed one is
+    refused (doctor would look for it in DNS forever)."""
+    value = txt.strip().strip("'\"")
+    if value.lower().strip("<>") in PLACEHOLDERS or value.startswith("<") or value.endswith(">"):
+        raise InsomniaSsoError(
+            f"--txt {txt!r} is a placeholder: give the TXT value Insomnia shows for the domain"
+        )
+    if not 8 <= len(value) <= 255 or not value.isprintable() or any(c.isspace() for c in value):
+        raise InsomniaSsoError(
+            "--txt must be the TXT value Insomnia shows: 8 to 255 printable characters, no spaces"
+        )
+    return value

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -39,6 +39,8 @@ from reconciler.spec import Enterprise, Role
 from reconciler.state import ActualState, Confirmation, InvitationState, InvitationStatus
 
 SECRET_HINT = "run `pulumi stack output --show-secrets client_secret` and paste it"  # noqa: S105
+TXT_PLACEHOLDER = "<the TXT value Insomnia shows>"
+"""What the domain step shows where a value comes from Insomnia: visibly not a value."""
 KEEP_SECRET = "leave the secret Insomnia holds (adopted app: Okta gave the stack none)"  # noqa: S105
 """What the plan shows for the client secret: never the secret, always where to get it."""
 
@@ -76,6 +78,9 @@ class ManualStep:
     secret_unknown: bool = False
     ready: bool = True
     removal: bool = False
+    fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """A fingerprint of each value, by name: recorded with a confirmation, so a step open
+    again can say which value changed since (`reopened`)."""
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON shape of one manual step."""
@@ -94,6 +99,26 @@ class ManualStep:
             # Without the Okta outputs nothing can be compared: a confirmation stands.
             return True
         return self.secret_unknown and confirmation.detail.get("values") == self.public_digest
+
+    def reopened(self, confirmation: Confirmation) -> ManualStep:
+        """This step, open again though once confirmed, saying why: the values that changed
+        since, when the confirmation kept their fingerprints."""
+        when = confirmation.at.strftime("%Y-%m-%d")
+        changed = [
+            name
+            for name, value in self.fields.items()
+            if confirmation.detail.get(f"field:{name}", value) != value
+        ]
+        kept = any(k.startswith("field:") for k in confirmation.detail)
+        what = ", ".join(changed) if kept and changed else "its values"
+        verb = "changed" if kept and len(changed) == 1 else "have changed"
+        note = f"Open again: {what} {verb} since {confirmation.actor} confirmed it on {when}. "
+        return replace(self, instructions=note + self.instructions)
+
+
+def field_digests(values: Mapping[str, Any]) -> Mapping[str, str]:
+    """A short fingerprint of each value, by name (never a value itself)."""
+    return _frozen(**{name: digest({name: value})[7:23] for name, value in values.items()})
 
 
 def digest(values: Mapping[str, Any]) -> str:
@@ -116,10 +141,10 @@ def domain_steps(enterprise: Enterprise, actual: ActualState) -> list[ManualStep
         ManualStep(
             StepKind.DOMAIN,
             domain,
-            _frozen(domain=domain, claimed=True, txt="the TXT value Insomnia shows"),
+            _frozen(domain=domain, txt=TXT_PLACEHOLDER),
             "Insomnia › Enterprise Controls › Domains › Add Domain: enter "
             f"{domain}; publish the TXT record Insomnia shows in {domain}'s DNS zone; click "
-            f"Verify. Then: insomnia-sso confirm domain {domain} --txt VALUE",
+            f"Verify. Then: insomnia-sso confirm domain {domain} --txt '<the TXT value>'",
             DOMAIN_DIGEST,
         )
         for domain in enterprise.spec.domains
@@ -154,19 +179,23 @@ def sso_step(enterprise: Enterprise, outputs: OktaOutputs) -> ManualStep:
     secret = outputs.secret_fingerprint
     hint = UNKNOWN
     if outputs.known:
-        hint = SECRET_HINT if secret is not None else KEEP_SECRET
+        where = f"{outputs.secret_source} and paste it" if outputs.secret_source else SECRET_HINT
+        hint = where if secret is not None else KEEP_SECRET
+    again = "--stack or --okta-outputs as now"
     return ManualStep(
         StepKind.SSO_CONNECTION,
         enterprise.name,
         _frozen(type=sso.type, **public, client_secret=hint),
-        "Insomnia › Enterprise Controls › SSO › OpenID Connect: enter the client id, the "
-        "client secret and the issuer below, with the domain identifier; check the SSO URL "
-        "matches the one Insomnia shows. Then: insomnia-sso confirm sso_connection "
-        f"{enterprise.name} (with the same --okta-outputs or --stack)",
+        "Insomnia › Enterprise Controls › SSO Connection (the page that showed the SSO URL "
+        "the spec's sso.ssoUrl holds; create the connection there first if there is none): "
+        "choose OpenID Connect, enter the client id, the client secret and the issuer below, "
+        "with the domain identifier; check the SSO URL matches the one Insomnia shows. Then: "
+        f"insomnia-sso confirm sso_connection {enterprise.name} (with the same {again})",
         digest({**public, "secret": secret or ""}),
         digest(public) if outputs.known else "",
         secret_unknown=outputs.known and secret is None,
         ready=outputs.known,
+        fields=field_digests({**public, "client secret": secret or ""}),
     )
 
 
@@ -200,6 +229,7 @@ def team_link_steps(enterprise: Enterprise, org_name: str) -> list[ManualStep]:
                 f"Insomnia › Enterprise Controls › Teams › {team} › Organizations: link it to "
                 f"{org_name} with the role {role}. Then: insomnia-sso confirm team_link {team}",
                 digest(values),
+                fields=field_digests(values),
             )
         )
     return steps
@@ -282,12 +312,19 @@ def open_steps(
     }
     existing = _organizations_known_to_exist(enterprise, steps, done, actual)
     return tuple(
-        step
+        _again(step, found.get((step.kind.value, step.key)))
         for step in steps
         if (step.kind, step.key) not in done
         and not (step.kind is StepKind.ORGANIZATION and step.key in existing)
         and not (step.kind is StepKind.OWNER and _owner_in_ledger(step, actual))
     )
+
+
+def _again(step: ManualStep, confirmation: Confirmation | None) -> ManualStep:
+    """A step confirmed once for other values says so, and which changed."""
+    if confirmation is None or step.removal or step.kind in (StepKind.INVITATION, StepKind.MEMBER):
+        return step
+    return step.reopened(confirmation)
 
 
 # -- the ledger's to-do list: invitations and members, as apply recorded them ---------------

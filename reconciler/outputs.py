@@ -21,7 +21,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,6 +67,9 @@ class OktaOutputs:
     names: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """Okta login → (given name, family name), from the optional `assigned_names` output:
     what Insomnia's SCIM users are given when the spec names nobody."""
+    secret_source: str = ""
+    """Where the secret can be read, as said to an owner (`run pulumi stack output --stack
+    prod --show-secrets client_secret`, or `copy client_secret from outputs.json`)."""
     warnings: tuple[str, ...] = ()
     """What a person should know about these outputs that does not stop a run (the issuer
     not yet on the spec's custom domain); the plan lists them with its own."""
@@ -98,7 +101,8 @@ def load_outputs_file(path: str | Path, enterprise: Enterprise) -> OktaOutputs:
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
         raise OutputsError(f"{path}: cannot read Okta outputs: {reason}") from None
-    return parse_outputs(text, str(path), enterprise)
+    parsed = parse_outputs(text, str(path), enterprise)
+    return replace(parsed, secret_source=f"copy client_secret from {path}")
 
 
 def outputs_from_stack(stack: str, enterprise: Enterprise) -> OktaOutputs:
@@ -119,7 +123,9 @@ def outputs_from_stack(stack: str, enterprise: Enterprise) -> OktaOutputs:
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise OutputsError(f"pulumi stack output --stack {stack} failed: {last}")
-    return parse_outputs(done.stdout, f"stack {stack}", enterprise)
+    parsed = parse_outputs(done.stdout, f"stack {stack}", enterprise)
+    where = f"run `pulumi stack output --stack {stack} --show-secrets client_secret`"
+    return replace(parsed, secret_source=where)
 
 
 def parse_outputs(text: str, source: str, enterprise: Enterprise) -> OktaOutputs:

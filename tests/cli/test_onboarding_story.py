@@ -205,9 +205,7 @@ class TestBeforePulumiUp:
             s for s in json.loads(waiting.stdout)["manual_steps"] if s["kind"] == "sso_connection"
         ]
         assert sso["after"]["client_id"] == "0oaCLIENT0001"
-        assert sso["after"]["client_secret"] == (
-            "run `pulumi stack output --show-secrets client_secret` and paste it"
-        )
+        assert sso["after"]["client_secret"] == f"copy client_secret from {outputs} and paste it"
         done = run("confirm", "sso_connection", "acme", spec, *okta)
         assert done.stdout == (
             "Recorded: sso_connection acme confirmed as done in Insomnia (the record only; this "

@@ -62,14 +62,11 @@ class TestJson:
                 {
                     "kind": "domain",
                     "key": "acme.com",
-                    "after": {
-                        "domain": "acme.com",
-                        "claimed": True,
-                        "txt": "the TXT value Insomnia shows",
-                    },
+                    "after": {"domain": "acme.com", "txt": "<the TXT value Insomnia shows>"},
                     "instructions": "Insomnia › Enterprise Controls › Domains › Add Domain: "
                     "enter acme.com; publish the TXT record Insomnia shows in acme.com's DNS "
-                    "zone; click Verify. Then: insomnia-sso confirm domain acme.com --txt VALUE",
+                    "zone; click Verify. Then: insomnia-sso confirm domain acme.com --txt "
+                    "'<the TXT value>'",
                 },
                 {
                     "kind": "sso_connection",
@@ -80,14 +77,14 @@ class TestJson:
                         "sso_url": "https://insomnia-dev.us.auth0.com/login/callback",
                         "client_id": "0oaCLIENT0001",
                         "issuer": "https://acme.okta.com/oauth2/aus0001",
-                        "client_secret": "run `pulumi stack output --show-secrets "
-                        "client_secret` and paste it",
+                        "client_secret": f"copy client_secret from {outputs} and paste it",
                     },
-                    "instructions": "Insomnia › Enterprise Controls › SSO › OpenID Connect: "
-                    "enter the client id, the client secret and the issuer below, with the domain "
-                    "identifier; check the SSO URL matches the one Insomnia shows. Then: "
-                    "insomnia-sso confirm sso_connection acme (with the same --okta-outputs or "
-                    "--stack)",
+                    "instructions": "Insomnia › Enterprise Controls › SSO Connection (the page "
+                    "that showed the SSO URL the spec's sso.ssoUrl holds; create the connection "
+                    "there first if there is none): choose OpenID Connect, enter the client id, "
+                    "the client secret and the issuer below, with the domain identifier; check "
+                    "the SSO URL matches the one Insomnia shows. Then: insomnia-sso confirm "
+                    "sso_connection acme (with the same --stack or --okta-outputs as now)",
                 },
                 {
                     "kind": "organization",
@@ -218,8 +215,7 @@ class TestText:
             "       sso_url           = https://insomnia-dev.us.auth0.com/login/callback",
             "       client_id         = 0oaCLIENT0001",
             "       issuer            = https://acme.okta.com/oauth2/aus0001",
-            "       client_secret     = run `pulumi stack output --show-secrets client_secret` "
-            "and paste it",
+            f"       client_secret     = copy client_secret from {outputs} and paste it",
         ]
         assert result.stdout.endswith(
             "\nPlan: 3 to create, 0 to update, 0 to delete, 5 manual steps.\n"

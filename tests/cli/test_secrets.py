@@ -65,7 +65,9 @@ def test_the_secret_and_its_fingerprint_appear_in_no_output_and_no_journal(
     for fmt in FORMATS:
         plan = cli("plan", spec, *rotation, "--format", fmt)
         assert plan.exit_code == 2  # the SSO connection step is open again
-        assert "pulumi stack output --show-secrets client_secret" in plan.stdout
+        assert f"copy client_secret from {rotated_outputs} and paste it" in plan.stdout
+        if fmt == "text":  # the step says what changed since it was confirmed
+            assert "Open again: client secret changed since tester@cli-tests" in plan.stdout
         assert cli("drift", spec, *rotation, "--format", fmt).exit_code == 2
     assert cli("apply", spec, *rotation).exit_code == 0
     assert cli("confirm", "sso_connection", "acme", spec, *rotation).exit_code == 0

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
+import pytest
+
+from reconciler.confirm import txt_value
+from reconciler.errors import InsomniaSsoError
 from reconciler.manual import DOMAIN_DIGEST, SECRET_HINT, StepKind, sso_step
-from reconciler.outputs import UNKNOWN, OktaOutputs
+from reconciler.outputs import UNKNOWN, OktaOutputs, load_outputs_file
 from reconciler.plan import plan
 from reconciler.render import plan_json
 from reconciler.state import ActualState, Confirmation, DirectoryState
 from tests.conftest import MINIMAL
-from tests.plan.test_plan import NOW, SECRET, converged, outputs, spec, steps
+from tests.plan.test_plan import NOW, OUTPUTS_JSON, SECRET, converged, outputs, spec, steps
 
 PRUNE = MINIMAL + "  prune:\n    enabled: true\n"
 
@@ -185,3 +190,73 @@ def test_plan_json_carries_the_manual_steps_and_their_count() -> None:
     assert [(s["kind"], s["key"]) for s in data["manual_steps"]] == steps(result)
     assert data["manual_steps"][2]["after"]["client_secret"] == SECRET_HINT
     assert all(c["kind"] in ("invitation", "member") for c in data["changes"])
+
+
+def test_a_step_open_again_names_what_changed_since_it_was_confirmed() -> None:
+    enterprise = spec()
+    okta = outputs(enterprise)
+    step = sso_step(enterprise, okta)
+    detail = {"values": step.public_digest, **{f"field:{k}": v for k, v in step.fields.items()}}
+    then = confirmation("sso_connection", "acme", step.digest, **detail)
+    rotated = outputs(enterprise, client_secret="rotated-client-secret")
+    [reopened] = [
+        s
+        for s in plan(
+            enterprise, rotated, with_confirmations(ActualState("acme", NOW), then)
+        ).manual_steps
+        if s.kind is StepKind.SSO_CONNECTION
+    ]
+    assert reopened.instructions.startswith(
+        "Open again: client secret changed since owner@acme.com confirmed it on 2026-11-28. "
+        "Insomnia › Enterprise Controls › SSO Connection"
+    )
+    moved = outputs(enterprise, client_id="0oaNEW", issuer="https://acme.okta.com/oauth2/ausNEW")
+    [both] = [
+        s
+        for s in plan(
+            enterprise, moved, with_confirmations(ActualState("acme", NOW), then)
+        ).manual_steps
+        if s.kind is StepKind.SSO_CONNECTION
+    ]
+    assert both.instructions.startswith(
+        "Open again: client_id, issuer have changed since owner@acme.com confirmed it on "
+        "2026-11-28."
+    )
+    # a confirmation from before fingerprints were kept cannot say which
+    old = confirmation("sso_connection", "acme", "sha256:old", values=step.public_digest)
+    [vague] = [
+        s
+        for s in plan(
+            enterprise, rotated, with_confirmations(ActualState("acme", NOW), old)
+        ).manual_steps
+        if s.kind is StepKind.SSO_CONNECTION
+    ]
+    assert vague.instructions.startswith("Open again: its values have changed since")
+
+
+def test_the_secret_is_said_to_come_from_where_the_outputs_came_from(tmp_path: Path) -> None:
+    enterprise = spec()
+    path = tmp_path / "prod-outputs.json"
+    path.write_text(json.dumps(OUTPUTS_JSON))
+    step = sso_step(enterprise, load_outputs_file(path, enterprise))
+    assert step.after["client_secret"] == f"copy client_secret from {path} and paste it"
+    assert SECRET not in json.dumps(step.to_json())
+
+
+@pytest.mark.parametrize(
+    ("txt", "message"),
+    [
+        (
+            "VALUE",
+            "--txt 'VALUE' is a placeholder: give the TXT value Insomnia shows for the domain",
+        ),
+        ("<the TXT value>", "--txt '<the TXT value>' is a placeholder: give the TXT value"),
+        ("short", "--txt must be the TXT value Insomnia shows: 8 to 255 printable characters"),
+        ("has a space in it", "--txt must be the TXT value Insomnia shows: 8 to 255"),
+    ],
+)
+def test_a_txt_value_that_is_no_value_is_refused(txt: str, message: str) -> None:
+    with pytest.raises(InsomniaSsoError) as caught:
+        txt_value(txt)
+    assert str(caught.value).startswith(message)
+    assert txt_value(" 'insomnia-verify=8f2c1e' ") == "insomnia-verify=8f2c1e"
