@@ -125,7 +125,7 @@ def scim_changes(
     return out
 
 
-def _person_names(member: Member, names: Names) -> dict[str, str]:
+def person_names(member: Member, names: Names) -> dict[str, str]:
     """givenName, familyName and displayName from the spec, else from Okta; never made up."""
     given, family = member.given_name, member.family_name
     if given is None and family is None and member.login in names:
@@ -147,7 +147,7 @@ def _user_changes(
     users = directory.users
     unnamed = unseen = 0
     for email, member in people.items():
-        wanted: dict[str, Any] = {"externalId": member.login, **_person_names(member, names)}
+        wanted: dict[str, Any] = {"externalId": member.login, **person_names(member, names)}
         user = users.get(email)
         if user is None:
             if not directory.users_complete:
