@@ -41,7 +41,7 @@ EXPECTED = """\
 
 
 def test_a_member_list_accepted_into_the_ledger_leaves_no_invitation_to_send(
-    spec: Path, store_url: str, tmp_path: Path, secret: str
+    spec: Path, store_url: str, db: Path, tmp_path: Path, secret: str
 ) -> None:
     (tmp_path / "members.csv").write_text(MEMBERS)
     outputs = tmp_path / "outputs.json"
@@ -60,6 +60,9 @@ def test_a_member_list_accepted_into_the_ledger_leaves_no_invitation_to_send(
         f"Wrote 2 organization(s), 3 people to {spec}.",
     ]
     text = spec.read_text()
+    record = b"".join(path.read_bytes() for path in db.parent.iterdir())
+    assert secret not in imported.output + text
+    assert secret.encode() not in record
     assert "#   the member list members.csv,\n" in text
     assert text.split("  organizations:\n")[1].startswith(EXPECTED.split("  organizations:\n")[1])
 

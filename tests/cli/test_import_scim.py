@@ -240,7 +240,7 @@ def changes(result: Result) -> list[dict[str, Any]]:
 
 
 def test_import_then_plan_only_adopts_the_teams_and_lists_the_steps(
-    arrange: Callable[..., Peer], okta: Path, tmp_path: Path
+    arrange: Callable[..., Peer], okta: Path, tmp_path: Path, secret: str
 ) -> None:
     peer = arrange()
     out = tmp_path / "specs" / "enterprise.yaml"
@@ -257,6 +257,8 @@ def test_import_then_plan_only_adopts_the_teams_and_lists_the_steps(
         *(line.format(out=where) for line in REPORTS),
         *(line.format(out=where) for line in PLACEHOLDERS),
     ]
+    for kept_back in (secret, peer.token):  # neither the client secret nor the SCIM token
+        assert kept_back not in imported.output + out.read_text()
     invalid = run("validate", out)
     assert invalid.exit_code == 1
     assert invalid.stderr.splitlines()[:3] == [line.format(out=where) for line in PLACEHOLDERS[1:]]
