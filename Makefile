@@ -62,6 +62,7 @@ bench: install
 	$(BIN)/python -m bench.okta_program
 	$(BIN)/python -m bench.reconcile
 	$(BIN)/python -m bench.scim
+	$(BIN)/python -m bench.import_spec
 
 clean:
 	rm -rf $(VENV) .insomnia-sso .pytest_cache .mypy_cache .ruff_cache

@@ -9,14 +9,23 @@ invitation KEY…` says the invitations were sent (or revoked) from Insomnia's U
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from types import MappingProxyType
 
 from reconciler.errors import InsomniaSsoError
-from reconciler.manual import DOMAIN_DIGEST, ManualStep, StepKind, all_steps, ledger_steps
+from reconciler.manual import (
+    DOMAIN_DIGEST,
+    ManualStep,
+    StepKind,
+    all_steps,
+    ledger_steps,
+    scim_role,
+)
 from reconciler.outputs import OktaOutputs
-from reconciler.spec import Enterprise
-from reconciler.state import ActualState, split_member_key
+from reconciler.plan_types import Action, Kind, PlanChange
+from reconciler.spec import Enterprise, Role
+from reconciler.state import ActualState, member_key, split_member_key
 from reconciler.stores.base import Store
 
 ACCEPTANCE = "acceptance"
@@ -200,6 +209,63 @@ def record_acceptance(
         f"Recorded: {organization}/{email} accepted and is a member of {organization} "
         "(in the record's ledger; nothing was changed in Insomnia)."
     )
+
+
+def record_members(
+    store: Store,
+    enterprise: str,
+    people: Iterable[tuple[str, str, Role]],
+    *,
+    actor: str,
+    now: datetime,
+) -> str:
+    """Record people who are members of Insomnia's organizations already (`import
+    --accepted`): an invitation recorded and accepted for each, through the same ledger
+    writes and journal rows as `apply` and `confirm invitation`, so the first plan sends
+    nobody an invitation again. An owner joins as admin, as every invitation does, and the
+    record then says owner. People the record holds as members already keep their row (their
+    role follows the list). Returns the sentence to show; holds the enterprise's lock."""
+    with store.locked(enterprise=enterprise, holder=actor):
+        actual = store.read(enterprise=enterprise, now=now)
+        invite: list[PlanChange] = []
+        roles: list[PlanChange] = []
+        known = 0
+        for organization, email, role in people:
+            key = member_key(organization, email)
+            member = actual.members.get(key)
+            held = member.role if member is not None else scim_role(role)
+            if member is None:
+                after = _frozen(organization=organization, email=email, role=held, status="pending")
+                invite.append(PlanChange(Action.CREATE, Kind.INVITATION, key, None, after))
+            else:
+                known += 1
+            if held != role.value:
+                roles.append(
+                    PlanChange(
+                        Action.UPDATE,
+                        Kind.MEMBER,
+                        key,
+                        _frozen(role=held),
+                        _frozen(role=role.value),
+                    )
+                )
+        store.write(enterprise=enterprise, changes=invite, actor=actor, now=now)
+        for change in invite:
+            organization, email = split_member_key(change.key)
+            store.accept_invitation(
+                enterprise=enterprise, organization=organization, email=email, actor=actor, now=now
+            )
+        store.write(enterprise=enterprise, changes=roles, actor=actor, now=now)
+    already = f"; {known} were members in the record already" if known else ""
+    set_roles = f"; {len(roles)} role(s) set as the list says" if roles else ""
+    return (
+        f"Recorded in the ledger: {len(invite)} membership(s) as accepted invitations (each "
+        f"invitation recorded, then accepted){already}{set_roles}. Nothing was sent to Insomnia."
+    )
+
+
+def _frozen(**attrs: str) -> MappingProxyType[str, str]:
+    return MappingProxyType(attrs)
 
 
 def record_domain(store: Store, enterprise: str, domain: str, *, actor: str, now: datetime) -> str:

@@ -8,7 +8,8 @@
     ├── DirectoryError               the SCIM directory cannot be read or written
     │   └── DirectoryAuthError       the SCIM token was rejected (401/403): stop at once
     ├── PlanRefusedError             apply refuses a plan (mass removal, partial read)
-    └── ReviewError                  a pull-request review cannot be rendered
+    ├── ReviewError                  a pull-request review cannot be rendered
+    └── ImportInputError             `import` cannot use what it was given (a CSV, a --team)
 
 The CLI turns each into a one-line (or one-line-per-problem) message and an exit code; a
 traceback is reserved for bugs.
@@ -74,3 +75,8 @@ class PlanRefusedError(InsomniaSsoError):
 
 class ReviewError(InsomniaSsoError):
     """A pull-request review cannot be produced (bad ref, unreadable revision)."""
+
+
+class ImportInputError(InsomniaSsoError):
+    """What `import` was given cannot be turned into a spec (a CSV line, a --team mapping,
+    a partial read of the directory): one line naming where, and nothing is written."""

@@ -94,19 +94,30 @@ def fingerprint(secret: str, enterprise: str) -> str:
 
 def load_outputs_file(path: str | Path, enterprise: Enterprise) -> OktaOutputs:
     """Outputs from a file holding `pulumi stack output --json --show-secrets`."""
+    parsed = parse_outputs(outputs_file_text(path), str(path), enterprise)
+    return replace(parsed, secret_source=f"copy client_secret from {path}")
+
+
+def outputs_file_text(path: str | Path) -> str:
+    """The text of an outputs file, bounded in size; OutputsError when it cannot be read."""
     try:
         if Path(path).stat().st_size > MAX_OUTPUTS_BYTES:
             raise OutputsError(f"{path}: larger than {MAX_OUTPUTS_BYTES:,} bytes")
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
         raise OutputsError(f"{path}: cannot read Okta outputs: {reason}") from None
-    parsed = parse_outputs(text, str(path), enterprise)
-    return replace(parsed, secret_source=f"copy client_secret from {path}")
 
 
 def outputs_from_stack(stack: str, enterprise: Enterprise) -> OktaOutputs:
     """Run `pulumi stack output --json --show-secrets --stack NAME` and parse it."""
+    parsed = parse_outputs(stack_outputs_text(stack), f"stack {stack}", enterprise)
+    where = f"run `pulumi stack output --stack {stack} --show-secrets client_secret`"
+    return replace(parsed, secret_source=where)
+
+
+def stack_outputs_text(stack: str) -> str:
+    """What `pulumi stack output --json --show-secrets --stack NAME` prints."""
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         raise OutputsError(
@@ -123,19 +134,43 @@ def outputs_from_stack(stack: str, enterprise: Enterprise) -> OktaOutputs:
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise OutputsError(f"pulumi stack output --stack {stack} failed: {last}")
-    parsed = parse_outputs(done.stdout, f"stack {stack}", enterprise)
-    where = f"run `pulumi stack output --stack {stack} --show-secrets client_secret`"
-    return replace(parsed, secret_source=where)
+    return done.stdout
 
 
-def parse_outputs(text: str, source: str, enterprise: Enterprise) -> OktaOutputs:
-    """Validate outputs JSON against the stack-output contract and this enterprise's spec."""
+def _outputs_object(text: str, source: str) -> dict[str, Any]:
     try:
         data: Any = json.loads(text)
     except json.JSONDecodeError as err:
         raise OutputsError(f"{source}:{err.lineno}: not JSON: {err.msg}") from None
     if not isinstance(data, dict):
         raise OutputsError(f"{source}: expected a JSON object of stack outputs")
+    return data
+
+
+def parse_assignments(text: str, source: str) -> OktaOutputs:
+    """Only who is assigned in Okta (`assigned_users`, `assigned_names`), for a command that
+    has no spec to check the rest against (`import` starting from nothing)."""
+    data = _outputs_object(text, source)
+    if "assigned_users" not in data:
+        raise OutputsError(
+            f"{source}: missing stack output(s) assigned_users; "
+            "is this the output of the insomnia-sso Pulumi stack?"
+        )
+    return OktaOutputs(
+        assigned_users=_assigned(source, data["assigned_users"]),
+        names=_names(source, data.get(NAMES, {})),
+    )
+
+
+def _assigned(source: str, users: object) -> frozenset[str]:
+    if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
+        raise OutputsError(f"{source}: assigned_users must be a list of logins")
+    return frozenset(u.lower() for u in users)
+
+
+def parse_outputs(text: str, source: str, enterprise: Enterprise) -> OktaOutputs:
+    """Validate outputs JSON against the stack-output contract and this enterprise's spec."""
+    data = _outputs_object(text, source)
     adopted = data.get(ADOPTED_FLAG, False)
     if not isinstance(adopted, bool):
         raise OutputsError(f"{source}: {ADOPTED_FLAG} must be true or false")
@@ -169,9 +204,7 @@ def parse_outputs(text: str, source: str, enterprise: Enterprise) -> OktaOutputs
             f"{source}: client_secret must be a non-empty string "
             f"(an adopted app's stack says so with {ADOPTED_FLAG}: true)"
         )
-    users = data["assigned_users"]
-    if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
-        raise OutputsError(f"{source}: assigned_users must be a list of logins")
+    users = _assigned(source, data["assigned_users"])
     warnings = _check_issuer_host(source, data["issuer"], enterprise)
     names = _names(source, data.get(NAMES, {}))
     return OktaOutputs(
@@ -180,7 +213,7 @@ def parse_outputs(text: str, source: str, enterprise: Enterprise) -> OktaOutputs
         secret_fingerprint=fingerprint(secret, enterprise.name) if secret else None,
         app_id=data["app_id"],
         auth_server_id=data["auth_server_id"],
-        assigned_users=frozenset(u.lower() for u in users),
+        assigned_users=users,
         secret_adopted=adopted,
         names=names,
         warnings=warnings,

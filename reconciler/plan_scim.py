@@ -140,7 +140,7 @@ def scim_changes(
     return out
 
 
-def _person_names(member: Member, names: Names) -> dict[str, str]:
+def person_names(member: Member, names: Names) -> dict[str, str]:
     """givenName, familyName and displayName from the spec, else from Okta; never made up."""
     given, family = member.given_name, member.family_name
     if given is None and family is None and member.login in names:
@@ -165,7 +165,7 @@ def _user_changes(
     for email, member in people.items():
         if email in held:
             continue
-        wanted: dict[str, Any] = {"externalId": member.login, **_person_names(member, names)}
+        wanted: dict[str, Any] = {"externalId": member.login, **person_names(member, names)}
         user = users.get(email)
         if user is None:
             if not directory.users_complete:
@@ -372,7 +372,8 @@ class _TeamPlanner:
         moving = role is not None
         target = self.targets.get((org, role)) if role is not None else None
         stays = not self.removable or not (moving or self.prune) or (moving and target is None)
-        if not moving:
+        user = self.directory.users.get(email)
+        if not moving and (user is None or user.active):  # a deactivated user has no access
             outcome = REMOVED
             if stays:
                 outcome = KEPT_PARTIAL if not self.removable else KEPT_PRUNE_OFF

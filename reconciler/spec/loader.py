@@ -25,6 +25,7 @@ from reconciler.spec.models import (
     API_VERSION,
     KIND,
     PATTERN_NAMES,
+    PLACEHOLDER,
     Enterprise,
     Loc,
     cross_check,
@@ -371,6 +372,9 @@ def _message(error: ErrorDetails) -> str:
         return f"must be '{KIND}', got {value!r}"
     if kind == "enum" and field == "role":
         return f"unknown role {value!r}; expected owner, admin or member"
+    placeholder = isinstance(value, str) and value.startswith(PLACEHOLDER)
+    if kind == "string_pattern_mismatch" and placeholder:  # left by `import` for the owner
+        return f"fill in {str(value).removeprefix(PLACEHOLDER)}"
     if kind == "string_pattern_mismatch":
         expected = PATTERN_NAMES.get(str(ctx.get("pattern")), "the expected format")
         if expected == "an https:// URL" and isinstance(value, str) and "://" in value:

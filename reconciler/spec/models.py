@@ -34,6 +34,11 @@ Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 HttpsUrl = Annotated[str, StringConstraints(pattern=HTTPS_PATTERN)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
+PLACEHOLDER = "FILL IN: "
+"""How a value the owner must still supply starts (`import` writes them where it cannot know
+the value). Every such field has a pattern the placeholder fails, so a spec holding one never
+validates, and the loader says `fill in …` instead of the pattern's complaint."""
+
 PATTERN_NAMES = {
     EMAIL_PATTERN: "a valid email address",
     DOMAIN_PATTERN: "a valid domain name",
