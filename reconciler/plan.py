@@ -133,6 +133,9 @@ def plan(enterprise: Enterprise, outputs: OktaOutputs, actual: ActualState) -> P
         claimed = {key for kind, key in actual.confirmations if kind == "domain"}
         for domain in sorted(claimed - set(spec.domains)):
             warnings.append(f"domain {domain} is claimed but not in the spec (prune is off)")
+    fresh = first_run(enterprise, actual)
+    if fresh:
+        warnings.append(fresh)
     held = held_back(enterprise, outputs)
     held_emails = frozenset(person.email for person in held)
     if outputs.assigned_users is None:
@@ -193,6 +196,34 @@ def _order(change: PlanChange) -> tuple[int, int, str]:
     if change.action is Action.DELETE:
         return (1, -KIND_ORDER[change.kind], change.key)
     return (0, KIND_ORDER[change.kind], change.key)
+
+
+def first_run(enterprise: Enterprise, actual: ActualState) -> str:
+    """Said when the record holds nothing for this enterprise: a first run, or a `--store`
+    that names the wrong record (a typo starts over silently otherwise); louder when the SCIM
+    directory already holds the enterprise's teams."""
+    if (
+        actual.exists
+        or actual.managed_users
+        or actual.managed_teams
+        or actual.confirmations
+        or actual.invitations
+        or actual.members
+    ):
+        return ""
+    note = f"the record holds nothing for enterprise '{enterprise.name}' yet: a first run"
+    directory = actual.directory
+    if directory is None:
+        return f"{note} (if it is not, --store names the wrong record)"
+    names = {org.team_name(r) for org in enterprise.spec.organizations for r in ("admin", "member")}
+    there = sorted(names & {team.display_name for team in directory.teams.values()})
+    if not there:
+        return f"{note} (if it is not, --store names the wrong record)"
+    shown = ", ".join(there[:3]) + (", …" if len(there) > 3 else "")
+    return (
+        f"{note}, yet Insomnia holds its teams already ({shown}): if this is not a first run, "
+        "--store names the wrong record (apply would adopt the teams by name)"
+    )
 
 
 NO_OUTPUTS_WARNING = (

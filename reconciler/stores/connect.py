@@ -39,6 +39,10 @@ CONNECT_TIMEOUT = 10
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+DEFAULT_FOLDER = ".insomnia-sso"
+"""The default record's folder (`sqlite:///.insomnia-sso/state.db`): made when missing."""
+
+
 class SqliteFile:
     """One SQLite file; see the module docstring."""
 
@@ -55,11 +59,18 @@ class SqliteFile:
         return self.path.exists()
 
     def make_room(self) -> None:
-        """Create the file's folder for a first write."""
+        """Make ready for a first write: the file's folder must exist (a typo in --store
+        must not start a record over somewhere new), but for the default `.insomnia-sso/`."""
         if self.path.is_dir():
             raise StoreError(f"{self.path} is a directory, not a store file")
+        folder = self.path.parent
+        if not folder.is_dir() and DEFAULT_FOLDER not in self.path.parts[:-1]:
+            raise StoreError(
+                f"{folder} does not exist: create it for a new record, or check --store (a "
+                f"record is made in a folder that exists, or under {DEFAULT_FOLDER}/)"
+            )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise StoreError(
                 f"cannot create the store's folder {self.path.parent}: {err.strerror}"

@@ -45,8 +45,9 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    """Where the store file goes; the tests assert when it must not exist."""
-    return tmp_path / "state" / "state.db"
+    """Where the store file goes: under `.insomnia-sso/`, the one folder a first write makes
+    (elsewhere the folder must exist); the tests assert when it must not exist."""
+    return tmp_path / "records" / ".insomnia-sso" / "state.db"
 
 
 @pytest.fixture

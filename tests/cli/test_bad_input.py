@@ -156,7 +156,7 @@ class TestStore:
     def test_a_file_that_is_not_a_database_is_left_untouched(
         self, command: str, spec: Path, db: Path
     ) -> None:
-        db.parent.mkdir()
+        db.parent.mkdir(parents=True)
         garbage = os.urandom(4096)
         db.write_bytes(garbage)
         result = run(command, spec, "--store", f"sqlite:///{db}")
@@ -186,7 +186,7 @@ class TestStore:
     def test_a_store_from_a_newer_version_is_refused(
         self, command: str, spec: Path, db: Path
     ) -> None:
-        db.parent.mkdir()
+        db.parent.mkdir(parents=True)
         with closing(sqlite3.connect(db)) as conn:
             conn.execute("CREATE TABLE future (x)")
             conn.execute("PRAGMA user_version = 999")
@@ -201,7 +201,7 @@ class TestStore:
         assert store_files(db) == before
 
     def test_store_accept_refuses_a_newer_store_too(self, spec: Path, db: Path) -> None:
-        db.parent.mkdir()
+        db.parent.mkdir(parents=True)
         with closing(sqlite3.connect(db)) as conn:
             conn.execute("PRAGMA user_version = 999")
             conn.execute("CREATE TABLE future (x)")

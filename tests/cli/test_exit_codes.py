@@ -139,7 +139,7 @@ def test_plan_and_status_are_not_blocked_by_an_apply_holding_the_lock(
 
 
 def test_apply_exits_1_when_it_fails(spec: Path, db: Path) -> None:
-    db.parent.mkdir()
+    db.parent.mkdir(parents=True)
     db.write_bytes(b"not a database at all")
     result = run("apply", spec, "--store", f"sqlite:///{db}")
     assert result.exit_code == 1
@@ -226,3 +226,29 @@ def test_a_usage_error_of_plan_or_drift_is_not_mistaken_for_changes(
     result = run(command, spec, "--store", store_url, *mistake)
     assert result.stdout == ""
     assert result.exit_code == 1
+
+
+def test_a_record_is_made_only_in_a_folder_that_exists(
+    spec: Path, outputs: Path, tmp_path: Path
+) -> None:
+    typo = tmp_path / "nonexistent" / "dir" / "state.db"
+    result = run("apply", spec, "--store", f"sqlite:///{typo}", "--okta-outputs", outputs)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {typo.parent} does not exist: create it for a new record, or check --store (a "
+        "record is made in a folder that exists, or under .insomnia-sso/)\n"
+    )
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_a_plan_on_a_record_that_holds_nothing_says_so(
+    spec: Path, store_url: str, outputs: Path
+) -> None:
+    fresh = run("plan", spec, "--store", store_url, "--okta-outputs", outputs)
+    assert (
+        "  ! the record holds nothing for enterprise 'acme' yet: a first run (if it is not, "
+        "--store names the wrong record)" in fresh.stdout
+    )
+    assert run("apply", spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
+    again = run("plan", spec, "--store", store_url, "--okta-outputs", outputs)
+    assert "the record holds nothing" not in again.stdout

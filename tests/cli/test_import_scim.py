@@ -293,8 +293,14 @@ def test_import_then_plan_only_adopts_the_teams_and_lists_the_steps(
         ("team_link", "platform-members"),
     ]
     # The deactivated user stays in the team it was in: prune is off, and she is nobody's;
-    # deactivated, she has no access for the plan to name.
-    assert planned.stderr == ""
+    # deactivated, she has no access for the plan to name. The record is new beside teams
+    # Insomnia holds: said, in case --store named the wrong record.
+    assert planned.stderr == (
+        "warning: the record holds nothing for enterprise 'acme' yet: a first run, yet Insomnia "
+        "holds its teams already (Payments Admins, Payments Crew, platform-admins, …): if this "
+        "is not a first run, --store names the wrong record (apply would adopt the teams by "
+        "name)\n"
+    )
     assert json.loads(planned.stdout)["unmanaged_access"] == []
     if peer.strict is not None:
         assert peer.strict.violations == []

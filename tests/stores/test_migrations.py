@@ -219,6 +219,7 @@ def test_an_upgraded_legacy_record_has_the_shape_of_a_new_one(
     with opened(backing, writes=True) as store:
         store.enterprises()
     legacy = shape(backing.engine)
+    (tmp_path / "new").mkdir()
     with BACKINGS[backing.name](tmp_path / "new") as fresh:
         with opened(fresh) as store:
             store.try_lock(enterprise="acme", holder="ci", now=NOW)

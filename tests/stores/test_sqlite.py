@@ -30,7 +30,7 @@ SOON = NOW + timedelta(minutes=1)
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    return tmp_path / "state" / "state.db"
+    return tmp_path / ".insomnia-sso" / "state.db"  # the folder a first write may make
 
 
 @pytest.fixture
