@@ -1,6 +1,7 @@
 """The `insomnia-sso` command line: thin commands over the library, one module per area."""
 
 from reconciler.cli import (  # noqa: F401
+    apply_cmds,
     doctor_cmds,
     okta_cmds,
     reconcile_cmds,

@@ -16,7 +16,9 @@ def changed_spec(
     write_spec: Callable[..., Path], spec: Path, store_url: str, outputs: Path
 ) -> Path:
     """After a first apply: alice demoted, carol gone, dave added (one of each symbol)."""
-    assert run("apply", spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
+    assert (
+        run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
+    )
     confirm_all(spec, store_url, outputs)
     return write_spec(
         {"platform": ["alice@acme.com", "bob@acme.io", "dave@acme.com"], "payments": []}
@@ -91,6 +93,7 @@ class TestJson:
                     "insomnia-sso confirm organization platform",
                 },
             ],
+            "refusals": [],
             "summary": {"create": 1, "update": 0, "delete": 0, "waiting": 0, "manual": 3},
         }
 
@@ -158,7 +161,7 @@ class TestJson:
     def test_nothing_to_do_is_empty_lists_and_exit_0(
         self, spec: Path, store_url: str, outputs: Path
     ) -> None:
-        run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+        run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs)
         confirm_all(spec, store_url, outputs)
         result = run(
             "plan", spec, "--store", store_url, "--okta-outputs", outputs, "--format", "json"
@@ -169,6 +172,7 @@ class TestJson:
             "enterprise": "acme",
             "changes": [],
             "manual_steps": [],
+            "refusals": [],
             "summary": {"create": 0, "update": 0, "delete": 0, "waiting": 0, "manual": 0},
         }
 
@@ -216,7 +220,7 @@ class TestText:
         )
 
     def test_nothing_to_do(self, spec: Path, store_url: str, outputs: Path) -> None:
-        run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+        run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs)
         confirm_all(spec, store_url, outputs)
         result = run("plan", spec, "--store", store_url, "--okta-outputs", outputs)
         assert result.exit_code == 0
