@@ -1,9 +1,9 @@
 """`apply`: show the plan, have it approved, carry it out; or carry out a saved plan exactly.
 
-    apply [SPEC]            --yes, or no terminal: lock → read → plan → show → (approved by
-                            --yes, else refuse) → write
-                            a person at a terminal: read → plan → show → ask → lock → read
-                            again: the same plan, or refuse as stale → write
+    apply --yes [SPEC]      lock → read → plan → show → write
+    apply [SPEC]            read → plan → show → ask a person at a terminal (elsewhere:
+                            refuse, nothing written) → lock → read again: the same plan, or
+                            refuse as stale → write
     apply PLANFILE [SPEC]   lock → read → the inputs and the plan the file was made from, or
                             refuse as stale → show → write
 
@@ -141,11 +141,17 @@ def apply_command(
             options = plan_options(store_url, directory, allow_mass_removal=allow_mass_removal)
             saved.refuse_if_made_otherwise(plan_file, enterprise.name, options)
             check = _as_saved(saved, plan_file, enterprise, outputs, output_format)
-        elif yes or not interactive():
-            check = _show_then_approve(output_format, yes=yes, allow=allow_mass_removal)
+        elif yes:
+            check = _show(output_format, allow=allow_mass_removal)
         else:
-            check = _ask_first(
-                store, directory, enterprise, outputs, output_format, allow=allow_mass_removal
+            check = _approve_first(
+                store,
+                directory,
+                enterprise,
+                outputs,
+                output_format,
+                allow=allow_mass_removal,
+                can_ask=interactive(),
             )
         # Said on a terminal until the plan is shown: the lock, then the read, may take a while.
         STATUS.show(f"Reading {what_is_read(directory)}…")
@@ -182,7 +188,7 @@ def _plan_file(arguments: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]
     return (plans[0] if plans else None), specs
 
 
-def _show(result: Plan, output_format: str, refused: Sequence[Refusal], allow: bool) -> None:
+def _print(result: Plan, output_format: str, refused: Sequence[Refusal], allow: bool) -> None:
     """The plan before anything is written: on stdout, or on stderr (as text) when stdout
     is for apply's JSON result."""
     STATUS.clear()
@@ -199,25 +205,17 @@ def _changes(count: int) -> str:
     return "1 change" if count == 1 else f"{count} changes"
 
 
-def _show_then_approve(output_format: str, *, yes: bool, allow: bool) -> Check:
-    """Under the lock: show the plan; go on with --yes (or nothing to approve), else refuse
-    (apply's removal checks then refuse what they refuse)."""
+def _show(output_format: str, *, allow: bool) -> Check:
+    """--yes: under the lock, show the plan and go on (apply's removal checks then refuse
+    what they refuse)."""
 
     def check(result: Plan, _actual: ActualState) -> None:
-        refused = refusals(result, allow_mass_removal=allow)
-        _show(result, output_format, refused, allow)
-        if yes or refused or not result.ready:
-            return
-        raise ApprovalError(
-            "apply needs approval and there is no terminal to ask in: pass --yes to apply "
-            f"these {_changes(len(result.ready))}, or save the plan (`insomnia-sso plan --out "
-            "FILE`) and apply that file; nothing was changed"
-        )
+        _print(result, output_format, refusals(result, allow_mass_removal=allow), allow)
 
     return check
 
 
-def _ask_first(
+def _approve_first(
     store: Store,
     directory: Directory | None,
     enterprise: Enterprise,
@@ -225,16 +223,26 @@ def _ask_first(
     output_format: str,
     *,
     allow: bool,
+    can_ask: bool,
 ) -> Check:
-    """Read and plan without the lock, show, ask; then, under the lock, refuse unless a
-    fresh read makes exactly the plan that was approved."""
+    """Read and plan without the lock, show, and have it approved (a person at a terminal
+    answers y; elsewhere there is nobody to ask, so refuse); then, under the lock, refuse
+    unless a fresh read makes exactly the plan that was approved."""
     actual = read_state(store, directory, enterprise.name)
     shown = plan(enterprise, outputs, actual)
     refused = refusals(shown, allow_mass_removal=allow)
-    _show(shown, output_format, refused, allow)
+    _print(shown, output_format, refused, allow)
     error = refusal_error(refused)
     if error is not None:
         raise error
+    if shown.ready and not can_ask:
+        count = len(shown.ready)
+        these = "this change" if count == 1 else f"these {count} changes"
+        raise ApprovalError(
+            f"apply needs approval and there is no terminal to ask in: pass --yes to apply "
+            f"{these}, or save the plan (`insomnia-sso plan --out FILE`) and apply that file; "
+            "nothing was changed"
+        )
     if shown.ready and not ask(f"Apply {_changes(len(shown.ready))} to {enterprise.name}?"):
         click.echo("Apply cancelled; nothing was changed.", err=True)
         sys.exit(1)
@@ -300,7 +308,7 @@ def _as_saved(
             err=output_format == "json",
         )
         click.echo(err=output_format == "json")
-        _show(result, output_format, refused, allow)
+        _print(result, output_format, refused, allow)
 
     return check
 

@@ -275,6 +275,19 @@ def test_removing_more_than_max_fraction_is_refused_and_nothing_changes(
     assert sso(spec, full_tenant, store_url, outputs, "apply", "--yes").exit_code == 0
     fewer = write_spec({"platform": ["alice@acme.com:admin"], "payments": ["carol@acme.com"]},
                        prune=True, max_fraction=0.1)  # fmt: skip
+    # plan says what apply will refuse, in the same words, and exits 1.
+    planned = sso(fewer, full_tenant, store_url, outputs, "plan", "--format", "json")
+    assert planned.exit_code == 1
+    assert [(r["reason"], r["organization"], r["removed"], r["current"], r["message"])
+            for r in json.loads(planned.stdout)["refusals"]] == [
+        ("mass_removal", None, 1, 3, "deactivate 1 of 3 managed user(s): more than "
+         "prune.maxFraction (10%) of an organization at once"),
+        ("mass_removal", "platform", 1, 2, "remove 1 of 2 member(s) from 'platform': more "
+         "than prune.maxFraction (10%) of an organization at once"),
+    ]  # fmt: skip
+    allowed = sso(fewer, full_tenant, store_url, outputs, "plan", "--allow-mass-removal")
+    assert allowed.exit_code == 2
+    assert "Apply would refuse" not in allowed.stdout
     refused = sso(fewer, full_tenant, store_url, outputs, "apply", "--yes")
     assert refused.exit_code == 1
     assert refused.stderr == (
