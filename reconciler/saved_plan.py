@@ -308,11 +308,6 @@ class SavedPlan:
             "plan": dict(self.plan),
         }
 
-    @property
-    def ready(self) -> int:
-        """How many changes apply carries out (those no manual step holds back)."""
-        return sum(1 for change in self.plan["changes"] if "waiting_on" not in change)
-
     def refuse_if_made_otherwise(self, path: str, enterprise: str, options: PlanOptions) -> None:
         """StalePlanError when this apply is not the one the plan was made for: another
         enterprise, another version of the tool, other options."""
@@ -362,14 +357,17 @@ def save_plan(path: str | Path, saved: SavedPlan) -> None:
     """Write the plan file whole or not at all (a temporary file renamed over it)."""
     target = Path(path)
     text = json.dumps(saved.to_json(), indent=1, ensure_ascii=False) + "\n"
+    temporary = None
     try:
         handle, temporary = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or Path()
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
         )
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
         os.replace(temporary, target)
     except OSError as err:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
         raise PlanFileError(f"{path}: cannot write the plan: {err.strerror or err}") from None
 
 

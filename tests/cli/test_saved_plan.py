@@ -367,6 +367,12 @@ def test_another_tool_version_or_other_options_do_not_fit(
     )
 
     saved = document(plan_file)
+    plan_file.write_text(json.dumps({**saved, "enterprise": "globex"}), encoding="utf-8")
+    foreign = run("apply", plan_file, "--store", store_url)
+    assert foreign.exit_code == 1
+    assert "does not fit this apply: it is for enterprise 'globex', the spec is 'acme'" in (
+        foreign.stderr
+    )
     saved["tool_version"] = "0.0.1"
     plan_file.write_text(json.dumps(saved), encoding="utf-8")
     older = run("apply", plan_file, "--store", store_url)
@@ -441,3 +447,6 @@ def test_a_file_that_is_no_plan_this_version_reads_is_refused(
     assert cut.exit_code == 1
     assert cut.stderr == f"error: {plan_file}: not a saved plan (not JSON)\n"
     assert not db.exists()
+    unwritable = run("plan", spec, "--store", store_url, "--out", plan_file.parent / "no" / "p")
+    assert unwritable.exit_code == 1
+    assert unwritable.stderr.startswith(f"error: {plan_file.parent / 'no' / 'p'}: cannot write")
