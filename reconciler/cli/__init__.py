@@ -4,6 +4,7 @@ from reconciler.cli import (  # noqa: F401
     apply_cmds,
     doctor_cmds,
     okta_cmds,
+    plan_cmds,
     reconcile_cmds,
     review_cmds,
     spec_cmds,

@@ -21,8 +21,8 @@ import click
 from reconciler.apply import ApplyResult, default_actor
 from reconciler.apply import apply as apply_plan
 from reconciler.cli.base import format_option, main
+from reconciler.cli.plan_cmds import emit_plan, with_allowed
 from reconciler.cli.reconcile_cmds import (
-    emit_plan,
     okta_options,
     okta_outputs,
     one_enterprise,
@@ -33,7 +33,6 @@ from reconciler.cli.reconcile_cmds import (
     scim_options,
     store_option,
     what_is_read,
-    with_allowed,
 )
 from reconciler.cli.terminal import STATUS, ask, interactive, write_progress
 from reconciler.directory.base import Directory
