@@ -15,8 +15,9 @@ READ_LABELS = {"Users": "users", "Groups": "teams"}
 
 
 def interactive() -> bool:
-    """True when a person can answer a question: stdin is a terminal."""
-    return sys.stdin.isatty()
+    """True when a person can see a question and answer it: stdin and stderr (where the
+    question goes) are a terminal."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
 
 
 def _watched() -> bool:
