@@ -42,9 +42,11 @@ demo: install
 	@echo "== 1. validate the spec ==" && $(SSO) validate specs/
 	@echo && echo "== 2. Okta: what the Pulumi program declares (offline, under mocks) ==" \
 	  && $(SSO) okta-preview specs/enterprise.yaml
-	@echo && echo "== 3. Insomnia: plan against an empty store (exit 2 = changes) ==" \
-	  && $(SSO) plan specs/enterprise.yaml $(DEMO_OPTS); test $$? -eq 2
-	@echo && echo "== 4. apply ==" && $(SSO) apply specs/enterprise.yaml $(DEMO_OPTS)
+	@echo && echo "== 3. Insomnia: plan against an empty store, saved for review (exit 2 = changes) ==" \
+	  && $(SSO) plan specs/enterprise.yaml $(DEMO_OPTS) --out $(DEMO)/acme.plan; test $$? -eq 2
+	@echo && echo "== 4. apply exactly the saved plan (the file is the approval; a stale one is refused) ==" \
+	  && $(SSO) apply $(DEMO)/acme.plan --store $(DEMO_STORE) | grep -v '^     '
+
 	@echo && echo "== 5. Insomnia verifies acme.com (DNS TXT); an owner sends platform's invitations; alice accepts ==" \
 	  && $(SSO) store verify-domain acme.com --store $(DEMO_STORE) \
 	  && $(SSO) plan specs/enterprise.yaml $(DEMO_OPTS) --format json | $(BIN)/python -c \

@@ -49,8 +49,8 @@ PY
 
 echo "== SCIM 1. plan against an empty SCIM server on 127.0.0.1:$PORT (exit 2) =="
 "$SSO" plan specs/enterprise.yaml "${OPTS[@]}" | grep -v '^     ' || test "${PIPESTATUS[0]}" -eq 2
-echo && echo "== SCIM 2. apply: people and teams are created in the SCIM server =="
-"$SSO" apply specs/enterprise.yaml "${OPTS[@]}" | tail -n 2
+echo && echo "== SCIM 2. apply --yes (approved on the command line): people and teams are created =="
+"$SSO" apply specs/enterprise.yaml "${OPTS[@]}" --yes | tail -n 2
 echo && echo "== SCIM 3. what the server holds now ==" && show
 echo && echo "== SCIM 4. an owner links a team in Insomnia's UI, then confirms it ==" \
   && "$SSO" confirm team_link platform-admins specs/enterprise.yaml --store "sqlite:///$DEMO/scim-state.db"

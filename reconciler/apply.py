@@ -1,6 +1,7 @@
 """Apply: carry out a plan's changes under the enterprise's lock, in crash-safe batches.
 
-    lock (record) → read record (+ directory) → plan → check removals → write in batches
+    lock (record) → read record (+ directory) → plan → check (shown, approved, not stale)
+        → check removals → write in batches
 
 People go to the SCIM directory when one is given (each batch journaled in the record with
 its outcome, and the users it created or adopted remembered as managed), or to the record's
@@ -14,20 +15,18 @@ for a crashed one. Manual steps are never carried out here: they stay in the pla
 from __future__ import annotations
 
 import getpass
-import math
 import os
 import socket
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from reconciler.directory.base import Directory, WriteReport
-from reconciler.errors import LockHeldError, PlanRefusedError
+from reconciler.errors import LockHeldError
 from reconciler.manual import ManualStep, open_steps
 from reconciler.outputs import OktaOutputs
 from reconciler.plan import Action, Kind, Plan, PlanChange, held_back, plan
-from reconciler.plan_types import ENTERPRISE_WIDE
+from reconciler.refusals import refusal_error, refusals
 from reconciler.spec import Enterprise
 from reconciler.state import ActualState, ManagedTeam
 from reconciler.stores.base import Store, utcnow
@@ -49,6 +48,8 @@ class ApplyResult:
     steps_after: tuple[ManualStep, ...] | None = None
     """The manual steps open once the changes were made (without SCIM, what the ledger
     recorded becomes steps: invitations to send); None when they are the plan's."""
+    done: tuple[PlanChange, ...] = ()
+    """The changes carried out (recorded in the ledger, or made in the directory)."""
 
 
 def default_actor() -> str:
@@ -81,37 +82,12 @@ def check_removals(plan: Plan, *, allow_mass_removal: bool) -> None:
 
     Any removal (revoked invitation, removed member, team membership or deactivated user) is
     refused after an incomplete read. Removals past `prune.maxFraction` of an organization's
-    current people are refused, for the whole apply, unless `allow_mass_removal`.
+    current people are refused, for the whole apply, unless `allow_mass_removal`. `plan`
+    shows the same refusals (`reconciler.refusals`) before anyone applies.
     """
-    removals = [c for c in plan.changes if c.action is Action.DELETE]
-    if removals and not plan.complete:
-        counts = Counter(c.kind.value for c in removals)
-        what = ", ".join(f"{n} {kind}(s)" for kind, n in sorted(counts.items()))
-        raise PlanRefusedError(
-            f"{plan.incomplete_reason or 'the read was incomplete'}; refusing to remove {what} "
-            "on a partial view; nothing was changed"
-        )
-    if allow_mass_removal:
-        return
-    max_fraction = plan.max_fraction
-    # Exactly maxFraction is allowed; the epsilon absorbs float error (0.29 * 100 = 28.99…).
-    too_many = [
-        (org, removed, plan.current.get(org, 0))
-        for org, removed in sorted(plan.removed.items())
-        if removed > math.floor(max_fraction * plan.current.get(org, 0) + 1e-9)
-    ]
-    if too_many:
-        what = "; ".join(
-            f"deactivate {removed} of {people} managed user(s)"
-            if org == ENTERPRISE_WIDE
-            else f"remove {removed} of {people} member(s) from '{org}'"
-            for org, removed, people in too_many
-        )
-        raise PlanRefusedError(
-            f"refusing to {what}: more than prune.maxFraction ({max_fraction:.0%}) of an "
-            "organization at once; nothing was changed. If this is intended, apply with "
-            "--allow-mass-removal"
-        )
+    error = refusal_error(refusals(plan, allow_mass_removal=allow_mass_removal))
+    if error is not None:
+        raise error
 
 
 def read_actual(
@@ -136,6 +112,7 @@ def apply(
     batch_size: int = 2000,
     progress: Callable[[int, int], None] | None = None,
     clock: Callable[[], datetime] = utcnow,
+    check: Callable[[Plan, ActualState], None] | None = None,
 ) -> ApplyResult:
     """Carry out the plan's changes; a second run plans none of them again.
 
@@ -145,6 +122,10 @@ def apply(
     LockHeldError when another apply holds the lock past `lock_timeout` seconds (or takes it
     over while this one ran), PlanRefusedError, before any write, for removals
     `check_removals` refuses, and DirectoryAuthError when the SCIM token is rejected.
+
+    `check(plan, actual)` is called under the lock with the plan just made and the read it
+    was made from, before anything is checked or written: it shows the plan, or raises to
+    stop (an approval not given, a saved or shown plan that no longer matches the read).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -152,11 +133,14 @@ def apply(
     with store.locked(enterprise=name, holder=actor, timeout=lock_timeout, clock=clock):
         actual = read_actual(store, directory, name, clock())
         result = plan(enterprise, outputs, actual)
+        if check is not None:
+            check(result, actual)
         check_removals(result, allow_mass_removal=allow_mass_removal)
         if directory is not None:
             _adopt_present(store, enterprise, actual, actor, clock)
         changes = result.ready
         done, requests = 0, 0
+        carried_out: list[PlanChange] = []
         failed: list[tuple[PlanChange, str]] = []
         for start in range(0, len(changes), batch_size):
             if start:
@@ -165,11 +149,13 @@ def apply(
             if directory is None:
                 store.write(enterprise=name, changes=batch, actor=actor, now=clock())
                 done += len(batch)
+                carried_out.extend(batch)
             else:
                 report = directory.write(enterprise=name, changes=batch)
                 _journal_report(store, name, report, actual, actor, clock)
                 requests += report.requests
                 done += len(report.done)
+                carried_out.extend(report.done)
                 failed.extend(report.failed)
             if progress is not None:
                 progress(start + len(batch), len(changes))
@@ -178,7 +164,9 @@ def apply(
             recorded = store.read(enterprise=name, now=clock())
             held = frozenset(p.email for p in held_back(enterprise, outputs))
             after = open_steps(enterprise, outputs, recorded, teams=False, held=held)
-    return ApplyResult(result, done, tuple(failed), requests, result.waiting, after)
+    return ApplyResult(
+        result, done, tuple(failed), requests, result.waiting, after, tuple(carried_out)
+    )
 
 
 def _adopt_present(

@@ -8,6 +8,9 @@
     ├── DirectoryError               the SCIM directory cannot be read or written
     │   └── DirectoryAuthError       the SCIM token was rejected (401/403): stop at once
     ├── PlanRefusedError             apply refuses a plan (mass removal, partial read)
+    ├── PlanFileError                a saved plan file cannot be read, or is not one
+    ├── StalePlanError               what a plan was made from changed before it was applied
+    ├── ApprovalError                apply was not approved (no --yes, no terminal, or `n`)
     ├── ReviewError                  a pull-request review cannot be rendered
     └── ImportInputError             `import` cannot use what it was given (a CSV, a --team)
 
@@ -71,6 +74,19 @@ class DirectoryAuthError(DirectoryError):
 
 class PlanRefusedError(InsomniaSsoError):
     """Apply refuses to carry out a plan that would lose people by accident."""
+
+
+class PlanFileError(InsomniaSsoError):
+    """A saved plan (`plan --out FILE`) cannot be read, or is not one this version reads."""
+
+
+class StalePlanError(InsomniaSsoError):
+    """The spec, Okta outputs, record or directory a plan was made from (or shown with)
+    changed before it was applied: nothing is written, a new plan is needed."""
+
+
+class ApprovalError(InsomniaSsoError):
+    """Apply was not approved: no `--yes` where nothing can be asked, or a person said no."""
 
 
 class ReviewError(InsomniaSsoError):

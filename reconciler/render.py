@@ -1,4 +1,5 @@
-"""Plans and onboarding status as text (Terraform-like), JSON (the contract) and Markdown.
+"""Plans, apply's results and onboarding status as text (Terraform-like), JSON (the
+contract) and Markdown.
 
 Renderers only read `before`/`after`, which never hold a secret: the client secret is
 `(sensitive)` by construction in the planner.
@@ -7,10 +8,14 @@ Renderers only read `before`/`after`, which never hold a secret: the client secr
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
+from reconciler.apply import ApplyResult
 from reconciler.manual import StepKind
 from reconciler.plan import Action, Kind, Plan, PlanChange
+from reconciler.refusals import Refusal
+from reconciler.saved_plan import plan_document
 from reconciler.status import END_USER, OnboardingStatus
 
 SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
@@ -104,8 +109,21 @@ def step_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def plan_text(plan: Plan) -> list[tuple[str, str | None]]:
-    """Lines of the text plan, each with the color it deserves on a terminal."""
+REFUSED_HEADING = "Apply would refuse this plan, and change nothing:"
+ALLOW_HINT = "If this is intended, plan and apply with --allow-mass-removal."
+
+
+def refusal_lines(refusals: Sequence[Refusal]) -> list[str]:
+    """What apply would refuse, one line each, then how to lift it when it can be."""
+    lines = [f"  ✗ {refusal.message}" for refusal in refusals]
+    if any(refusal.overridable for refusal in refusals):
+        lines.append(ALLOW_HINT)
+    return lines
+
+
+def plan_text(plan: Plan, refusals: Sequence[Refusal] = ()) -> list[tuple[str, str | None]]:
+    """Lines of the text plan, each with the color it deserves on a terminal; what apply
+    would refuse comes last, under its own heading."""
     lines: list[tuple[str, str | None]] = []
     if not plan.changes:
         lines.append((f"No changes. Enterprise {plan.enterprise}'s people match the spec.", None))
@@ -124,6 +142,10 @@ def plan_text(plan: Plan) -> list[tuple[str, str | None]]:
         lines.extend((f"  ! {warning}", "magenta") for warning in plan.warnings)
     lines.append(("", None))
     lines.append((summary_line(plan), None))
+    if refusals:
+        lines.append(("", None))
+        lines.append((REFUSED_HEADING, "red"))
+        lines += [(line, "red") for line in refusal_lines(refusals)]
     return lines
 
 
@@ -147,14 +169,23 @@ def people_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def plan_json(plan: Plan) -> str:
-    """The documented plan JSON."""
-    return json.dumps(plan.to_json(), indent=2)
+def plan_json(plan: Plan, refusals: Sequence[Refusal] = ()) -> str:
+    """The documented plan JSON, what apply would refuse included."""
+    return json.dumps(plan_document(plan, refusals), indent=2)
 
 
-def plan_markdown(plan: Plan, *, title: str = "insomnia-sso plan") -> str:
-    """A plan for a PR comment or an issue: summary first, details collapsed and bounded."""
+def plan_markdown(
+    plan: Plan, *, title: str = "insomnia-sso plan", refusals: Sequence[Refusal] = ()
+) -> str:
+    """A plan for a PR comment or an issue: summary first (and what apply would refuse),
+    details collapsed and bounded."""
     out = [f"### {title}: `{plan.enterprise}`", "", f"**{summary_line(plan)}**", ""]
+    if refusals:
+        out.append(f"> [!CAUTION]\n> **{REFUSED_HEADING}**")
+        out += [f"> - {refusal.message}" for refusal in refusals]
+        if any(refusal.overridable for refusal in refusals):
+            out.append(f">\n> {ALLOW_HINT}")
+        out.append("")
     for warning in plan.warnings:
         out.append(f"> [!WARNING]\n> {warning}\n")
     people = people_lines(plan)
@@ -180,6 +211,51 @@ def plan_markdown(plan: Plan, *, title: str = "insomnia-sso plan") -> str:
             out.append(f"| | | … {hidden} more | run `insomnia-sso plan` for all |")
         out += ["", "</details>"]
     return "\n".join(out) + "\n"
+
+
+def apply_document(result: ApplyResult, *, plan_file: str | None = None) -> dict[str, Any]:
+    """apply's result as one JSON document: each change of the plan with its outcome
+    (`done`, `failed` with its reason, `waiting` with the step it waits on), the manual
+    steps left, and a summary."""
+
+    def ident(change: PlanChange) -> tuple[str, str, str]:
+        return (change.action, change.kind, change.key)
+
+    done = {ident(change) for change in result.done}
+    failed = {ident(change): reason for change, reason in result.failed}
+    # without SCIM, what apply recorded is now an owner's to do: the steps open after it
+    steps = result.plan.manual_steps if result.steps_after is None else result.steps_after
+    changes = []
+    counts = {"done": 0, "failed": 0, "waiting": 0}
+    for change in result.plan.changes:
+        entry = change.to_json()
+        if change.waiting_on is not None:
+            entry["outcome"] = "waiting"
+        elif ident(change) in done:
+            entry["outcome"] = "done"
+        else:
+            entry["outcome"] = "failed"
+            entry["reason"] = failed.get(ident(change), "not carried out (no outcome reported)")
+        counts[entry["outcome"]] += 1
+        changes.append(entry)
+    return {
+        "format_version": 1,
+        "enterprise": result.plan.enterprise,
+        "target": "scim" if result.plan.scim else "ledger",
+        "plan_file": plan_file,
+        "changes": changes,
+        "manual_steps": [step.to_json() for step in steps],
+        "summary": {
+            **counts,
+            "manual": len(steps),
+            "requests": result.requests,
+        },
+    }
+
+
+def apply_json(result: ApplyResult, *, plan_file: str | None = None) -> str:
+    """The documented apply result JSON."""
+    return json.dumps(apply_document(result, plan_file=plan_file), indent=2)
 
 
 STATUS_COLUMNS = ("organization", "email", "role", "okta", "stage", "next")

@@ -1,8 +1,9 @@
-"""`plan`, `apply`, `drift`, `status`, `confirm` and `store …`: the Insomnia side."""
+"""What the Insomnia side's commands share (the spec, the Okta outputs, the record and the
+directory, and reading them), and `status`, `confirm` and `store …`. `plan` and `drift` live
+in `plan_cmds`, `apply` in `apply_cmds`."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,24 +11,17 @@ from typing import Any, TextIO, TypeVar
 
 import click
 
-from reconciler.apply import ApplyResult, default_actor, read_actual
-from reconciler.apply import apply as apply_plan
+from reconciler.apply import default_actor, read_actual
 from reconciler.cli.base import format_option, main, spec_arguments, specs_or_default
 from reconciler.cli.enterprise import store_enterprise
+from reconciler.cli.terminal import read_progress, reading, say
 from reconciler.confirm import KINDS, confirm_step, confirm_steps, record_acceptance, record_domain
 from reconciler.directory.base import Directory
 from reconciler.errors import InsomniaSsoError
 from reconciler.outputs import OktaOutputs, load_outputs_file, outputs_from_stack
-from reconciler.plan import Plan, plan
 from reconciler.plan_scim import find_team
-from reconciler.render import (
-    plan_json,
-    plan_markdown,
-    plan_text,
-    status_json,
-    status_markdown,
-    status_text,
-)
+from reconciler.render import status_json, status_markdown, status_text
+from reconciler.saved_plan import PlanOptions, public_store_url
 from reconciler.spec import Enterprise, load_specs
 from reconciler.state import ActualState
 from reconciler.status import onboarding_status
@@ -141,7 +135,7 @@ def opened_directory(url: str | None, token_file: str | None) -> Iterator[Direct
     from reconciler.directory import open_directory, scim_token
 
     directory = open_directory(
-        url, scim_token(token_file), profile=scim_profile(), notify=_say_on_stderr
+        url, scim_token(token_file), profile=scim_profile(), notify=say, progress=read_progress()
     )
     try:
         yield directory
@@ -149,8 +143,28 @@ def opened_directory(url: str | None, token_file: str | None) -> Iterator[Direct
         directory.close()
 
 
-def _say_on_stderr(line: str) -> None:
-    click.echo(line, err=True)
+def plan_options(
+    store_url: str, directory: Directory | None, *, allow_mass_removal: bool = False
+) -> PlanOptions:
+    """The options a plan is made with, as a plan file records them."""
+    profile = getattr(directory, "profile", None)
+    return PlanOptions(
+        store=public_store_url(store_url),
+        scim=getattr(directory, "base_url", None),
+        scim_profile=None if profile is None else str(profile),
+        allow_mass_removal=allow_mass_removal,
+    )
+
+
+def what_is_read(directory: Directory | None) -> str:
+    """What a command reads, as a terminal is told while it does."""
+    return "the record" if directory is None else "the record and Insomnia's SCIM directory"
+
+
+def read_state(store: Store, directory: Directory | None, enterprise: str) -> ActualState:
+    """One read of the record and directory, said on a terminal while it lasts."""
+    with reading(what_is_read(directory)):
+        return read_actual(store, directory, enterprise, utcnow())
 
 
 @contextmanager
@@ -162,19 +176,6 @@ def opened(url: str, *, writes: bool = False) -> Iterator[Store]:
         yield store
     finally:
         store.close()
-
-
-def emit_plan(result: Plan, output_format: str, *, title: str) -> None:
-    """Print a plan in the asked format; warnings go to stderr when stdout is JSON."""
-    if output_format == "json":
-        click.echo(plan_json(result))
-        for warning in result.warnings:
-            click.echo(f"warning: {warning}", err=True)
-    elif output_format == "markdown":
-        click.echo(plan_markdown(result, title=title), nl=False)
-    else:
-        for line, color in plan_text(result):
-            click.secho(line, fg=color)
 
 
 def reconcile_options(func: F) -> F:
@@ -203,158 +204,8 @@ def read_sides(
     enterprise = one_enterprise(specs)
     outputs = okta_outputs(enterprise, outputs_file, stack)
     with opened(store_url) as store, opened_directory(scim_url, scim_token_file) as directory:
-        actual = read_actual(store, directory, enterprise.name, utcnow())
+        actual = read_state(store, directory, enterprise.name)
     return enterprise, outputs, actual
-
-
-def _diff_command(name: str, help_text: str) -> click.Command:
-    """`plan` and `drift`: the same diff, exit 2 when anything differs."""
-
-    @main.command(name, help=help_text)
-    @reconcile_options
-    def command(
-        specs: tuple[str, ...],
-        store_url: str,
-        scim_url: str | None,
-        scim_token_file: str | None,
-        outputs_file: str | None,
-        stack: str | None,
-        output_format: str,
-    ) -> None:
-        sides = read_sides(specs, store_url, outputs_file, stack, scim_url, scim_token_file)
-        result = plan(*sides)
-        emit_plan(result, output_format, title=f"insomnia-sso {name}")
-        sys.exit(0 if result.empty else EXIT_CHANGES)
-
-    return command
-
-
-plan_command = _diff_command(
-    "plan",
-    "Show what apply would change and the manual steps still open. Exit 0: nothing to do, "
-    "2: changes or open manual steps, 1: error.",
-)
-drift = _diff_command(
-    "drift",
-    "Check that Insomnia still matches the spec. Exit 0: in sync, 2: drifted or manual steps "
-    "open, 1: error.\n\nMeant for scheduled pipelines: the plan is printed as the drift report.",
-)
-
-
-@main.command("apply")
-@reconcile_options
-@click.option(
-    "--allow-mass-removal",
-    is_flag=True,
-    help="Remove members even past prune.maxFraction of an organization.",
-)
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Seconds to wait for another apply's lock before exiting 3.",
-)
-def apply_command(
-    specs: tuple[str, ...],
-    store_url: str,
-    scim_url: str | None,
-    scim_token_file: str | None,
-    outputs_file: str | None,
-    stack: str | None,
-    output_format: str,
-    allow_mass_removal: bool,
-    lock_timeout: float,
-) -> None:
-    """Carry out the automated changes and list the manual steps.
-
-    With --scim, people and teams are changed in Insomnia through its SCIM connector;
-    without it, the record's ledger records the invitations, which an owner sends from
-    Insomnia's web UI. Exit 0: done, 1: failed (or some changes failed), 3: locked by
-    another apply.
-    """
-    enterprise = one_enterprise(specs)
-    outputs = okta_outputs(enterprise, outputs_file, stack)
-    with (
-        opened(store_url, writes=True) as store,
-        opened_directory(scim_url, scim_token_file) as directory,
-        _progress() as progress,
-    ):
-        result = apply_plan(
-            enterprise,
-            outputs,
-            store,
-            actor=default_actor(),
-            directory=directory,
-            allow_mass_removal=allow_mass_removal,
-            lock_timeout=lock_timeout,
-            progress=progress,
-        )
-    emit_plan(result.plan, output_format, title="insomnia-sso apply")
-    # Text and Markdown readers get the outcome after the plan; JSON stdout stays the plan.
-    for note in apply_notes(result):
-        click.echo(note, err=output_format == "json")
-    if result.failed:
-        sys.exit(1)
-
-
-def apply_notes(result: ApplyResult) -> list[str]:
-    """What apply did, in words that say where: Insomnia, or only the ledger."""
-    open_after = result.steps_after
-    steps = len(result.plan.manual_steps if open_after is None else open_after)
-    if result.plan.scim:
-        notes = [
-            f"Apply complete: {result.applied} change(s) made in Insomnia through SCIM "
-            f"({result.requests} request(s))."
-        ]
-        if result.failed:
-            notes[0] = (
-                f"Apply incomplete: {result.applied} change(s) made in Insomnia through SCIM, "
-                f"{len(result.failed)} failed; run apply again to retry them."
-            )
-            notes += [f"  failed: {c.kind.value} {c.key}: {why}" for c, why in result.failed[:20]]
-            if len(result.failed) > 20:
-                notes.append(f"  … and {len(result.failed) - 20} more (see the journal)")
-    else:
-        notes = [
-            f"Apply complete: {result.applied} change(s) recorded in the ledger. Nothing was "
-            "sent to Insomnia: the plan lists each invitation to send (or revoke) from "
-            "Insomnia's web UI; confirm them with `insomnia-sso confirm invitation KEY…`, and "
-            "each acceptance with `insomnia-sso confirm acceptance KEY…`."
-        ]
-    if result.waiting:
-        held = sorted({c.waiting_on or "" for c in result.waiting})
-        notes.append(
-            f"{len(result.waiting)} change(s) not carried out: they wait for "
-            f"{', '.join(held)} (confirm, then apply again)."
-        )
-    if steps:
-        noun = "manual step waits" if steps == 1 else "manual steps wait"
-        where = "listed above" if open_after is None else "`insomnia-sso plan` lists them"
-        notes.append(f"{steps} {noun} for an owner ({where}; `insomnia-sso confirm`).")
-    return notes
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on an interactive terminal, nothing in pipelines."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    bar: Any = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = click.progressbar(length=total, label="Applying", file=sys.stderr)
-            bar.__enter__()
-        bar.update(done - bar.pos)
-
-    try:
-        yield update
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
 
 
 @main.command()

@@ -18,6 +18,7 @@ from reconciler.outputs import is_loopback
 
 if TYPE_CHECKING:
     from reconciler.directory.scim import ScimDirectory
+    from reconciler.directory.scim_read import ReadProgress
     from reconciler.directory.transport import Notify
 
 PROFILE_ENV = "INSOMNIA_SSO_SCIM_PROFILE"
@@ -71,11 +72,12 @@ def open_directory(
     profile: str | None = None,
     timeout: float | None = None,
     notify: Notify | None = None,
+    progress: ReadProgress | None = None,
 ) -> ScimDirectory:
     """A SCIM directory for a checked URL and a non-empty token, speaking `profile` (okta
     unless named, see `Profile`), within the bounds the environment sets (`Bounds.from_env`).
     With `timeout`, each request and all its retries together stay within it (doctor's
-    one-timeout promise)."""
+    one-timeout promise). `progress` is told of each page a read lists."""
     from reconciler.directory.scim import ScimDirectory
     from reconciler.directory.scim_types import Profile
     from reconciler.directory.transport import Bounds
@@ -99,5 +101,10 @@ def open_directory(
             wait_max=timeout / 4,
         )
     return ScimDirectory(
-        check_scim_url(url), token.strip(), profile=chosen, bounds=bounds, notify=notify
+        check_scim_url(url),
+        token.strip(),
+        profile=chosen,
+        bounds=bounds,
+        notify=notify,
+        progress=progress,
     )

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import httpx
 
 from reconciler.directory.base import Directory, DirectoryProbe, WriteReport
-from reconciler.directory.scim_read import Listing, list_all
+from reconciler.directory.scim_read import Listing, ReadProgress, list_all
 from reconciler.directory.scim_send import RunMemory
 from reconciler.directory.scim_types import OKTA, Features, GroupRow, Known, Profile, UserRow
 from reconciler.directory.scim_write import ScimWriter
@@ -39,6 +39,7 @@ class ScimDirectory(Directory):
         max_in_flight: int = 8,
         use_bulk: bool = True,
         notify: Notify | None = None,
+        progress: ReadProgress | None = None,
     ) -> None:
         if not token:
             raise DirectoryError("no SCIM token given")
@@ -57,9 +58,16 @@ class ScimDirectory(Directory):
         self.features: Features | None = None
         self.known: Known | None = None
         self.memory = RunMemory()
+        self.progress = progress
+        """Told of each page a read lists, for a person watching a long read."""
 
     def __repr__(self) -> str:
         return f"ScimDirectory({self._base_url!r}, profile={self.profile.value})"
+
+    @property
+    def base_url(self) -> str:
+        """The SCIM base URL this directory speaks to (it carries no credential)."""
+        return self._base_url
 
     @property
     def requests(self) -> int:
@@ -99,8 +107,8 @@ class ScimDirectory(Directory):
         or a resource could not be read."""
         features = self.configure()
         known = Known()
-        users = list_all(self.http, "Users", UserRow, features)
-        groups = list_all(self.http, "Groups", GroupRow, features)
+        users = list_all(self.http, "Users", UserRow, features, self.progress)
+        groups = list_all(self.http, "Groups", GroupRow, features, self.progress)
         user_problems = list(users.problems)
         names = Counter(row.user_name.lower() for row in users.rows)
         twice = sorted(name for name, n in names.items() if n > 1)

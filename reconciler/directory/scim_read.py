@@ -17,7 +17,7 @@ identity or access is never handed to another.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,9 @@ GROUP_ATTRIBUTES = "displayName,externalId,members"
 NAMED = 3
 """How many unusable resources a reason names before it counts the rest."""
 
+ReadProgress = Callable[[str, int, int], None]
+"""Told `(path, listed so far, totalResults)` after each page of a listing."""
+
 
 class LookupRefusedError(ScimRequestError):
     """A look-up answered with something other than what was asked for."""
@@ -61,9 +64,14 @@ class Listing:
 
 
 def list_all(
-    http: ScimHttp, path: str, model: type[UserRow] | type[GroupRow], features: Features
+    http: ScimHttp,
+    path: str,
+    model: type[UserRow] | type[GroupRow],
+    features: Features,
+    progress: ReadProgress | None = None,
 ) -> Listing:
-    """Every resource under `path` (`Users` or `Groups`), page by page."""
+    """Every resource under `path` (`Users` or `Groups`), page by page; `progress(path,
+    listed, total)` after each page, for a person watching a long read."""
     out = Listing()
     seen: set[str] = set()
     unusable: list[str] = []
@@ -117,6 +125,8 @@ def list_all(
             out.rows.append(row)
             new += 1
         listed += len(resources)
+        if progress is not None:
+            progress(path, listed, total)
         if len(resources) - new - bad > 0 and not any("twice" in p for p in out.problems):
             out.problems.append(f"{path} changed during the read (a resource listed twice)")
         if listed >= total:

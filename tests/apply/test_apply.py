@@ -23,6 +23,7 @@ from reconciler.confirm import confirm_steps
 from reconciler.errors import LockHeldError, PlanRefusedError
 from reconciler.outputs import UNKNOWN, OktaOutputs
 from reconciler.plan import Action, Kind, PlanChange, plan
+from reconciler.refusals import mass_removals, refusals
 from reconciler.spec import Enterprise, load_text
 from reconciler.state import INVITATION_TTL, ActualState, InvitationStatus, MemberState
 from reconciler.stores.base import LockInfo, Store
@@ -288,6 +289,12 @@ def test_removals_up_to_the_fraction_are_allowed_and_counted_per_organization() 
     with pytest.raises(PlanRefusedError, match=r"remove 1 of 2 member\(s\) from 'payments':"):
         check_removals(result, allow_mass_removal=False)
     check_removals(result, allow_mass_removal=True)
+    # What plan shows is what apply refuses: only payments (2 of 10 is exactly 20%).
+    assert [(r.organization, r.removed, r.current) for r in refusals(result)] == [
+        ("payments", 1, 2)
+    ]
+    assert refusals(result, allow_mass_removal=True) == ()
+    assert [r.organization for r in mass_removals(result)] == ["payments"]
 
 
 class Delegating(Store):
@@ -391,6 +398,15 @@ def test_apply_refuses_any_removal_in_a_plan_made_from_an_incomplete_read(
         "the read of the store was incomplete (page 3 of 5 timed out); refusing to remove "
         "2 invitation(s) on a partial view; nothing was changed"
     )
+    # plan shows the same refusal, which --allow-mass-removal never lifts.
+    assert [r.to_json() for r in refusals(partial, allow_mass_removal=True)] == [
+        {
+            "reason": "partial_read",
+            "message": "the read of the store was incomplete (page 3 of 5 timed out); "
+            "refusing to remove 2 invitation(s) on a partial view",
+            "removed": 2,
+        }
+    ]
 
 
 # -- the SSO connection is a manual step ----------------------------------------------------

@@ -30,8 +30,10 @@ TEAM = {"platform": ["alice@acme.com:admin", "bob@acme.io"], "payments": ["carol
 
 
 def outputs_json(secret: str, **overrides: Any) -> dict[str, Any]:
-    """`pulumi stack output --json --show-secrets` of acme's stack, TEAM assigned."""
-    data = shared_outputs_json(secret, ["alice@acme.com", "bob@acme.io", "carol@acme.com"])
+    """`pulumi stack output --json --show-secrets` of acme's stack: TEAM assigned, and dave,
+    whom several stories add to the spec later."""
+    people = ["alice@acme.com", "bob@acme.io", "carol@acme.com", "dave@acme.com"]
+    data = shared_outputs_json(secret, people)
     data.update(overrides)  # raw values: a test may put anything here, a wrong type included
     return data
 

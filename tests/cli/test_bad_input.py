@@ -40,7 +40,7 @@ class TestOktaOutputs:
         self, spec: Path, store_url: str, db: Path, write_outputs: Callable[..., Path]
     ) -> None:
         outputs = write_outputs(text='{\n  "client_id": "0oa",\n  "issuer": \n}\n')
-        result = run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+        result = run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs)
         assert result.exit_code == 1
         assert result.stderr == f"error: {outputs}:4: not JSON: Expecting value\n"
         assert not db.parent.exists()
@@ -49,7 +49,7 @@ class TestOktaOutputs:
         self, spec: Path, store_url: str, db: Path, write_outputs: Callable[..., Path]
     ) -> None:
         outputs = write_outputs(text=json.dumps({"bucket_name": "logs", "vpc_id": "vpc-1"}))
-        result = run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+        result = run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs)
         assert result.exit_code == 1
         assert result.stderr == (
             f"error: {outputs}: missing stack output(s) client_id, client_secret, issuer, "
@@ -62,7 +62,7 @@ class TestOktaOutputs:
         self, spec: Path, store_url: str, db: Path, write_outputs: Callable[..., Path]
     ) -> None:
         outputs = write_outputs(issuer="https://globex.okta.com/oauth2/aus0001")
-        result = run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+        result = run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs)
         assert result.exit_code == 1
         assert result.stderr == (
             f"error: {outputs}: issuer https://globex.okta.com/oauth2/aus0001 is not in "
@@ -75,7 +75,7 @@ class TestOktaOutputs:
         self, spec: Path, store_url: str, db: Path, write_outputs: Callable[..., Path]
     ) -> None:
         outputs = write_outputs(client_secret="[secret]")
-        result = run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+        result = run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs)
         assert result.exit_code == 1
         assert result.stderr == (
             f"error: {outputs}: client_secret is masked; export with "
@@ -87,12 +87,20 @@ class TestOktaOutputs:
         self, spec: Path, store_url: str, db: Path, outputs: Path
     ) -> None:
         result = run(
-            "apply", spec, "--store", store_url, "--okta-outputs", outputs, "--stack", "prod"
+            "apply",
+            "--yes",
+            spec,
+            "--store",
+            store_url,
+            "--okta-outputs",
+            outputs,
+            "--stack",
+            "prod",
         )
         # A misuse is an error (1), never click's 2, which plan and drift use for "changes".
         assert result.exit_code == 1
         assert result.stderr == (
-            "Usage: insomnia-sso apply [OPTIONS] [SPECS]...\n"
+            "Usage: insomnia-sso apply [OPTIONS] [PLANFILE] [SPEC]...\n"
             "Try 'insomnia-sso apply --help' for help.\n"
             "\n"
             "Error: give --okta-outputs or --stack, not both\n"
@@ -110,7 +118,7 @@ class TestOktaOutputs:
         empty = tmp_path / "empty-bin"
         empty.mkdir()
         monkeypatch.setenv("PATH", str(empty))
-        result = run("apply", spec, "--store", store_url, "--stack", "prod")
+        result = run("apply", "--yes", spec, "--store", store_url, "--stack", "prod")
         assert result.exit_code == 1
         assert result.stderr == (
             "error: --stack needs the Pulumi CLI on PATH; without it, save "
@@ -142,7 +150,7 @@ class TestStore:
     def test_an_unusable_url_never_echoes_a_password(
         self, url: str, message: str, spec: Path, tmp_path: Path
     ) -> None:
-        result = run("apply", spec, "--store", url)
+        result = run("apply", "--yes", spec, "--store", url)
         assert result.exit_code == 1
         assert result.stderr == f"error: {message}\n"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["specs"]
@@ -170,11 +178,11 @@ class TestStore:
     def test_a_database_with_a_damaged_body_is_left_untouched(
         self, spec: Path, store_url: str, db: Path
     ) -> None:
-        run("apply", spec, "--store", store_url)
+        run("apply", "--yes", spec, "--store", store_url)
         damaged = bytearray(db.read_bytes())
         damaged[16:100] = b"\xff" * 84  # the header past the magic string: page size and more
         db.write_bytes(bytes(damaged))
-        result = run("apply", spec, "--store", store_url)
+        result = run("apply", "--yes", spec, "--store", store_url)
         assert result.exit_code == 1
         assert result.stderr.startswith(f"error: {db} is corrupted or not an SQLite database (")
         assert result.stderr.endswith(
@@ -254,7 +262,7 @@ class TestSpecs:
     ) -> None:
         other = spec.parent / "globex.yaml"
         other.write_text(spec_yaml({"platform": ["alice@acme.com"]}, name="globex"))
-        result = run("apply", "--store", store_url)  # SPEC defaults to specs/
+        result = run("apply", "--yes", "--store", store_url)  # SPEC defaults to specs/
         assert result.exit_code == 1
         assert result.stderr == (
             "error: 2 enterprises given (acme (specs/enterprise.yaml), globex "

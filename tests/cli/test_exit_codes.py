@@ -27,7 +27,9 @@ def test_plan_and_drift_exit_2_while_changes_or_manual_steps_are_open_and_0_afte
     command: str, spec: Path, store_url: str, outputs: Path
 ) -> None:
     assert run(command, spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 2
-    assert run("apply", spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
+    assert (
+        run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
+    )
     # People are recorded; the domains and the SSO connection still wait for an owner.
     assert run(command, spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 2
     steps = confirm_all(spec, store_url, outputs)
@@ -65,9 +67,11 @@ def test_reading_commands_never_create_the_store(command: str, spec: Path, db: P
 def test_apply_exits_0_and_a_second_apply_changes_nothing(
     spec: Path, store_url: str, outputs: Path, db: Path
 ) -> None:
-    assert run("apply", spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
+    assert (
+        run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
+    )
     before = tables(db)
-    again = run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+    again = run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs)
     assert again.exit_code == 0
     assert "Apply complete: 0 change(s) recorded in the ledger. Nothing was sent" in again.stdout
     assert tables(db) == before
@@ -81,7 +85,7 @@ def test_apply_exits_3_and_names_the_holder_while_another_apply_holds_the_lock(
         assert other.try_lock(enterprise="acme", holder=HOLDER, now=since) is None
     before = tables(db)
 
-    result = run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+    result = run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs)
 
     assert result.exit_code == 3
     assert result.stdout == ""
@@ -102,7 +106,7 @@ def test_apply_waits_up_to_lock_timeout_before_exiting_3(
     with closing(SqlStore.sqlite(db)) as other:
         assert other.try_lock(enterprise="acme", holder=HOLDER, now=utcnow()) is None
     started = time.monotonic()
-    result = run("apply", spec, "--store", store_url, "--lock-timeout", "0.2")
+    result = run("apply", "--yes", spec, "--store", store_url, "--lock-timeout", "0.2")
     assert result.exit_code == 3
     assert time.monotonic() - started >= 0.2
     assert result.stderr.startswith(f"error: enterprise 'acme' is locked by {HOLDER} since ")
@@ -115,7 +119,7 @@ def test_the_lock_of_a_crashed_apply_on_this_host_is_taken_over_and_journaled(
     with closing(SqlStore.sqlite(db)) as other:
         assert other.try_lock(enterprise="acme", holder=crashed, now=utcnow()) is None
 
-    assert run("apply", spec, "--store", store_url).exit_code == 0
+    assert run("apply", "--yes", spec, "--store", store_url).exit_code == 0
 
     [takeover] = [row for row in tables(db)["journal"] if row[4] == "lock"]
     assert takeover[3:] == (
@@ -141,7 +145,7 @@ def test_plan_and_status_are_not_blocked_by_an_apply_holding_the_lock(
 def test_apply_exits_1_when_it_fails(spec: Path, db: Path) -> None:
     db.parent.mkdir(parents=True)
     db.write_bytes(b"not a database at all")
-    result = run("apply", spec, "--store", f"sqlite:///{db}")
+    result = run("apply", "--yes", spec, "--store", f"sqlite:///{db}")
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: {db} is not an SQLite database")
 
@@ -153,7 +157,7 @@ def test_status_exits_0_before_anything_was_applied(spec: Path, store_url: str) 
 def test_store_accept_exits_0_for_a_pending_invitation_and_1_otherwise(
     spec: Path, store_url: str, outputs: Path
 ) -> None:
-    run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+    run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs)
 
     accepted = run("store", "accept", "platform", "Alice@Acme.com", "--store", store_url)
     assert accepted.exit_code == 0
@@ -178,7 +182,7 @@ def test_store_accept_exits_0_for_a_pending_invitation_and_1_otherwise(
 def test_store_accept_takes_the_enterprise_from_the_option_or_the_store(
     spec: Path, store_url: str, outputs: Path, tmp_path: Path
 ) -> None:
-    run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+    run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs)
     named = run(
         "store", "accept", "platform", "bob@acme.io", "--store", store_url, "--enterprise", "acme"
     )
@@ -232,7 +236,7 @@ def test_a_record_is_made_only_in_a_folder_that_exists(
     spec: Path, outputs: Path, tmp_path: Path
 ) -> None:
     typo = tmp_path / "nonexistent" / "dir" / "state.db"
-    result = run("apply", spec, "--store", f"sqlite:///{typo}", "--okta-outputs", outputs)
+    result = run("apply", "--yes", spec, "--store", f"sqlite:///{typo}", "--okta-outputs", outputs)
     assert result.exit_code == 1
     assert result.stderr == (
         f"error: {typo.parent} does not exist: create it for a new record, or check --store (a "
@@ -249,6 +253,8 @@ def test_a_plan_on_a_record_that_holds_nothing_says_so(
         "  ! the record holds nothing for enterprise 'acme' yet: a first run (if it is not, "
         "--store names the wrong record)" in fresh.stdout
     )
-    assert run("apply", spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
+    assert (
+        run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
+    )
     again = run("plan", spec, "--store", store_url, "--okta-outputs", outputs)
     assert "the record holds nothing" not in again.stdout

@@ -46,7 +46,7 @@ def test_plan_apply_confirm_with_nothing_outside_the_profile(
         ("team_link", "payments-members"),
     ]
 
-    applied = sso(strict.url, store_url, outputs, "apply", spec)
+    applied = sso(strict.url, store_url, outputs, "apply", "--yes", spec)
     assert applied.exit_code == 0, applied.output
     assert "Apply complete: 9 change(s) made in Insomnia through SCIM (6 request(s))." in (
         applied.stdout
@@ -60,7 +60,7 @@ def test_plan_apply_confirm_with_nothing_outside_the_profile(
 
     promoted = write_spec({**TEAM, "platform": ["alice@acme.com:admin", "bob@acme.io:admin"]})
     strict.history.clear()
-    moved = sso(strict.url, store_url, outputs, "apply", promoted)
+    moved = sso(strict.url, store_url, outputs, "apply", "--yes", promoted)
     assert moved.exit_code == 0, moved.output
     assert "Apply complete: 3 change(s) made in Insomnia through SCIM" in moved.stdout
     assert strict.teams() == {
@@ -82,7 +82,7 @@ def test_a_team_link_is_confirmed_by_the_team_the_record_knows_even_renamed(
     strict: StrictScim, write_spec: Callable[..., Path], store_url: str, outputs: Path
 ) -> None:
     spec = write_spec(TEAM)
-    assert sso(strict.url, store_url, outputs, "apply", spec).exit_code == 0
+    assert sso(strict.url, store_url, outputs, "apply", "--yes", spec).exit_code == 0
     [gid] = [i for i, g in strict.groups.items() if g["displayName"] == "payments-members"]
     strict.groups[gid]["displayName"] = "Payments"  # someone renamed it in Insomnia
     done = sso(strict.url, store_url, outputs, "confirm", "team_link", "payments-members", spec)
@@ -92,7 +92,7 @@ def test_a_team_link_is_confirmed_by_the_team_the_record_knows_even_renamed(
     assert [(c["action"], c["key"], c["before"]["displayName"]) for c in renames] == [
         ("update", "payments-members", "Payments")
     ]
-    assert sso(strict.url, store_url, outputs, "apply", spec).exit_code == 0
+    assert sso(strict.url, store_url, outputs, "apply", "--yes", spec).exit_code == 0
     assert "payments-members" in strict.group_names()
     assert strict.violations == []
 
@@ -101,11 +101,11 @@ def test_a_write_the_server_redirects_is_failed_in_output_and_journal(
     strict: StrictScim, write_spec: Callable[..., Path], store_url: str, outputs: Path, db: Path
 ) -> None:
     spec = write_spec(TEAM)
-    assert sso(strict.url, store_url, outputs, "apply", spec).exit_code == 0
+    assert sso(strict.url, store_url, outputs, "apply", "--yes", spec).exit_code == 0
     grown = write_spec({**TEAM, "payments": ["carol@acme.com", "bob@acme.io"]})
     with FaultProxy(strict.url) as proxy:
         proxy.add(Fault("PATCH", "/Groups/", "redirect", status=307, times=99))
-        result = sso(proxy.url, store_url, outputs, "apply", grown)
+        result = sso(proxy.url, store_url, outputs, "apply", "--yes", grown)
     assert result.exit_code == 1
     assert "Apply incomplete: 0 change(s) made in Insomnia through SCIM, 1 failed" in result.stdout
     assert "  failed: team_member payments-members/bob@acme.io: PATCH /Groups/" in result.stdout
@@ -113,5 +113,7 @@ def test_a_write_the_server_redirects_is_failed_in_output_and_journal(
     assert [(row[4], row[7]) for row in journal] == [("create", "failed")]
     assert "redirected (307)" in journal[0][8]
     assert strict.teams()["payments-members"] == {"carol@acme.com"}  # as the journal says
-    assert sso(strict.url, store_url, outputs, "apply", grown).exit_code == 0  # healthy: converges
+    assert (
+        sso(strict.url, store_url, outputs, "apply", "--yes", grown).exit_code == 0
+    )  # healthy: converges
     assert strict.teams()["payments-members"] == {"bob@acme.io", "carol@acme.com"}

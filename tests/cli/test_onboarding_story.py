@@ -38,7 +38,7 @@ def test_from_first_plan_to_everyone_onboarded(spec: Path, store_url: str, outpu
     assert first.exit_code == 2
     assert first.stdout.endswith("Plan: 3 to create, 0 to update, 0 to delete, 5 manual steps.\n")
 
-    applied = run("apply", spec, *okta)
+    applied = run("apply", "--yes", spec, *okta)
     assert applied.exit_code == 0
     assert applied.stdout.splitlines()[-2:] == [
         RECORDED.format(n=3),
@@ -137,7 +137,7 @@ def test_from_first_plan_to_everyone_onboarded(spec: Path, store_url: str, outpu
 def test_status_text_and_markdown_count_people_per_organization(
     spec: Path, store_url: str, outputs: Path
 ) -> None:
-    run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+    run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs)
     run("store", "accept", "platform", "alice@acme.com", "--store", store_url)
 
     text = run("status", spec, "--store", store_url, "--okta-outputs", outputs)
@@ -187,7 +187,7 @@ class TestBeforePulumiUp:
     def test_the_sso_connection_cannot_be_confirmed_until_outputs_are_given(
         self, spec: Path, store_url: str, outputs: Path
     ) -> None:
-        early = run("apply", spec, "--store", store_url)
+        early = run("apply", "--yes", spec, "--store", store_url)
         assert early.exit_code == 0
         assert early.stdout.splitlines()[-2] == RECORDED.format(n=3)
         too_early = run("confirm", "sso_connection", "acme", spec, "--store", store_url)
@@ -261,7 +261,7 @@ class TestStackOutputs:
     def test_a_failing_pulumi_cli_is_a_one_line_error(
         self, fake_pulumi: Path, spec: Path, store_url: str, db: Path
     ) -> None:
-        result = run("apply", spec, "--store", store_url, "--stack", "acme-dev")
+        result = run("apply", "--yes", spec, "--store", store_url, "--stack", "acme-dev")
         assert result.exit_code == 1
         assert result.stderr == (
             "error: pulumi stack output --stack acme-dev failed: "
@@ -280,7 +280,7 @@ def test_the_store_can_come_from_insomnia_sso_store(
     spec: Path, store_url: str, db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INSOMNIA_SSO_STORE", store_url)
-    assert run("apply", spec).exit_code == 0
+    assert run("apply", "--yes", spec).exit_code == 0
     assert db.exists()
     assert run("store", "accept", "platform", "alice@acme.com").exit_code == 0
     assert not Path(".insomnia-sso").exists()  # the default store was never touched
@@ -290,13 +290,13 @@ def test_store_option_wins_over_the_environment(
     spec: Path, store_url: str, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INSOMNIA_SSO_STORE", f"sqlite:///{tmp_path}/other.db")
-    assert run("apply", spec, "--store", store_url).exit_code == 0
+    assert run("apply", "--yes", spec, "--store", store_url).exit_code == 0
     assert db.exists()
     assert not (tmp_path / "other.db").exists()
 
 
 def test_without_store_the_default_is_under_dot_insomnia_sso(spec: Path, tmp_path: Path) -> None:
-    assert run("apply", spec).exit_code == 0
+    assert run("apply", "--yes", spec).exit_code == 0
     assert (tmp_path / ".insomnia-sso" / "state.db").exists()
 
 
@@ -321,12 +321,12 @@ def test_python_dash_m_reconciler_is_the_same_cli(spec: Path, store_url: str) ->
 def test_a_long_apply_shows_progress_on_a_terminal_only(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from reconciler.cli import reconcile_cmds
+    from reconciler.cli import terminal
 
-    with reconcile_cmds._progress() as quiet:
+    with terminal.write_progress() as quiet:
         assert quiet is None  # pipelines (no terminal) get no bar
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    with reconcile_cmds._progress() as update:
+    with terminal.write_progress() as update:
         assert update is not None
         update(2000, 5000)
         update(5000, 5000)
@@ -339,12 +339,12 @@ def test_a_role_change_and_a_removal_become_steps_until_confirmed(
     spec: Path, write_spec: Any, store_url: str, outputs: Path
 ) -> None:
     okta = ("--store", store_url, "--okta-outputs", outputs)
-    run("apply", spec, *okta)
+    run("apply", "--yes", spec, *okta)
     assert run("confirm", "invitation", *INVITATIONS, spec, *okta).exit_code == 0
     changed = write_spec(
         {"platform": ["alice@acme.com:admin", "bob@acme.io:admin"], "payments": []}
     )
-    assert run("apply", changed, *okta).exit_code == 0
+    assert run("apply", "--yes", changed, *okta).exit_code == 0
     todo = json.loads(run("plan", changed, *okta, "--format", "json").stdout)["manual_steps"]
     assert [
         (s["kind"], s["key"], s["instructions"]) for s in todo if s["kind"] == "invitation"
@@ -379,7 +379,7 @@ def test_a_role_change_and_a_removal_become_steps_until_confirmed(
 
 def test_one_unknown_key_confirms_nothing(spec: Path, store_url: str, outputs: Path) -> None:
     okta = ("--store", store_url, "--okta-outputs", outputs)
-    run("apply", spec, *okta)
+    run("apply", "--yes", spec, *okta)
     result = run(
         "confirm", "invitation", "platform/bob@acme.io", "platform/zoe@acme.com", spec, *okta
     )
@@ -403,7 +403,7 @@ def test_nobody_okta_does_not_let_in_is_invited(
     text = run("plan", spec, *okta).stdout
     assert "Waiting for Okta (not assigned to the app yet: run pulumi up):" in text
     assert "  bob@acme.io (okta login bob@acme.io): platform" in text
-    run("apply", spec, *okta)
+    run("apply", "--yes", spec, *okta)
     assert stages(spec, *okta) == {
         "alice@acme.com": "recorded",
         "bob@acme.io": "waiting for okta",

@@ -21,7 +21,9 @@ def changed_spec(
 ) -> Path:
     """After a first apply: alice demoted, carol gone, dave added (one of each symbol), and
     `pulumi up` run, so Okta lets dave in."""
-    assert run("apply", spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
+    assert (
+        run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs).exit_code == 0
+    )
     confirm_all(spec, store_url, outputs)
     people = ["alice@acme.com", "bob@acme.io", "carol@acme.com", "dave@acme.com"]
     write_outputs(assigned_users=people)
@@ -97,6 +99,7 @@ class TestJson:
             ],
             "waiting_for_okta": [],
             "unmanaged_access": [],
+            "refusals": [],
             "summary": {"create": 1, "update": 0, "delete": 0, "waiting": 0, "manual": 3},
         }
 
@@ -166,7 +169,7 @@ class TestJson:
     def test_nothing_to_do_is_empty_lists_and_exit_0(
         self, spec: Path, store_url: str, outputs: Path
     ) -> None:
-        run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+        run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs)
         confirm_all(spec, store_url, outputs)
         result = run(
             "plan", spec, "--store", store_url, "--okta-outputs", outputs, "--format", "json"
@@ -179,6 +182,7 @@ class TestJson:
             "manual_steps": [],
             "waiting_for_okta": [],
             "unmanaged_access": [],
+            "refusals": [],
             "summary": {"create": 0, "update": 0, "delete": 0, "waiting": 0, "manual": 0},
         }
 
@@ -222,7 +226,7 @@ class TestText:
         )
 
     def test_nothing_to_do(self, spec: Path, store_url: str, outputs: Path) -> None:
-        run("apply", spec, "--store", store_url, "--okta-outputs", outputs)
+        run("apply", "--yes", spec, "--store", store_url, "--okta-outputs", outputs)
         confirm_all(spec, store_url, outputs)
         result = run("plan", spec, "--store", store_url, "--okta-outputs", outputs)
         assert result.exit_code == 0

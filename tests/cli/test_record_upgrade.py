@@ -58,7 +58,7 @@ def test_the_first_apply_upgrades_the_record_and_adopts_its_teams_by_name(
     spec = write_spec(PEOPLE)
     sides = ("--scim", full_tenant.url, "--store", f"sqlite:///{record}", "--okta-outputs", outputs)
 
-    applied = run("apply", spec, *sides, "--format", "json")
+    applied = run("apply", "--yes", spec, *sides, "--format", "json")
     assert applied.exit_code == 0, applied.output
     changes = [(c["action"], c["kind"], c["key"]) for c in json.loads(applied.stdout)["changes"]]
     assert changes == [

@@ -76,7 +76,7 @@ def test_plan_apply_plan_puts_people_and_teams_in_insomnia(
         ("team_link", "payments-members"),
     ]
 
-    applied = sso(spec, server, store_url, outputs, "apply")
+    applied = sso(spec, server, store_url, outputs, "apply", "--yes")
     assert applied.exit_code == 0, applied.output
     assert "Apply complete: 9 change(s) made in Insomnia through SCIM" in applied.stdout
     assert applied.stdout.endswith(
@@ -92,7 +92,7 @@ def test_plan_apply_plan_puts_people_and_teams_in_insomnia(
     assert again.exit_code == 2  # the manual steps are still open
 
     # A second apply sends nothing new: no user or team twice.
-    assert sso(spec, server, store_url, outputs, "apply").exit_code == 0
+    assert sso(spec, server, store_url, outputs, "apply", "--yes").exit_code == 0
     assert (server.user_names(), server.group_names()) == (PEOPLE, TEAM_NAMES)
 
     status = sso(spec, server, store_url, outputs, "status", "--format", "json")
@@ -108,7 +108,7 @@ def test_plan_apply_plan_puts_people_and_teams_in_insomnia(
 def test_confirming_every_step_leaves_nothing_to_do(
     full_tenant: Tenant, spec: Path, store_url: str, outputs: Path
 ) -> None:
-    assert sso(spec, full_tenant, store_url, outputs, "apply").exit_code == 0
+    assert sso(spec, full_tenant, store_url, outputs, "apply", "--yes").exit_code == 0
     planned = json.loads(
         sso(spec, full_tenant, store_url, outputs, "plan", "--format", "json").stdout
     )
@@ -133,7 +133,7 @@ def test_a_team_link_is_confirmed_only_once_the_team_exists(
         "error: team platform-admins is not in Insomnia yet (run apply first), so it cannot "
         "have been linked; nothing recorded\n"
     )
-    assert sso(spec, full_tenant, store_url, outputs, "apply").exit_code == 0
+    assert sso(spec, full_tenant, store_url, outputs, "apply", "--yes").exit_code == 0
     done = run("confirm", "team_link", "platform-admins", spec, *scim)
     assert done.stdout.startswith("Recorded: team_link platform-admins confirmed")
 
@@ -152,7 +152,7 @@ def test_an_existing_user_in_other_case_is_adopted_not_duplicated(
         ).raise_for_status()
     planned = sso(spec, full_tenant, store_url, outputs, "plan", "--format", "json")
     assert ("update", "user", "alice@acme.com") in changes(planned)
-    assert sso(spec, full_tenant, store_url, outputs, "apply").exit_code == 0
+    assert sso(spec, full_tenant, store_url, outputs, "apply", "--yes").exit_code == 0
     assert full_tenant.user_names() == PEOPLE
     adopted = user(full_tenant, "alice@acme.com")
     assert (adopted["active"], adopted["externalId"]) == (True, "alice@acme.com")
@@ -204,7 +204,7 @@ def test_with_prune_a_leaver_is_dropped_and_deactivated_never_deleted_and_comes_
     everyone = {"platform": ["alice@acme.com:admin", "bob@acme.io"], "payments": ["carol@acme.com"]}
     spec = write_spec(everyone, prune=True, max_fraction=1.0)
     hand_made(full_tenant)
-    assert sso(spec, full_tenant, store_url, outputs, "apply").exit_code == 0
+    assert sso(spec, full_tenant, store_url, outputs, "apply", "--yes").exit_code == 0
     add_to_team(full_tenant, "platform-members", "zoe@acme.com")
 
     without_carol = write_spec(
@@ -219,7 +219,7 @@ def test_with_prune_a_leaver_is_dropped_and_deactivated_never_deleted_and_comes_
         ("delete", "team", "payments-members"),
         ("delete", "user", "carol@acme.com"),
     ]
-    assert sso(without_carol, full_tenant, store_url, outputs, "apply").exit_code == 0
+    assert sso(without_carol, full_tenant, store_url, outputs, "apply", "--yes").exit_code == 0
     assert user(full_tenant, "carol@acme.com")["active"] is False  # deactivated, still there
     assert user(full_tenant, "zoe@acme.com")["active"] is True  # not ours: only dropped
     assert members(full_tenant, "platform-members") == {"bob@acme.io"}
@@ -229,7 +229,7 @@ def test_with_prune_a_leaver_is_dropped_and_deactivated_never_deleted_and_comes_
     spec = write_spec(everyone, prune=True, max_fraction=1.0)  # carol is back
     back = sso(spec, full_tenant, store_url, outputs, "plan", "--format", "json")
     assert ("update", "user", "carol@acme.com") in changes(back)  # reactivation
-    assert sso(spec, full_tenant, store_url, outputs, "apply").exit_code == 0
+    assert sso(spec, full_tenant, store_url, outputs, "apply", "--yes").exit_code == 0
     assert user(full_tenant, "carol@acme.com")["active"] is True
     assert full_tenant.user_names() == {**PEOPLE, "zoe@acme.com": 1}
 
@@ -238,7 +238,7 @@ def test_without_prune_leavers_stay_and_a_role_change_moves_teams_once_linked(
     full_tenant: Tenant, write_spec: Callable[..., Path], store_url: str, outputs: Path
 ) -> None:
     spec = write_spec()
-    assert sso(spec, full_tenant, store_url, outputs, "apply").exit_code == 0
+    assert sso(spec, full_tenant, store_url, outputs, "apply", "--yes").exit_code == 0
     changed = write_spec({"platform": ["alice@acme.com", "bob@acme.io:admin"], "payments": []})
     planned = sso(changed, full_tenant, store_url, outputs, "plan", "--format", "json")
     assert changes(planned) == [
@@ -258,7 +258,7 @@ def test_without_prune_leavers_stay_and_a_role_change_moves_teams_once_linked(
             "outcome": "stays: prune is off",
         }
     ]
-    applied = sso(changed, full_tenant, store_url, outputs, "apply")
+    applied = sso(changed, full_tenant, store_url, outputs, "apply", "--yes")
     assert applied.exit_code == 0
     assert (
         "2 change(s) not carried out: they wait for team_link platform-admins, team_link "
@@ -269,7 +269,7 @@ def test_without_prune_leavers_stay_and_a_role_change_moves_teams_once_linked(
     for team in ("platform-admins", "platform-members"):
         confirmed = run("confirm", "team_link", team, changed, "--store", store_url)
         assert confirmed.exit_code == 0, confirmed.output
-    assert sso(changed, full_tenant, store_url, outputs, "apply").exit_code == 0
+    assert sso(changed, full_tenant, store_url, outputs, "apply", "--yes").exit_code == 0
     assert members(full_tenant, "platform-admins") == {"bob@acme.io"}
     assert members(full_tenant, "platform-members") == {"alice@acme.com"}
     assert members(full_tenant, "payments-members") == {"carol@acme.com"}
@@ -279,10 +279,23 @@ def test_removing_more_than_max_fraction_is_refused_and_nothing_changes(
     full_tenant: Tenant, write_spec: Callable[..., Path], store_url: str, outputs: Path
 ) -> None:
     spec = write_spec(prune=True, max_fraction=0.1)
-    assert sso(spec, full_tenant, store_url, outputs, "apply").exit_code == 0
+    assert sso(spec, full_tenant, store_url, outputs, "apply", "--yes").exit_code == 0
     fewer = write_spec({"platform": ["alice@acme.com:admin"], "payments": ["carol@acme.com"]},
                        prune=True, max_fraction=0.1)  # fmt: skip
-    refused = sso(fewer, full_tenant, store_url, outputs, "apply")
+    # plan says what apply will refuse, in the same words, and exits 1.
+    planned = sso(fewer, full_tenant, store_url, outputs, "plan", "--format", "json")
+    assert planned.exit_code == 1
+    assert [(r["reason"], r["organization"], r["removed"], r["current"], r["message"])
+            for r in json.loads(planned.stdout)["refusals"]] == [
+        ("mass_removal", None, 1, 3, "deactivate 1 of 3 managed user(s): more than "
+         "prune.maxFraction (10%) of an organization at once"),
+        ("mass_removal", "platform", 1, 2, "remove 1 of 2 member(s) from 'platform': more "
+         "than prune.maxFraction (10%) of an organization at once"),
+    ]  # fmt: skip
+    allowed = sso(fewer, full_tenant, store_url, outputs, "plan", "--allow-mass-removal")
+    assert allowed.exit_code == 2
+    assert "Apply would refuse" not in allowed.stdout
+    refused = sso(fewer, full_tenant, store_url, outputs, "apply", "--yes")
     assert refused.exit_code == 1
     assert refused.stderr == (
         "error: refusing to deactivate 1 of 3 managed user(s); remove 1 of 2 member(s) from "
@@ -297,7 +310,7 @@ def test_a_short_page_is_a_partial_read_and_nobody_is_removed(
     full_tenant: Tenant, write_spec: Callable[..., Path], store_url: str, outputs: Path
 ) -> None:
     spec = write_spec(prune=True, max_fraction=1.0)
-    assert sso(spec, full_tenant, store_url, outputs, "apply").exit_code == 0
+    assert sso(spec, full_tenant, store_url, outputs, "apply", "--yes").exit_code == 0
     fewer = write_spec({"platform": ["alice@acme.com:admin"], "payments": []}, prune=True,
                        max_fraction=1.0)  # fmt: skip
 
@@ -308,7 +321,7 @@ def test_a_short_page_is_a_partial_read_and_nobody_is_removed(
     with FaultProxy(full_tenant.url) as proxy:
         proxy.add(Fault("GET", "/Users", "edit", edit=drop_one, times=99))  # every page
         behind = Tenant(proxy.url, True)
-        result = sso(fewer, behind, store_url, outputs, "apply")
+        result = sso(fewer, behind, store_url, outputs, "apply", "--yes")
     assert result.exit_code == 0, result.output
     assert "the read of the SCIM directory was incomplete" in result.stdout
     assert "nobody will be removed in this run" in result.stdout
@@ -361,7 +374,7 @@ def test_plain_http_to_another_host_is_refused_before_anything_is_sent(
 def test_stages_reach_access_only_once_a_team_is_linked(
     full_tenant: Tenant, spec: Path, store_url: str, outputs: Path
 ) -> None:
-    assert sso(spec, full_tenant, store_url, outputs, "apply").exit_code == 0
+    assert sso(spec, full_tenant, store_url, outputs, "apply", "--yes").exit_code == 0
 
     def stages() -> dict[str, str]:
         status = sso(spec, full_tenant, store_url, outputs, "status", "--format", "json")
@@ -380,7 +393,7 @@ def test_stages_reach_access_only_once_a_team_is_linked(
 def test_a_hand_added_admin_is_named_and_drift_flags_it(
     full_tenant: Tenant, spec: Path, store_url: str, outputs: Path
 ) -> None:
-    assert sso(spec, full_tenant, store_url, outputs, "apply").exit_code == 0
+    assert sso(spec, full_tenant, store_url, outputs, "apply", "--yes").exit_code == 0
     hand_made(full_tenant)
     add_to_team(full_tenant, "platform-admins", "zoe@acme.com")
     drift = sso(spec, full_tenant, store_url, outputs, "drift")
@@ -396,7 +409,7 @@ def test_nobody_okta_does_not_let_in_is_provisioned(
     full_tenant: Tenant, spec: Path, store_url: str, write_outputs: Callable[..., Path]
 ) -> None:
     partial = write_outputs("partial.json", assigned_users=["alice@acme.com", "bob@acme.io"])
-    assert sso(spec, full_tenant, store_url, partial, "apply").exit_code == 0
+    assert sso(spec, full_tenant, store_url, partial, "apply", "--yes").exit_code == 0
     assert full_tenant.user_names() == {"alice@acme.com": 1, "bob@acme.io": 1}
     assert "payments-members" not in full_tenant.group_names()  # nobody to put in it yet
     waiting = sso(spec, full_tenant, store_url, partial, "plan", "--format", "json")
@@ -405,6 +418,6 @@ def test_nobody_okta_does_not_let_in_is_provisioned(
         "carol@acme.com"
     ]
     everyone = write_outputs("all.json")
-    assert sso(spec, full_tenant, store_url, everyone, "apply").exit_code == 0
+    assert sso(spec, full_tenant, store_url, everyone, "apply", "--yes").exit_code == 0
     assert full_tenant.user_names() == PEOPLE
     assert members(full_tenant, "payments-members") == {"carol@acme.com"}

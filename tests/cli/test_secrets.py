@@ -53,7 +53,7 @@ def test_the_secret_and_its_fingerprint_appear_in_no_output_and_no_journal(
     for fmt in FORMATS:
         assert cli("plan", spec, *okta, "--format", fmt).exit_code == 2
         assert cli("drift", spec, *okta, "--format", fmt).exit_code == 2
-    assert cli("apply", spec, *okta, "--format", "json").exit_code == 0
+    assert cli("apply", "--yes", spec, *okta, "--format", "json").exit_code == 0
     assert cli("store", "accept", "platform", "alice@acme.com", "--store", store_url).exit_code == 0
     for step in confirm_all(spec, store_url, outputs):
         assert cli("confirm", *step.split(" "), spec, *okta).exit_code == 0  # again: no-op
@@ -69,21 +69,25 @@ def test_the_secret_and_its_fingerprint_appear_in_no_output_and_no_journal(
         if fmt == "text":  # the step says what changed since it was confirmed
             assert "Open again: client secret changed since tester@cli-tests" in plan.stdout
         assert cli("drift", spec, *rotation, "--format", fmt).exit_code == 2
-    assert cli("apply", spec, *rotation).exit_code == 0
+    assert cli("apply", "--yes", spec, *rotation).exit_code == 0
     assert cli("confirm", "sso_connection", "acme", spec, *rotation).exit_code == 0
 
     # Error paths, each with the secret in hand.
     with closing(SqlStore.sqlite(db)) as other:
         assert other.try_lock(enterprise="acme", holder=HOLDER, now=utcnow()) is None
-    assert cli("apply", spec, *rotation).exit_code == 3
+    assert cli("apply", "--yes", spec, *rotation).exit_code == 3
     foreign = write_outputs(
         "foreign.json", client_secret=secret, issuer="https://globex.okta.com/oauth2/aus9"
     )
     assert cli("plan", spec, "--store", store_url, "--okta-outputs", foreign).exit_code == 1
     broken = write_outputs("broken.json", text=f'{{"client_secret": "{secret}",}}')
-    assert cli("apply", spec, "--store", store_url, "--okta-outputs", broken).exit_code == 1
+    assert (
+        cli("apply", "--yes", spec, "--store", store_url, "--okta-outputs", broken).exit_code == 1
+    )
     empty_id = write_outputs("empty-id.json", client_id="")
-    assert cli("apply", spec, "--store", store_url, "--okta-outputs", empty_id).exit_code == 1
+    assert (
+        cli("apply", "--yes", spec, "--store", store_url, "--okta-outputs", empty_id).exit_code == 1
+    )
     unassigned = write_outputs("unassigned.json", assigned_users=secret)
     assert cli("status", spec, "--store", store_url, "--okta-outputs", unassigned).exit_code == 1
 

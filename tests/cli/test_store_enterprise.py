@@ -22,7 +22,7 @@ def applied(tmp_path: Path, store_url: str) -> Callable[[str], None]:
         spec = tmp_path / "checkouts" / name / "enterprise.yaml"
         spec.parent.mkdir(parents=True)
         spec.write_text(spec_yaml(TEAM, name=name))
-        assert run("apply", spec, "--store", store_url).exit_code == 0
+        assert run("apply", "--yes", spec, "--store", store_url).exit_code == 0
 
     return apply
 

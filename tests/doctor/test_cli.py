@@ -55,7 +55,13 @@ class Setup:
     def applied(self, issuer: str, *verified: str) -> Setup:
         assert (
             run(
-                "apply", self.spec, "--store", self.store, "--okta-outputs", self.outputs(issuer)
+                "apply",
+                "--yes",
+                self.spec,
+                "--store",
+                self.store,
+                "--okta-outputs",
+                self.outputs(issuer),
             ).exit_code
             == 0
         )

@@ -418,7 +418,10 @@ def test_pull_requests_from_forks_get_tests_and_review_but_no_secret() -> None:
     review_runs = "\n".join(step.get("run", "") for step in workflow["jobs"]["review"]["steps"])
     assert "$GITHUB_STEP_SUMMARY" in review_runs
     # And jobs that hold secrets are those that check.
-    assert {name for name, job in workflow["jobs"].items() if "environment" in job} == {"preview"}
+    assert {name for name, job in workflow["jobs"].items() if "environment" in job} == {
+        "preview",
+        "plan",
+    }
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
@@ -455,7 +458,7 @@ def test_the_insomnia_side_gets_the_scim_connector_from_env_on_its_steps_only() 
                 assert "INSOMNIA_SSO_SCIM_URL" in env
             else:
                 assert "INSOMNIA_SSO_SCIM_TOKEN" not in env, f"{path.stem}:{job_name}"
-    assert sorted(users) == ["apply:apply", "drift:drift"]
+    assert sorted(users) == ["apply:apply", "apply:apply", "drift:drift", "pull-request:plan"]
 
 
 def test_make_lint_runs_zizmor_offline_on_the_workflows() -> None:
@@ -502,10 +505,11 @@ def test_the_okta_provider_gets_a_service_app_key_not_an_api_token() -> None:
 
 def test_pull_requests_see_the_full_history_for_review() -> None:
     workflow = load(WORKFLOWS / "pull-request.yml")
+    # The plan job reads one spec and needs no history.
     checkouts = [
         step
-        for _, step in steps(workflow)
-        if str(step.get("uses", "")).startswith("actions/checkout")
+        for job, step in steps(workflow)
+        if str(step.get("uses", "")).startswith("actions/checkout") and job != "plan"
     ]
     assert checkouts
     assert all(step["with"]["fetch-depth"] == 0 for step in checkouts)
@@ -543,6 +547,124 @@ def test_apply_runs_pulumi_up_before_insomnia_sso_apply_and_never_overlaps() -> 
     assert pulumi_up < apply
     assert triggers(workflow)["push"]["branches"] == ["main"]
     assert workflow["concurrency"]["cancel-in-progress"] is False
+
+
+# Plans, saved and approved ---------------------------------------------------------------
+
+UPLOAD = "actions/upload-artifact@"
+
+
+def option_value(args: Sequence[str], name: str) -> str | None:
+    """The value of `--name VALUE` (or `--name=VALUE`) in one call's arguments."""
+    for i, word in enumerate(args):
+        if word == name and i + 1 < len(args):
+            return args[i + 1]
+        if word.startswith(name + "="):
+            return word.partition("=")[2]
+    return None
+
+
+def approved(calls: Sequence[Sequence[str]]) -> list[str]:
+    """Every `apply` among calls in order, unless it passes --yes or applies a file that an
+    earlier `plan --out FILE` of the same calls saved: the ones that could change nothing."""
+    saved: set[str] = set()
+    unapproved = []
+    for args in calls:
+        if args[:1] == ["plan"] and (out := option_value(args, "--out")):
+            saved.add(Path(out).name)
+        if args[:1] == ["apply"]:
+            positional = [a for a in args[1:] if not a.startswith("-")]
+            by_file = any(Path(a).name in saved for a in positional)
+            if not by_file and not {"--yes", "-y"} & set(args):
+                unapproved.append(" ".join(args))
+    return unapproved
+
+
+def test_every_apply_in_a_pipeline_is_approved_by_a_saved_plan_or_yes() -> None:
+    for path in WORKFLOW_FILES:
+        for job_name, job in load(path)["jobs"].items():
+            calls = [
+                args for step in job.get("steps", []) for args in invocations(step.get("run", ""))
+            ]
+            assert approved(calls) == [], f"{path.name}:{job_name}"
+    sketch = [args for script in gitlab_sketch_scripts() for args in invocations(script)]
+    assert approved(sketch) == [], "docs/pipelines.md"
+
+
+def test_approved_finds_an_apply_without_approval() -> None:
+    assert approved([["apply", "specs/"]]) == ["apply specs/"]
+    assert approved([["apply", "a.plan"]]) == ["apply a.plan"]  # no plan saved it
+    assert approved([["plan", "--out", "../a.plan"], ["apply", "a.plan"]]) == []
+    assert approved([["apply", "specs/", "--yes"]]) == []
+
+
+def saving_plan_steps(job: dict[str, Any]) -> list[tuple[int, str]]:
+    """(index, file) of each step whose `insomnia-sso plan` saves the plan."""
+    return [
+        (i, out)
+        for i, step in enumerate(job["steps"])
+        for args in invocations(step.get("run", ""))
+        if args[:1] == ["plan"] and (out := option_value(args, "--out"))
+    ]
+
+
+def uploads(job: dict[str, Any]) -> list[tuple[int, str]]:
+    """(index, path text) of each upload-artifact step."""
+    return [
+        (i, str((step.get("with") or {}).get("path", "")))
+        for i, step in enumerate(job["steps"])
+        if str(step.get("uses", "")).startswith(UPLOAD)
+    ]
+
+
+def test_the_pull_request_plan_is_saved_kept_and_made_by_the_base_branch_code() -> None:
+    workflow = load(WORKFLOWS / "pull-request.yml")
+    job = workflow["jobs"]["plan"]
+    assert SAME_REPOSITORY in job["if"]
+    checkouts = {
+        (step.get("with") or {}).get("path"): (step.get("with") or {}).get("ref")
+        for step in job["steps"]
+        if str(step.get("uses", "")).startswith("actions/checkout@")
+    }
+    assert checkouts == {
+        "trusted": "${{ github.event.pull_request.base.sha }}",
+        "proposed": None,
+    }
+    runs = [step.get("run", "") for step in job["steps"]]
+    # Only the base branch's code is installed and run; the pull request's spec is read.
+    assert [words for run in runs for words in shell_commands(run) if words[0] == "make"] == [
+        ["make", "-C", "trusted", "install"]
+    ]
+    [(index, out)] = saving_plan_steps(job)
+    [plan_args] = invocations(job["steps"][index]["run"])
+    assert plan_args[1].startswith("../proposed/specs/")
+    assert job["steps"][index].get("working-directory") == "trusted"
+    [(upload, paths)] = uploads(job)
+    assert upload > index
+    assert Path(out).name in paths.split()
+    # The comment shows it.
+    comment = workflow["jobs"]["comment"]
+    assert "plan" in comment["needs"]
+    assert "needs.plan.outputs.markdown" in str(comment["steps"])
+
+
+def test_the_merge_saves_the_plan_after_pulumi_up_and_applies_exactly_that_file() -> None:
+    job = load(WORKFLOWS / "apply.yml")["jobs"]["apply"]
+    runs = [step.get("run", "") for step in job["steps"]]
+    pulumi_up = next(i for i, run in enumerate(runs) if "pulumi up" in run)
+    [(planned, out)] = saving_plan_steps(job)
+    [(upload, paths)] = uploads(job)
+    applies = [
+        (i, args)
+        for i, run in enumerate(runs)
+        for args in invocations(run)
+        if args[:1] == ["apply"]
+    ]
+    [(applied, args)] = applies
+    assert pulumi_up < planned < upload < applied
+    assert args[1] == out  # the file the plan step saved, first
+    assert "--yes" not in args  # the file is the approval
+    assert out in paths.split()
 
 
 def test_drift_runs_on_a_schedule_and_reports_to_one_labelled_issue() -> None:
@@ -677,17 +799,40 @@ def test_the_parser_finds_a_made_up_flag_end_to_end() -> None:
     assert problems == ["`insomnia-sso plan` has no option --made-up"]
 
 
+def doc_sketches() -> dict[str, Any]:
+    """Every ```yaml block of docs/pipelines.md, parsed, by the heading above it."""
+    text = (ROOT / "docs" / "pipelines.md").read_text()
+    sketches = {}
+    for block in re.finditer(r"```yaml\n(.*?)```", text, re.DOTALL):
+        heading = re.findall(r"^#+ (.*)$", text[: block.start()], re.MULTILINE)[-1]
+        sketches[heading] = yaml.safe_load(block.group(1))
+    assert sketches, "docs/pipelines.md has no yaml sketch"
+    return sketches
+
+
+def sketch_scripts(sketch: Any) -> Iterator[str]:
+    """Every script of a sketch: GitLab's `script` lines and GitHub's `run` steps."""
+    for path, value in strings(sketch):
+        if "script" in path or path[-1:] == ("run",):
+            yield value
+
+
 def gitlab_sketch_scripts() -> Iterator[str]:
     """Every script line of the `.gitlab-ci.yml` sketch in docs/pipelines.md."""
-    text = (ROOT / "docs" / "pipelines.md").read_text()
-    block = re.search(r"```yaml\n(.*?)```", text, re.DOTALL)
-    assert block, "docs/pipelines.md has no yaml sketch"
-    for path, value in strings(yaml.safe_load(block.group(1))):
-        if "script" in path:
-            yield value
+    yield from sketch_scripts(doc_sketches()["GitLab CI"])
 
 
 def test_the_gitlab_sketch_in_the_docs_uses_real_commands_too() -> None:
     calls = [args for script in gitlab_sketch_scripts() for args in invocations(script)]
-    assert {args[0] for args in calls} >= {"validate", "review", "apply", "drift"}
+    assert {args[0] for args in calls} >= {"validate", "review", "plan", "apply", "drift"}
     assert [problem for args in calls for problem in check_invocation(args, main)] == []
+
+
+def test_every_sketch_in_the_docs_calls_real_commands_and_approves_its_applies() -> None:
+    sketches = doc_sketches()
+    assert len(sketches) >= 2  # GitLab CI, and the merge split in two jobs
+    for heading, sketch in sketches.items():
+        calls = [args for script in sketch_scripts(sketch) for args in invocations(script)]
+        assert calls, heading
+        assert [problem for args in calls for problem in check_invocation(args, main)] == []
+        assert approved(calls) == [], heading
