@@ -52,10 +52,8 @@ def confirm_steps(
         raise InsomniaSsoError("--txt goes with `confirm domain` and one domain only")
     if kind == ACCEPTANCE:
         pairs = [_member_key(key) for key in keys]
-        return [
-            record_acceptance(store, enterprise.name, org, email, actor=actor, now=now)
-            for org, email in pairs
-        ]
+        store.accept_invitations(enterprise=enterprise.name, people=pairs, actor=actor, now=now)
+        return [_accepted(org, email) for org, email in pairs]
     actual = store.read(enterprise=enterprise.name, now=now)
     steps = [_find(enterprise, outputs, actual, kind, key) for key in keys]
     return [
@@ -201,12 +199,15 @@ def record_acceptance(
 ) -> str:
     """Record that a person accepted their ledger invitation (`confirm acceptance`, `store
     accept`); returns the sentence to show."""
-    email = email.lower()
     store.accept_invitation(
         enterprise=enterprise, organization=organization, email=email, actor=actor, now=now
     )
+    return _accepted(organization, email)
+
+
+def _accepted(organization: str, email: str) -> str:
     return (
-        f"Recorded: {organization}/{email} accepted and is a member of {organization} "
+        f"Recorded: {organization}/{email.lower()} accepted and is a member of {organization} "
         "(in the record's ledger; nothing was changed in Insomnia)."
     )
 
@@ -250,11 +251,8 @@ def record_members(
                     )
                 )
         store.write(enterprise=enterprise, changes=invite, actor=actor, now=now)
-        for change in invite:
-            organization, email = split_member_key(change.key)
-            store.accept_invitation(
-                enterprise=enterprise, organization=organization, email=email, actor=actor, now=now
-            )
+        accepted = [split_member_key(change.key) for change in invite]
+        store.accept_invitations(enterprise=enterprise, people=accepted, actor=actor, now=now)
         store.write(enterprise=enterprise, changes=roles, actor=actor, now=now)
     already = f"; {known} were members in the record already" if known else ""
     set_roles = f"; {len(roles)} role(s) set as the list says" if roles else ""

@@ -73,14 +73,23 @@ class ManualStep:
     key: str
     after: Mapping[str, Any]
     instructions: str
-    digest: str
+    fingerprint: str | Mapping[str, Any]
+    """The digest, or the values it is taken of when first asked for (`digest`): a plan of
+    100,000 invitations compares few of them with a confirmation."""
     public_digest: str = ""
     secret_unknown: bool = False
     ready: bool = True
     removal: bool = False
-    fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    fields: Mapping[str, str] = field(default_factory=lambda: NO_FIELDS)
     """A fingerprint of each value, by name: recorded with a confirmation, so a step open
     again can say which value changed since (`reopened`)."""
+
+    @property
+    def digest(self) -> str:
+        """A fingerprint of the values that matter; a confirmation with it closes the step."""
+        if isinstance(self.fingerprint, str):
+            return self.fingerprint
+        return digest(self.fingerprint)
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON shape of one manual step."""
@@ -121,14 +130,20 @@ def field_digests(values: Mapping[str, Any]) -> Mapping[str, str]:
     return _frozen(**{name: digest({name: value})[7:23] for name, value in values.items()})
 
 
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def digest(values: Mapping[str, Any]) -> str:
     """A stable fingerprint of the values a step asks for (sorted-key JSON, SHA-256)."""
-    text = json.dumps(dict(values), sort_keys=True, separators=(",", ":"))
+    text = _DIGEST_JSON.encode(dict(values))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 DOMAIN_DIGEST = digest({"claimed": True})
 """Every claimed domain's step has the same values (the name is its key): claimed."""
+
+
+NO_FIELDS: Mapping[str, str] = MappingProxyType({})
 
 
 def _frozen(**values: Any) -> Mapping[str, Any]:
@@ -282,14 +297,16 @@ def all_steps(
     them sign in yet) get no invitation step."""
     steps = domain_steps(enterprise, actual)
     steps.append(sso_step(enterprise, outputs))
-    ledger = [] if teams else ledger_steps(enterprise, actual, held)
+    by_org: dict[str, list[ManualStep]] = {}
+    for step in [] if teams else ledger_steps(enterprise, actual, held):
+        by_org.setdefault(step.key.partition("/")[0], []).append(step)
     for org in enterprise.spec.organizations:
         steps.append(organization_step(org.name))
         if teams:
             steps.extend(team_link_steps(enterprise, org.name))
-        steps.extend(s for s in ledger if s.key.partition("/")[0] == org.name)
-    names = {org.name for org in enterprise.spec.organizations}
-    steps.extend(s for s in ledger if s.key.partition("/")[0] not in names)
+        steps.extend(by_org.pop(org.name, ()))
+    for left in by_org.values():  # organizations that left the spec, in the record's order
+        steps.extend(left)
     steps.extend(owner_steps(enterprise))
     return steps
 
@@ -306,13 +323,11 @@ def open_steps(
     found = actual.confirmations
     steps = all_steps(enterprise, outputs, actual, teams=teams, held=held)
     done = {
-        (step.kind, step.key)
-        for step in steps
-        if step.done_by(found.get((step.kind.value, step.key)))
+        (step.kind, step.key) for step in steps if step.done_by(found.get((step.kind, step.key)))
     }
     existing = _organizations_known_to_exist(enterprise, steps, done, actual)
     return tuple(
-        _again(step, found.get((step.kind.value, step.key)))
+        _again(step, found.get((step.kind, step.key)))
         for step in steps
         if (step.kind, step.key) not in done
         and not (step.kind is StepKind.ORGANIZATION and step.key in existing)
@@ -344,8 +359,9 @@ def ledger_steps(
         for person in org.members
         if person.email not in held
     }
+    invitation_kind = StepKind.INVITATION  # a StrEnum: keys the confirmations as its value
     for key, invitation in sorted(actual.invitations.items()):
-        confirmed = actual.confirmations.get((StepKind.INVITATION.value, key))
+        confirmed = actual.confirmations.get((invitation_kind, key))
         status = invitation.status_at(actual.as_of)
         if key in wanted and status in (InvitationStatus.PENDING, InvitationStatus.EXPIRED):
             step = _send_step(invitation, status, confirmed)
@@ -403,7 +419,7 @@ def _revoke_step(invitation: InvitationState, confirmed: Confirmation | None) ->
 def _member_step(invitation: InvitationState, actual: ActualState) -> ManualStep | None:
     key = invitation.key
     member = actual.members.get(key)
-    confirmed = actual.confirmations.get((StepKind.MEMBER.value, key))
+    confirmed = actual.confirmations.get((StepKind.MEMBER, key))
     action, role = _action(confirmed)
     current = confirmed is not None and confirmed.at >= invitation.invited_at
     org, email = invitation.organization, invitation.email
@@ -430,15 +446,14 @@ def _ledger_step(
     kind: StepKind, invitation: InvitationState, values: dict[str, str], where: str
 ) -> ManualStep:
     key = invitation.key
-    # The digest names the invitation it is about (when it was recorded): a confirmation
-    # for an earlier one, re-recorded since, never closes this one.
-    recorded = invitation.invited_at.isoformat()
     return ManualStep(
         kind,
         key,
-        _frozen(**values),
-        f"{where}. Then: insomnia-sso confirm {kind.value} {key}",
-        digest({**values, "recorded": recorded}),
+        MappingProxyType(values),
+        f"{where}. Then: insomnia-sso confirm {kind} {key}",
+        # The digest names the invitation it is about (when it was recorded): a confirmation
+        # for an earlier one, re-recorded since, never closes this one.
+        MappingProxyType({**values, "recorded": invitation.invited_at.isoformat()}),
     )
 
 

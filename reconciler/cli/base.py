@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
+from reconciler import gc_policy
 from reconciler.errors import InsomniaSsoError, SpecError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -20,12 +22,43 @@ class MisuseError(click.UsageError):
     exit_code = 1
 
 
+COMMAND_MODULES: dict[str, str] = {
+    "validate": "spec_cmds",
+    "schema": "spec_cmds",
+    "plan": "plan_cmds",
+    "drift": "plan_cmds",
+    "apply": "apply_cmds",
+    "status": "reconcile_cmds",
+    "confirm": "reconcile_cmds",
+    "store": "reconcile_cmds",
+    "review": "review_cmds",
+    "doctor": "doctor_cmds",
+    "okta-preview": "okta_cmds",
+    "import": "import_cmds",
+}
+"""Which module of `reconciler.cli` defines each command. A command's module is imported only
+when that command runs (or help lists it), so `validate`, run by editors and pre-commit on
+every save, never pays for the HTTP, DNS, SCIM, Pulumi or terminal libraries other commands
+use."""
+
+
 class InsomniaGroup(click.Group):
-    """Turns every user-facing error into its message and exit code, never a traceback."""
+    """Turns every user-facing error into its message and exit code, never a traceback, and
+    loads each command's module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMAND_MODULES) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"reconciler.cli.{module}")  # registers itself on `main`
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with gc_policy.command():
+                return super().invoke(ctx)
         except click.UsageError as err:
             raise MisuseError(err.message, err.ctx) from None
         except SpecError as err:

@@ -22,6 +22,7 @@ from reconciler.cli.reconcile_cmds import (
     read_state,
     reconcile_options,
 )
+from reconciler.cli.terminal import echo_lines
 from reconciler.plan import Plan, plan
 from reconciler.refusals import Refusal, mass_removals, refusals
 from reconciler.render import plan_json, plan_markdown, plan_text
@@ -53,8 +54,7 @@ def emit_plan(
     elif output_format == "markdown":
         click.echo(plan_markdown(result, title=title, refusals=refused), nl=False, err=err)
     else:
-        for line, color in plan_text(result, refused):
-            click.secho(line, fg=color, err=err)
+        echo_lines(plan_text(result, refused), err=err)
 
 
 def with_allowed(result: Plan, allow_mass_removal: bool) -> Plan:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -51,6 +51,23 @@ def say(line: str) -> None:
     """A line on stderr that does not collide with the status line (retry waits, notes)."""
     STATUS.clear()
     click.echo(line, err=True)
+
+
+LINES_PER_WRITE = 4096
+
+
+def echo_lines(lines: Iterable[tuple[str, str | None]], *, err: bool = False) -> None:
+    """Lines, each with the color it deserves, written a few thousand at a time: a plan of
+    100,000 steps is some thirty writes (and terminal checks), not 100,000. Colors reach a
+    terminal only; click takes them out of anything else, as it does line by line."""
+    batch: list[str] = []
+    for line, color in lines:
+        batch.append(click.style(line, fg=color) if color and line else line)
+        if len(batch) == LINES_PER_WRITE:
+            click.echo("\n".join(batch), err=err)
+            batch.clear()
+    if batch:
+        click.echo("\n".join(batch), err=err)
 
 
 def read_progress() -> Callable[[str, int, int], None] | None:

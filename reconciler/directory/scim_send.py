@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler import gc_policy
 from reconciler.directory.scim_bulk import BulkSender
 from reconciler.directory.scim_types import Features, Known, Op, Outcome
 from reconciler.directory.transport import (
@@ -76,6 +77,7 @@ class Sender:
         """Carry out one phase's operations; a rejected token stops it (raised)."""
         if not ops:
             return
+        gc_policy.resume()  # one request per change leaves cycles behind: collect them
         if self.bulk:
             self._bulk.send([op for op in ops if op.run is None])
             ops = [op for op in ops if op.run is not None]

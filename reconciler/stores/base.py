@@ -216,11 +216,26 @@ class Store(ABC):
     def journal(self, *, enterprise: str, limit: int = 100) -> list[JournalEntry]:
         """The latest journal rows, newest first."""
 
-    @abstractmethod
     def accept_invitation(
         self, *, enterprise: str, organization: str, email: str, actor: str, now: datetime
     ) -> None:
         """Record that a person accepted their pending invitation and became a member."""
+        self.accept_invitations(
+            enterprise=enterprise, people=[(organization, email)], actor=actor, now=now
+        )
+
+    @abstractmethod
+    def accept_invitations(
+        self,
+        *,
+        enterprise: str,
+        people: Sequence[tuple[str, str]],
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Record that each (organization, email) accepted their pending invitation and became
+        a member, in one transaction: StoreError, and nothing recorded, when any of them has
+        no pending, unexpired invitation."""
 
     @abstractmethod
     def invitation_sent(

@@ -17,15 +17,14 @@ snapshot (one query per table); `write` is one transaction per batch.
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from itertools import groupby
 
 import sqlalchemy as sa
 
+from reconciler import gc_policy
 from reconciler.errors import StoreError
 from reconciler.plan_types import PlanChange
 from reconciler.state import (
@@ -72,20 +71,6 @@ from reconciler.stores.statements import (
 from reconciler.stores.tables import journal
 
 _STATUSES = {status.value: status for status in InvitationStatus}
-
-
-@contextmanager
-def _no_gc_pauses() -> Iterator[None]:
-    """The cyclic garbage collector off while a snapshot's rows become dataclasses: they
-    hold no cycles, and every full pass over 100,000 new objects (and all SQLAlchemy's)
-    would find nothing to free. Restored however the read ends."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _aware(moment: datetime) -> datetime:
@@ -148,7 +133,7 @@ class SqlStore(Store):
         """One consistent snapshot: one query per table, rows turned straight into dataclasses."""
         statuses = _STATUSES
         where = {"enterprise": enterprise}
-        with self._session.reading("read the store") as conn, _no_gc_pauses():
+        with self._session.reading("read the store") as conn, gc_policy.paused():
             if conn is None:
                 return ActualState(enterprise=enterprise, as_of=now)
             times = dialects.time_reader(conn)
@@ -359,30 +344,41 @@ class SqlStore(Store):
 
     # -- people, confirmations and the directory's resources -----------------------------------
 
-    def accept_invitation(
-        self, *, enterprise: str, organization: str, email: str, actor: str, now: datetime
+    def accept_invitations(
+        self,
+        *,
+        enterprise: str,
+        people: Sequence[tuple[str, str]],
+        actor: str,
+        now: datetime,
     ) -> None:
-        """A pending, unexpired invitation becomes accepted and the person a member."""
+        """Pending, unexpired invitations become accepted and their people members, all in
+        one transaction (each row checked first, so one refusal records nothing)."""
         _aware(now)
-        email = email.lower()
-        key = member_key(organization, email)
         found, accepted = ledger.acceptance()
-        where = {"p_enterprise": enterprise, "p_organization": organization, "p_email": email}
+        rows: list[dict[str, object]] = []
+        events = []
         with self._session.writing("record the acceptance", create=False) as conn:
             stamp = dialects.driver_time(conn, now)
-            row = conn.execute(found, where).first()
-            role, status, expires_at = row or (None, None, None)
-            refuse_acceptance(enterprise, key, status, expires_at, now)
-            conn.execute(accepted, {**where, "p_now": now})
-            conn.execute(
-                ledger.membership(dialects.upsert(conn)), {**where, "p_role": role, "p_now": now}
-            )
-            detail = {"before": {"status": status}, "after": {"status": "accepted"}}
-            what = ("accept", "invitation", key)
-            dialects.add_journal(
-                conn,
-                [journal_event(enterprise, stamp, actor, what, "recorded", detail)],
-            )
+            for organization, email in dict.fromkeys((o, e.lower()) for o, e in people):
+                key = member_key(organization, email)
+                where = {
+                    "p_enterprise": enterprise,
+                    "p_organization": organization,
+                    "p_email": email,
+                }
+                row = conn.execute(found, where).first()
+                role, status, expires_at = row or (None, None, None)
+                refuse_acceptance(enterprise, key, status, expires_at, now)
+                rows.append({**where, "p_role": role, "p_now": now})
+                detail = {"before": {"status": status}, "after": {"status": "accepted"}}
+                what = ("accept", "invitation", key)
+                events.append(journal_event(enterprise, stamp, actor, what, "recorded", detail))
+            if not rows:
+                return
+            conn.execute(accepted, [{k: v for k, v in r.items() if k != "p_role"} for r in rows])
+            conn.execute(ledger.membership(dialects.upsert(conn)), rows)
+            dialects.add_journal(conn, events)
 
     def invitation_sent(
         self, *, enterprise: str, organization: str, email: str, actor: str, now: datetime

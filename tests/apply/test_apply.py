@@ -327,8 +327,8 @@ class Delegating(Store):
     def journal(self, *, enterprise: str, limit: int = 100) -> list:
         return self.inner.journal(enterprise=enterprise, limit=limit)
 
-    def accept_invitation(self, **kwargs) -> None:
-        self.inner.accept_invitation(**kwargs)
+    def accept_invitations(self, **kwargs) -> None:
+        self.inner.accept_invitations(**kwargs)
 
     def invitation_sent(self, **kwargs) -> None:
         self.inner.invitation_sent(**kwargs)

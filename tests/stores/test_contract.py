@@ -591,6 +591,26 @@ def test_an_expired_invitation_cannot_be_accepted(store: Store) -> None:
     assert store.read(enterprise="acme", now=NOW).members == {}
 
 
+def test_many_acceptances_are_one_transaction_and_one_refusal_records_none(store: Store) -> None:
+    write(store, *FOUNDATION)
+    people = [("platform", "alice@acme.com"), ("platform", "carol@acme.com")]
+    with pytest.raises(StoreError, match=r"no invitation for platform/carol@acme\.com"):
+        store.accept_invitations(enterprise="acme", people=people, actor="bob", now=NOW)
+    actual = store.read(enterprise="acme", now=NOW)
+    assert actual.members == {}
+    assert actual.invitations["platform/alice@acme.com"].status is InvitationStatus.PENDING
+
+    both = [("platform", "alice@acme.com"), ("platform", "Bob@acme.io")]
+    store.accept_invitations(enterprise="acme", people=both, actor="bob", now=LATER)
+    members = store.read(enterprise="acme", now=LATER).members
+    assert {key: m.role for key, m in members.items()} == {
+        "platform/alice@acme.com": "admin",
+        "platform/bob@acme.io": "member",
+    }
+    accepted = [e for e in store.journal(enterprise="acme") if e.action == "accept"]
+    assert sorted(e.key for e in accepted) == ["platform/alice@acme.com", "platform/bob@acme.io"]
+
+
 def test_a_members_role_changes_and_a_member_is_removed(store: Store) -> None:
     write(store, *FOUNDATION)
     accept(store, "platform/alice@acme.com")

@@ -1,0 +1,218 @@
+"""The whole process, timed from outside: the CLI as a pipeline or an editor runs it.
+
+    .venv/bin/python -m bench.cli [--people 1000,10000,100000,300000] [--repeat 5]
+
+For each size, in a temporary folder (a SQLite record in `.insomnia-sso/`, the Okta outputs
+in a file, the plan written to a file as a pipeline's log would be):
+  - floor: PyYAML's C loader only parsing the same spec, in-process (no validation, no
+    start-up): the yardstick every figure below is divided by;
+  - first apply: `insomnia-sso apply SPEC --yes` into an empty record;
+  - plan, all to invite: `insomnia-sso plan SPEC` right after it (median of runs), every
+    person's invitation an open step;
+  - accept all: `insomnia-sso confirm acceptance --keys-from FILE`, everyone at once;
+  - no-op plan: `insomnia-sso plan SPEC` once everyone is a member (median of runs);
+  - peak RSS of each command (the child's own high-water mark, from wait4);
+  - µs per person, and how that cost grows: from 1,000 to 10,000 against 10,000 to 100,000.
+Then start-up: `insomnia-sso validate` of the 13-person example spec against
+`python -c "import click, pydantic"` (medians of --repeat runs each).
+
+Targets: validate within 2x click+pydantic; at 100,000 people the no-op plan within 0.35x
+and the first apply within 0.55x of the floor; the per-person cost from 10,000 to 100,000
+within 1.3x that from 1,000 to 10,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from bench.common import spec_text
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = [str(Path(sys.executable).with_name("insomnia-sso"))]
+EXAMPLE_SPEC = ROOT / "specs" / "enterprise.yaml"
+
+VALIDATE_TARGET = 2.0
+NOOP_TARGET = 0.35
+APPLY_TARGET = 0.55
+GROWTH_TARGET = 1.3
+
+
+def run(command: list[str], output: Path | None = None) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS in MiB and exit code of one child process."""
+    sink = open(output, "w") if output else open(os.devnull, "w")  # noqa: SIM115
+    with sink:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=sink, stderr=subprocess.PIPE, cwd=ROOT)
+        assert child.stderr is not None
+        err = child.stderr.read()
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0, 2):
+        raise SystemExit(f"{' '.join(command[2:5])}… exited {child.returncode}: {err[-500:]!r}")
+    return seconds, usage.ru_maxrss / 1024, child.returncode
+
+
+def median_run(command: list[str], repeat: int, output: Path | None = None) -> tuple[float, float]:
+    runs = [run(command, output) for _ in range(repeat)]
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def outputs_file(spec: Path, folder: Path) -> Path:
+    """Okta outputs as `pulumi stack output --json --show-secrets` gives them: everyone in the
+    spec assigned."""
+    people = sorted(
+        {
+            member["email"].lower()
+            for org in yaml.load(spec.read_text(), Loader=yaml.CSafeLoader)["spec"]["organizations"]
+            for member in org["members"]
+        }
+    )
+    path = folder / "outputs.json"
+    path.write_text(
+        json.dumps(
+            {
+                "client_id": "0oabench",
+                "client_secret": "bench-secret-not-real",
+                "issuer": "https://bench.okta.com/oauth2/ausbench",
+                "app_id": "0oabench",
+                "auth_server_id": "ausbench",
+                "assigned_users": people,
+            }
+        )
+    )
+    return path
+
+
+def floor(spec: Path, repeat: int) -> float:
+    """PyYAML's C loader parsing the spec, in-process: median seconds."""
+    text = spec.read_text()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        yaml.load(text, Loader=yaml.CSafeLoader)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure_size(people: int, repeat: int, folder: Path) -> dict[str, float]:
+    spec = folder / f"spec-{people}.yaml"
+    spec.write_text(spec_text(people, max(1, people // 2000)))
+    outputs = outputs_file(spec, folder)
+    record = folder / ".insomnia-sso" / f"state-{people}.db"
+    record.parent.mkdir(exist_ok=True)
+    common = ["--store", f"sqlite:///{record}", "--okta-outputs", str(outputs)]
+    log = folder / "out.txt"
+    parse = floor(spec, repeat)
+    apply_s, apply_rss, _ = run([*CLI, "apply", str(spec), *common, "--yes"], log)
+    todo_s, todo_rss = median_run([*CLI, "plan", str(spec), *common], repeat, log)
+    keys = folder / "accepted.txt"
+    keys.write_text("".join(f"{key}\n" for key in invitation_keys(log)))
+    accept_s, _, _ = run(
+        [*CLI, "confirm", "acceptance", "--keys-from", str(keys), str(spec), *common]
+    )
+    plan_s, plan_rss = median_run([*CLI, "plan", str(spec), *common], repeat, log)
+    return {
+        "people": people,
+        "floor": parse,
+        "apply": apply_s,
+        "apply_rss": apply_rss,
+        "todo": todo_s,
+        "todo_rss": todo_rss,
+        "accept": accept_s,
+        "plan": plan_s,
+        "plan_rss": plan_rss,
+    }
+
+
+def invitation_keys(plan_text: Path) -> list[str]:
+    """The keys of the invitation steps a text plan lists (`N. invitation ORG/EMAIL: …`)."""
+    keys = []
+    with plan_text.open() as lines:
+        for line in lines:
+            words = line.split(maxsplit=3)
+            if len(words) > 2 and words[1] == "invitation":
+                keys.append(words[2].rstrip(":"))
+    return keys
+
+
+def startup(repeat: int) -> tuple[float, float]:
+    base, _ = median_run([sys.executable, "-c", "import click, pydantic"], repeat)
+    validate, _ = median_run([*CLI, "validate", str(EXAMPLE_SPEC)], repeat)
+    return validate, base
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "OVER TARGET"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", default="1000,10000,100000,300000")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.people.split(",")]
+    print(
+        f"whole process, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+        f"{time.strftime('%Y-%m-%d')}"
+    )
+    validate, base = startup(max(args.repeat, 9))
+    ok = validate <= VALIDATE_TARGET * base
+    print(
+        f"  validate (13 people) {validate * 1000:6.1f} ms   import click, pydantic "
+        f"{base * 1000:6.1f} ms   ratio {validate / base:4.2f}x  "
+        f"(target <= {VALIDATE_TARGET}x: {verdict(ok)})"
+    )
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for people in sizes:
+            repeat = args.repeat if people <= 100_000 else max(1, args.repeat // 2)
+            rows.append(measure_size(people, repeat, Path(tmp)))
+    print(
+        f"  {'people':>8} {'floor':>7} {'first apply':>21} {'plan, all to invite':>20} "
+        f"{'accept all':>10} {'no-op plan':>21} {'µs/person':>9}"
+    )
+    for row in rows:
+        print(
+            f"  {row['people']:>8,} {row['floor']:6.2f}s "
+            f"{row['apply']:6.2f}s {row['apply'] / row['floor']:5.2f}x {row['apply_rss']:5.0f} MiB "
+            f"{row['todo']:6.2f}s {row['todo_rss']:7.0f} MiB {row['accept']:9.2f}s "
+            f"{row['plan']:6.2f}s {row['plan'] / row['floor']:5.2f}x {row['plan_rss']:5.0f} MiB "
+            f"{row['plan'] / row['people'] * 1e6:9.1f}"
+        )
+    by_size = {row["people"]: row for row in rows}
+    if 100_000 in by_size:
+        row = by_size[100_000]
+        ok &= row["plan"] <= NOOP_TARGET * row["floor"]
+        ok &= row["apply"] <= APPLY_TARGET * row["floor"]
+        print(
+            f"  at 100,000: no-op plan {row['plan'] / row['floor']:.2f}x the floor "
+            f"(target <= {NOOP_TARGET}x: {verdict(row['plan'] <= NOOP_TARGET * row['floor'])}), "
+            f"first apply {row['apply'] / row['floor']:.2f}x "
+            f"(target <= {APPLY_TARGET}x: {verdict(row['apply'] <= APPLY_TARGET * row['floor'])})"
+        )
+    if {1_000, 10_000, 100_000} <= by_size.keys():
+        small = (by_size[10_000]["plan"] - by_size[1_000]["plan"]) / 9_000
+        large = (by_size[100_000]["plan"] - by_size[10_000]["plan"]) / 90_000
+        growth = large / small
+        ok &= growth <= GROWTH_TARGET
+        print(
+            f"  no-op plan, cost per added person: {small * 1e6:.1f} µs (1k→10k), "
+            f"{large * 1e6:.1f} µs (10k→100k): {growth:.2f}x "
+            f"(target <= {GROWTH_TARGET}x: {verdict(growth <= GROWTH_TARGET)})"
+        )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
