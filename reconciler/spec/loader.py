@@ -8,7 +8,6 @@ aliases as shared nodes, so the slow path cannot be blown up by an alias bomb ei
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,15 +20,9 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from reconciler.errors import Problem, SpecError
-from reconciler.spec.models import (
-    API_VERSION,
-    KIND,
-    PATTERN_NAMES,
-    Enterprise,
-    Loc,
-    cross_check,
-    looks_secret,
-)
+from reconciler.spec.messages import message
+from reconciler.spec.models import Enterprise, Loc
+from reconciler.spec.rules import cross_check, cross_check_data
 
 MAX_SPEC_BYTES = 32 * 1024 * 1024
 """A spec of 100,000 people is about 6.5 MB; anything past this is refused unread."""
@@ -140,8 +133,11 @@ def load_text(text: str, name: str = "<spec>") -> Enterprise:
     try:
         enterprise = Enterprise.model_validate(data)
     except ValidationError as err:
-        problems = [(_loc(e), _message(e)) for e in err.errors()]
-        raise _located(text, name, problems) from None
+        # The fast path ends here: the field problems, and the cross-field rules run on what
+        # did parse, so one run names every problem.
+        problems = [(_loc(e), message(e)) for e in err.errors()]
+        problems += cross_check_data(data)
+        raise _located(text, name, list(dict.fromkeys(problems))) from None
     problems = cross_check(enterprise)
     if problems:
         raise _located(text, name, problems)
@@ -333,11 +329,16 @@ def _duplicate_key_line(text: str) -> int | None:
     return None
 
 
-# --- turning pydantic errors into sentences --------------------------------------------------
+# --- where a problem is ----------------------------------------------------------------------
 
 
 def _loc(error: ErrorDetails) -> Loc:
-    return tuple(error["loc"])
+    """Where an error is; a key that is not text (`7: seven`) is named as written, not as an
+    index."""
+    loc = tuple(error["loc"])
+    if error["type"] == "invalid_key" and loc:
+        return (*loc[:-1], str(loc[-1]))
+    return loc
 
 
 def _dotted(loc: Loc) -> str:
@@ -345,84 +346,3 @@ def _dotted(loc: Loc) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(document)"
-
-
-def _secret_message(loc: Loc) -> str:
-    return (
-        f"'{loc[-1]}' looks like a secret; secrets never belong in a spec "
-        "(the client secret comes from the Pulumi stack, Okta credentials from its config)"
-    )
-
-
-def _message(error: ErrorDetails) -> str:
-    kind, loc, value = error["type"], _loc(error), error.get("input")
-    field = loc[-1] if loc else ""
-    ctx = error.get("ctx") or {}
-    if kind == "extra_forbidden" and looks_secret(str(field)):
-        # No field of the spec looks like a secret, so any such key is an unknown one.
-        return _secret_message(loc)
-    if kind == "extra_forbidden":
-        return f"unknown key '{field}'{_did_you_mean(str(field), loc)}"
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "literal_error" and field == "apiVersion":
-        return f"must be '{API_VERSION}', got {value!r}"
-    if kind == "literal_error" and field == "kind":
-        return f"must be '{KIND}', got {value!r}"
-    if kind == "enum" and field == "role":
-        return f"unknown role {value!r}; expected owner, admin or member"
-    if kind == "string_pattern_mismatch":
-        expected = PATTERN_NAMES.get(str(ctx.get("pattern")), "the expected format")
-        if expected == "an https:// URL" and isinstance(value, str) and "://" in value:
-            return f"{value!r} must use https"
-        return f"{value!r} is not {expected}"
-    if kind in {"model_type", "dict_type"}:
-        return f"expected a mapping, got {_type_name(value)}"
-    if kind in {"tuple_type", "list_type"}:
-        return f"expected a list, got {_type_name(value)}"
-    if kind in {"string_type", "bool_type", "float_type", "int_type"}:
-        wanted = {
-            "string_type": "a string",
-            "bool_type": "true or false",
-            "float_type": "a number",
-            "int_type": "a whole number",
-        }[kind]
-        return f"expected {wanted}, got {_type_name(value)} {value!r}"
-    return f"{error['msg']} (got {value!r})" if value is not None else str(error["msg"])
-
-
-def _type_name(value: object) -> str:
-    return {
-        dict: "a mapping",
-        list: "a list",
-        str: "a string",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        type(None): "nothing",
-    }.get(type(value), "a value")
-
-
-def _did_you_mean(key: str, loc: Loc) -> str:
-    known = _known_keys(loc[:-1])
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _known_keys(parent: Loc) -> list[str]:
-    """Aliases accepted at `parent`, found by walking the models, for did-you-mean hints."""
-    model: Any = Enterprise
-    for part in parent:
-        if isinstance(part, int):
-            continue
-        field = next((f for f in model.model_fields.values() if f.alias == part), None)
-        if field is None:
-            return []
-        annotation = field.annotation
-        for candidate in (annotation, *getattr(annotation, "__args__", ())):
-            if isinstance(candidate, type) and hasattr(candidate, "model_fields"):
-                model = candidate
-                break
-        else:
-            return []
-    return [f.alias or n for n, f in model.model_fields.items()]
