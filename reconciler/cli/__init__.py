@@ -2,6 +2,7 @@
 
 from reconciler.cli import (  # noqa: F401
     doctor_cmds,
+    log_cmds,
     okta_cmds,
     reconcile_cmds,
     review_cmds,
