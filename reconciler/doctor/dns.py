@@ -26,6 +26,10 @@ class DnsLookupError(Exception):
     """No usable answer (timeout, SERVFAIL, no nameserver); the message says which."""
 
 
+DNS_FIX = "check the nameservers (--nameserver) or this machine's network"
+"""The fix when DNS gave no usable answer: the nameservers' problem, not the name's."""
+
+
 NXDOMAIN = "does not exist in DNS (NXDOMAIN)"
 NO_ADDRESS = "has no address record (A or AAAA)"
 

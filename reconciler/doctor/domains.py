@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from reconciler.doctor.checks import CheckResult, Deadline, failed, passed, warned
-from reconciler.doctor.dns import NXDOMAIN, DnsLookupError, HostNotFoundError, Resolver
+from reconciler.doctor.dns import (
+    DNS_FIX,
+    NXDOMAIN,
+    DnsLookupError,
+    HostNotFoundError,
+    Resolver,
+)
 from reconciler.outputs import secure_url
 from reconciler.state import ActualState
 
@@ -15,7 +21,6 @@ SSO_URL_FIX = (
     "copy the SSO URL again from Insomnia (Enterprise Controls › SSO) into spec.sso.ssoUrl, "
     "then `pulumi up` so Okta's redirect URI matches"
 )
-DNS_FIX = "check the nameservers (--nameserver) or this machine's network"
 
 
 def domain_check_id(name: str) -> str:

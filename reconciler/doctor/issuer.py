@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from reconciler.doctor.checks import CheckResult, Deadline, failed, passed, skipped, warned
-from reconciler.doctor.dns import DnsLookupError, HostNotFoundError, Resolver
+from reconciler.doctor.dns import DNS_FIX, DnsLookupError, HostNotFoundError, Resolver
 from reconciler.doctor.reach import Cause, FetchError, Where, fetch_json, pin
 from reconciler.outputs import secure_url
 
@@ -50,9 +50,6 @@ FLOW_FIX = (
     "allow the authorization-code flow on the authorization server's access policy rule "
     "(Okta › Security › API › Authorization Servers › Access Policies), then `pulumi up`"
 )
-
-
-DNS_FIX = "check the nameservers (--nameserver) or this machine's network"
 
 
 @dataclass(frozen=True)

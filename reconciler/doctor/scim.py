@@ -58,6 +58,7 @@ def check_scim(
     if source is None:
         return skipped(SCIM, NO_SCIM)
     try:
+        # Without a deadline (a caller outside doctor's run), the host's lookup gets 10 s.
         probe = _probe(source, enterprise, resolver or Resolver(), deadline or Deadline.after(10))
     except DirectoryAuthError:
         return failed(SCIM, REJECTED, REFRESH)
