@@ -58,10 +58,11 @@ class Source:
 
     whose: str
     given_by: str
+    """Who gives the URL, with the verb: `the stack outputs give`."""
 
 
-ISSUER = Source("the issuer's", "the stack outputs")
-KEYS = Source("the jwks_uri's", "the discovery document")
+ISSUER = Source("the issuer's", "the stack outputs give")
+KEYS = Source("the jwks_uri's", "the discovery document gives")
 
 
 def fetch_fix(err: FetchError, source: Source) -> str:
@@ -69,13 +70,13 @@ def fetch_fix(err: FetchError, source: Source) -> str:
     where, host = err.where, err.where.host
     if err.cause is Cause.DNS:
         return (
-            f"check {source.whose} host {host} (as {source.given_by} give it) and your DNS "
+            f"check {source.whose} host {host} (as {source.given_by} it) and your DNS "
             "(this machine's resolver, or the nameservers --nameserver names)"
         )
     if err.cause is Cause.REFUSED:
         return (
             f"nothing accepts connections at {where}: check {source.whose} host and port "
-            f"(as {source.given_by} give them), and any firewall between this runner and it"
+            f"(as {source.given_by} them), and any firewall between this runner and it"
         )
     if err.cause is Cause.TLS and err.untrusted:
         return (
@@ -87,7 +88,7 @@ def fetch_fix(err: FetchError, source: Source) -> str:
     if err.cause is Cause.TLS:
         return (
             f"{where} does not answer as an https server: check {source.whose} scheme and port "
-            f"(as {source.given_by} give them)"
+            f"(as {source.given_by} them)"
         )
     if err.cause is Cause.TIMEOUT:
         return (
@@ -99,7 +100,7 @@ def fetch_fix(err: FetchError, source: Source) -> str:
     if err.cause is Cause.ANSWER:
         return (
             f"what answers there is no OpenID provider's document: check {source.whose} URL "
-            f"(as {source.given_by} give it; Okta's issuers are https://HOST/oauth2/ID)"
+            f"(as {source.given_by} it; Okta's issuers are https://HOST/oauth2/ID)"
         )
     return (
         f"the connection to {host} broke off: check the network between this runner and it "
@@ -111,7 +112,7 @@ def _status_fix(status: int, host: str, source: Source) -> str:
     if 300 <= status < 400:
         return (
             f"the document must be served at {source.whose} URL itself, not redirected: use "
-            f"exactly the URL {source.given_by} give (Insomnia does not follow it elsewhere)"
+            f"exactly the URL {source.given_by} (Insomnia does not follow it elsewhere)"
         )
     if status in (404, 410):
         return (

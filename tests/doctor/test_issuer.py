@@ -377,3 +377,23 @@ def answering() -> Iterator[Callable[..., str]]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def test_keys_out_of_reach_point_at_the_jwks_uri_the_document_gives(
+    fault_proxy: Callable[[Rewrite], str],
+) -> None:
+    with socket.socket() as unused:
+        unused.bind((LOOPBACK, 0))
+        port = unused.getsockname()[1]
+    keys = f"http://{LOOPBACK}:{port}/keys"
+
+    def elsewhere(document: dict[str, Any]) -> dict[str, Any]:
+        return {**document, "jwks_uri": keys}
+
+    jwks = check(fault_proxy(elsewhere))["issuer.jwks"]
+    assert (jwks.status, jwks.summary, jwks.fix) == (
+        Status.FAIL,
+        f"cannot fetch {keys}: connection to {LOOPBACK}:{port} refused",
+        f"nothing accepts connections at {LOOPBACK}:{port}: check the jwks_uri's host and port "
+        "(as the discovery document gives them), and any firewall between this runner and it",
+    )
