@@ -57,6 +57,12 @@ class AccessChange:
         """Gains admin or owner, by joining as one or by a role change (admin to owner too)."""
         return self.after in PRIVILEGED and _RANK[self.after] > _RANK[self.before]
 
+    @property
+    def demotion(self) -> bool:
+        """Stays in the organization with a lesser role (owner or admin to member, owner to
+        admin): access narrowed, never an escalation."""
+        return self.after is not None and _RANK[self.after] < _RANK[self.before]
+
 
 @dataclass(frozen=True, slots=True)
 class ResourceChange:
@@ -83,6 +89,10 @@ class EnterpriseReview:
     sso: dict[str, tuple[Any, Any]]
     risks: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    prune: bool = False
+    """The spec's prune.enabled (at head; at base for an enterprise removed)."""
+    max_fraction: float = 0.1
+    """The spec's prune.maxFraction, likewise."""
 
     def count(self, predicate: Callable[[AccessChange], bool]) -> int:
         """How many access changes match."""
@@ -184,6 +194,8 @@ def _review_enterprise(
         )
     sso = _sso_diff(before, after) if before and after else {}
     status = "added" if before is None else "removed" if after is None else "changed"
+    governing = after or before
+    prune = governing.spec.prune if governing is not None else None
     return EnterpriseReview(
         name=name,
         status=status,
@@ -196,6 +208,8 @@ def _review_enterprise(
         sso=sso,
         risks=tuple(_risks(before, after, access, okta, sso)),
         warnings=tuple(_adminless(before, after, access)[1]),
+        prune=prune.enabled if prune else False,
+        max_fraction=prune.max_fraction if prune else 0.1,
     )
 
 

@@ -35,6 +35,7 @@ COMMAND_MODULES: dict[str, str] = {
     "doctor": "doctor_cmds",
     "okta-preview": "okta_cmds",
     "import": "import_cmds",
+    "log": "log_cmds",
 }
 """Which module of `reconciler.cli` defines each command. A command's module is imported only
 when that command runs (or help lists it), so `validate`, run by editors and pre-commit on

@@ -15,11 +15,12 @@ from reconciler.cli.reconcile_cmds import (
     scim_profile,
     store_option,
 )
-from reconciler.directory import TOKEN_ENV, open_directory, scim_token
+from reconciler.directory import TOKEN_ENV, check_scim_url, scim_token
 from reconciler.directory.base import Directory
 from reconciler.doctor import DEFAULT_TIMEOUT, Nameserver, Resolver, doctor
 from reconciler.doctor.checks import CheckResult, failed
-from reconciler.doctor.scim import SCIM, ScimSource
+from reconciler.doctor.reach import Pins
+from reconciler.doctor.scim import SCIM, ScimAt, ScimSource, open_pinned
 from reconciler.errors import DirectoryError
 from reconciler.render_doctor import doctor_json, doctor_markdown, doctor_text
 from reconciler.stores import open_store
@@ -34,21 +35,35 @@ def _nameservers(
         raise click.BadParameter(str(err)) from None
 
 
+TOKEN_FIX = f"the token is shown in Insomnia › Enterprise Controls › SCIM; store it as {TOKEN_ENV}"
+URL_FIX = (
+    "give --scim the base URL exactly as Insomnia shows it (Enterprise Controls › SCIM): "
+    "https://, without a user or password"
+)
+
+
 def scim_check(
     url: str | None, token_file: str | None, timeout: float
 ) -> tuple[ScimSource | CheckResult | None, list[str]]:
-    """What the `scim` check gets (nothing without --scim, a failure when the token or the
-    URL is unusable, else the directory to probe) and the token, to mask should it slip."""
+    """What the `scim` check gets (nothing without --scim, a failure when the URL or the
+    token is unusable, each with its own fix, else the directory to open and probe) and the
+    token, to mask should it slip."""
     if not url:
         return None, []
     try:
-        token = scim_token(token_file)
-        return open_directory(url, token, profile=scim_profile(), timeout=timeout), [token]
+        checked = check_scim_url(url)
     except DirectoryError as err:
-        fix = (
-            "the token is shown in Insomnia › Enterprise Controls › SCIM; store it as " + TOKEN_ENV
-        )
-        return failed(SCIM, str(err), fix), []
+        return failed(SCIM, str(err), URL_FIX), []
+    try:
+        token = scim_token(token_file)
+    except DirectoryError as err:
+        return failed(SCIM, str(err), TOKEN_FIX), []
+    profile = scim_profile()
+
+    def open_at(pins: Pins) -> Directory:
+        return open_pinned(checked, token, profile=profile, timeout=timeout, pins=pins)
+
+    return ScimAt(checked, open_at), [token]
 
 
 @main.command("doctor")
@@ -62,7 +77,8 @@ def scim_check(
     multiple=True,
     metavar="HOST[:PORT]",
     callback=_nameservers,
-    help="Nameserver IP for DNS checks (repeatable) [default: the system resolver].",
+    help="Nameserver IP to look every host up through (repeatable): the issuer's, the SSO "
+    "URL's, the SCIM host, the domains' TXT records [default: the system resolver].",
 )
 @click.option(
     "--timeout",
@@ -92,19 +108,15 @@ def doctor_command(
     enterprise = one_enterprise(specs)
     outputs = okta_outputs(enterprise, outputs_file, stack)
     source, secrets = scim_check(scim_url, scim_token_file, timeout)
-    try:
-        report = doctor(
-            enterprise,
-            outputs,
-            open_store=lambda: open_store(store_url),
-            resolver=Resolver(nameservers),
-            scim_check=source,
-            scim_secrets=secrets,
-            timeout=timeout,
-        )
-    finally:
-        if isinstance(source, Directory):
-            source.close()
+    report = doctor(
+        enterprise,
+        outputs,
+        open_store=lambda: open_store(store_url),
+        resolver=Resolver(nameservers),
+        scim_check=source,  # opened, probed and closed by the check, within the timeout
+        scim_secrets=secrets,
+        timeout=timeout,
+    )
     if output_format == "json":
         click.echo(doctor_json(report))
     elif output_format == "markdown":

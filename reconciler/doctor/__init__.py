@@ -2,7 +2,8 @@
 
     checks.py    CheckResult, Status, DoctorReport and the runner that keeps one deadline
     issuer.py    issuer.custom_domain (DNS), issuer.discovery and issuer.jwks (HTTP)
-    dns.py       a resolver with a deadline: TXT records, whether a host resolves
+    dns.py       a resolver with a deadline: TXT records, a host's addresses, NXDOMAIN said
+    reach.py     requests to where doctor's DNS says, and why a fetch failed (its cause)
     domains.py   sso.url and domain.<name>
     scim.py      scim (through the Directory interface)
     record.py    record.lock and record.last_apply (the store, read only)

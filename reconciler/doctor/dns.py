@@ -1,8 +1,10 @@
-"""DNS as `doctor` needs it: TXT records of a domain, and whether a host resolves.
+"""DNS as `doctor` needs it: TXT records of a domain, and the addresses of a host.
 
 Through the system's resolver configuration, or through the nameservers given
-(`--nameserver HOST[:PORT]`), always within the run's deadline. Lookups never raise for an
-answer that says "nothing here" (NXDOMAIN, no record of that type): only for no answer.
+(`--nameserver HOST[:PORT]`), always within the run's deadline. Two kinds of "no": an answer
+that says nothing is there (`HostNotFoundError` for a host: NXDOMAIN, said as such, or a name
+without an address record), and no usable answer at all (`DnsLookupError`: a timeout,
+SERVFAIL), which is the nameserver's or the network's problem, not the name's.
 """
 
 from __future__ import annotations
@@ -22,6 +24,25 @@ DNS_PORT = 53
 
 class DnsLookupError(Exception):
     """No usable answer (timeout, SERVFAIL, no nameserver); the message says which."""
+
+
+DNS_FIX = "check the nameservers (--nameserver) or this machine's network"
+"""The fix when DNS gave no usable answer: the nameservers' problem, not the name's."""
+
+
+NXDOMAIN = "does not exist in DNS (NXDOMAIN)"
+NO_ADDRESS = "has no address record (A or AAAA)"
+
+
+class HostNotFoundError(Exception):
+    """DNS answered that a host has no address: no such domain (NXDOMAIN), or a name that
+    exists without an A or AAAA record. The message is `{host} {reason}`."""
+
+    def __init__(self, host: str, *, nxdomain: bool) -> None:
+        self.host = host
+        self.nxdomain = nxdomain
+        self.reason = NXDOMAIN if nxdomain else NO_ADDRESS
+        super().__init__(f"{host} {self.reason}")
 
 
 @dataclass(frozen=True)
@@ -99,12 +120,16 @@ class Resolver:
         return self._answer(name, "TXT", deadline)
 
     def addresses(self, host: str, deadline: Deadline) -> list[str]:
-        """The IPv4 and IPv6 addresses of `host`; [] when it does not resolve."""
+        """The IPv4 and IPv6 addresses of `host` (an address is its own); HostNotFoundError when
+        DNS says there are none, DnsLookupError when it does not answer."""
         try:
             return [str(ipaddress.ip_address(host))]
         except ValueError:
             pass
         found = self._answer(host, "A", deadline)
         if found is None:
-            return []
-        return found + (self._answer(host, "AAAA", deadline) or [])
+            raise HostNotFoundError(host, nxdomain=True)
+        found += self._answer(host, "AAAA", deadline) or []
+        if not found:
+            raise HostNotFoundError(host, nxdomain=False)
+        return found

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from reconciler.doctor.checks import CheckResult, Deadline, failed, passed, warned
-from reconciler.doctor.dns import DnsLookupError, Resolver
+from reconciler.doctor.dns import (
+    DNS_FIX,
+    NXDOMAIN,
+    DnsLookupError,
+    HostNotFoundError,
+    Resolver,
+)
 from reconciler.outputs import secure_url
 from reconciler.state import ActualState
 
@@ -30,11 +36,9 @@ def check_sso_url(sso_url: str, resolver: Resolver, deadline: Deadline) -> Check
     try:
         addresses = resolver.addresses(host, deadline)
     except DnsLookupError as err:
-        return failed(
-            SSO_URL, str(err), "check the nameservers (--nameserver) or this machine's network"
-        )
-    if not addresses:
-        return failed(SSO_URL, f"{host} does not resolve: logins cannot come back", SSO_URL_FIX)
+        return failed(SSO_URL, str(err), DNS_FIX)
+    except HostNotFoundError as err:
+        return failed(SSO_URL, f"{err}: logins cannot come back", SSO_URL_FIX)
     return passed(SSO_URL, f"{sso_url} is https and {host} resolves ({', '.join(addresses)})")
 
 
@@ -69,31 +73,33 @@ def check_domain(
     check = domain_check_id(name)
     published = records or []
     if known is not None and known.txt is not None:
+        publish = (
+            f'publish a TXT record at {name} with the value "{known.txt}" at your DNS '
+            "provider; Insomnia checks it again on its own"
+        )
         if lookup_error is not None:
+            summary = f"cannot check the TXT value Insomnia showed: {lookup_error}"
+            return failed(check, summary, DNS_FIX)
+        if records is None:
             return failed(
                 check,
-                f"cannot check the TXT value Insomnia showed: {lookup_error}",
-                "check the nameservers (--nameserver) or this machine's network",
+                f"the TXT value Insomnia showed is not published: {name} {NXDOMAIN}",
+                f"check {name} in spec.domains; if it is right, its zone is missing at your DNS "
+                f"provider (or not delegated to it): create it, then {publish}",
             )
         if known.txt not in published:
-            return failed(
-                check,
-                f"the TXT value Insomnia showed is not published at {name} "
-                f"({len(published)} TXT record(s) there)",
-                f'publish a TXT record at {name} with the value "{known.txt}" at your DNS '
-                "provider; Insomnia checks it again on its own",
-            )
+            there = f"{len(published)} TXT record(s) there" if published else "no TXT record there"
+            summary = f"the TXT value Insomnia showed is not published at {name} ({there})"
+            return failed(check, summary, publish)
         return passed(check, f"verified ({known.by}); its TXT value is published")
     if lookup_error is not None:
-        return warned(
-            check,
-            f"TXT records not read: {lookup_error}",
-            "check the nameservers (--nameserver) or this machine's network",
-        )
+        return warned(check, f"TXT records not read: {lookup_error}", DNS_FIX)
     if records is None:
-        found = f"{name} does not exist in DNS (NXDOMAIN)"
+        found = f"{name} {NXDOMAIN}"
     else:
-        found = f"{len(published)} TXT record(s) published"
+        found = (
+            f"{len(published)} TXT record(s) published" if published else "no TXT record published"
+        )
     if known is None:
         return warned(
             check,
@@ -101,12 +107,16 @@ def check_domain(
             "see record.lock for why the record could not be read",
         )
     if not known.verified:
-        return warned(
-            check,
-            f"not yet confirmed verified; {found}",
+        add = (
             "add the TXT record Insomnia shows (Enterprise Controls › Domains), let it verify, "
-            f"then record it: `insomnia-sso confirm domain {name} --txt VALUE`",
+            f"then record it: `insomnia-sso confirm domain {name} --txt VALUE`"
         )
+        if records is None:
+            add = (
+                f"check {name} in spec.domains; if it is right, its zone is missing at your DNS "
+                f"provider (or not delegated to it): create it, then {add}"
+            )
+        return warned(check, f"not yet confirmed verified; {found}", add)
     by = f" ({known.by})" if known.by else ""
     return passed(check, f"verified{by}; no TXT value recorded to check; {found}")
 

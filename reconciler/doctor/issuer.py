@@ -9,18 +9,26 @@ When the spec names a custom domain, `issuer.custom_domain` comes first: the dom
 resolve, through doctor's own DNS (the system's, or `--nameserver`), and every request to
 that host then goes to the address found, with the domain's name kept for TLS (SNI and the
 certificate) and in the Host header, as `curl --resolve` does. What is checked is where that
-DNS sends people, not what this machine's resolver caches.
+DNS sends people, not what this machine's resolver caches. With `--nameserver`, the issuer's
+host and the keys' are reached the same way (`reach.pin`).
+
+Every failure says its cause, and its fix is the fix for that cause (`fetch_fix`): a name
+that does not resolve points at the host and DNS, a refused connection at the host and
+port, TLS at the certificate, an HTTP status at what that status means; only what is wrong
+with the document itself points at the authorization server in Okta.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
 
 from reconciler.doctor.checks import CheckResult, Deadline, failed, passed, skipped, warned
-from reconciler.doctor.dns import DnsLookupError, Resolver
+from reconciler.doctor.dns import DNS_FIX, DnsLookupError, HostNotFoundError, Resolver
+from reconciler.doctor.reach import Cause, FetchError, Where, fetch_json, pin
 from reconciler.outputs import secure_url
 
 CUSTOM_DOMAIN = "issuer.custom_domain"
@@ -28,14 +36,10 @@ DISCOVERY = "issuer.discovery"
 JWKS = "issuer.jwks"
 IDS = (DISCOVERY, JWKS)
 
-Pins = Mapping[str, str]
-"""Host → the address its requests go to (the custom domain, as doctor's DNS answered)."""
-
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
 SCOPES = ("openid", "profile", "email")
 SIGNING_KEY_TYPES = frozenset({"RSA", "EC", "OKP"})
-MAX_DOCUMENT_BYTES = 1024 * 1024
 
 NO_OUTPUTS = "no Okta outputs (--okta-outputs or --stack)"
 SERVER_FIX = (
@@ -48,7 +52,81 @@ FLOW_FIX = (
 )
 
 
-DNS_FIX = "check the nameservers (--nameserver) or this machine's network"
+@dataclass(frozen=True)
+class Source:
+    """Whose URL a fetch used, and where that URL came from, for the fixes to name."""
+
+    whose: str
+    given_by: str
+    """Who gives the URL, with the verb: `the stack outputs give`."""
+
+
+ISSUER = Source("the issuer's", "the stack outputs give")
+KEYS = Source("the jwks_uri's", "the discovery document gives")
+
+
+def fetch_fix(err: FetchError, source: Source) -> str:
+    """What to do about a fetch that failed, for its cause."""
+    where, host = err.where, err.where.host
+    if err.cause is Cause.DNS:
+        return (
+            f"check {source.whose} host {host} (as {source.given_by} it) and your DNS "
+            "(this machine's resolver, or the nameservers --nameserver names)"
+        )
+    if err.cause is Cause.REFUSED:
+        return (
+            f"nothing accepts connections at {where}: check {source.whose} host and port "
+            f"(as {source.given_by} them), and any firewall between this runner and it"
+        )
+    if err.cause is Cause.TLS and err.untrusted:
+        return (
+            f"the certificate {host} presents is not trusted here: it must name {host} and come "
+            "from a trusted CA (for a custom domain, the certificate set in Okta › "
+            "Customizations › Brands › Domains); behind a TLS-inspecting proxy, trust its CA "
+            "(SSL_CERT_FILE)"
+        )
+    if err.cause is Cause.TLS:
+        return (
+            f"{where} does not answer as an https server: check {source.whose} scheme and port "
+            f"(as {source.given_by} them)"
+        )
+    if err.cause is Cause.TIMEOUT:
+        return (
+            f"{host} did not answer in time: check that this runner can reach it (a firewall, "
+            "a proxy), or raise --timeout"
+        )
+    if err.cause is Cause.STATUS and err.status is not None:
+        return _status_fix(err.status, host, source)
+    if err.cause is Cause.ANSWER:
+        return (
+            f"what answers there is no OpenID provider's document: check {source.whose} URL "
+            f"(as {source.given_by} it; Okta's issuers are https://HOST/oauth2/ID)"
+        )
+    return (
+        f"the connection to {host} broke off: check the network between this runner and it "
+        "(a proxy?), then run doctor again"
+    )
+
+
+def _status_fix(status: int, host: str, source: Source) -> str:
+    if 300 <= status < 400:
+        return (
+            f"the document must be served at {source.whose} URL itself, not redirected: use "
+            f"exactly the URL {source.given_by} (Insomnia does not follow it elsewhere)"
+        )
+    if status in (404, 410):
+        return (
+            f"nothing is at that path on {host}: check that the authorization server exists "
+            "and is active in Okta (Security › API › Authorization Servers), and that the "
+            "stack outputs are the current ones (`pulumi stack output`)"
+        )
+    if status >= 500:
+        return f"{host} failed on its side (HTTP {status}): try again later (status.okta.com)"
+    return (
+        f"{host} refused the request (HTTP {status}); the document is public, so something "
+        "between this runner and it (a proxy, a network policy) refuses it: check with your "
+        "network team"
+    )
 
 
 def custom_domain_fix(domain: str) -> str:
@@ -73,56 +151,9 @@ def issuer_ids(custom_domain: str | None) -> tuple[str, ...]:
     return (CUSTOM_DOMAIN, *IDS) if custom_domain else IDS
 
 
-class FetchError(Exception):
-    """A document could not be fetched; the message is the check's summary."""
-
-
 def discovery_url(issuer: str) -> str:
     """Where an issuer's discovery document lives (OpenID Connect Discovery 1.0, §4)."""
     return issuer.rstrip("/") + DISCOVERY_PATH
-
-
-def pinned(url: str, pins: Pins) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
-    """The request for `url`: to the pinned address of its host, if any, with the host's name
-    kept in the Host header and for TLS (SNI, and the certificate's name); else as it is."""
-    target = httpx.URL(url)
-    address = pins.get(target.host)
-    if address is None:
-        return target, {}, {}
-    return (
-        target.copy_with(host=address),
-        {"Host": target.netloc.decode("ascii")},
-        {"sni_hostname": target.host},
-    )
-
-
-def fetch_json(
-    client: httpx.Client, url: str, deadline: Deadline, pins: Pins | None = None
-) -> object:
-    """GET `url` as JSON within the deadline; FetchError with a one-line reason otherwise.
-
-    A host in `pins` is reached at its pinned address (see `pinned`)."""
-    host = urlsplit(url).netloc
-    target, headers, extensions = pinned(url, pins or {})
-    try:
-        with client.stream(
-            "GET", target, headers=headers, extensions=extensions, timeout=deadline.remaining()
-        ) as response:
-            if response.status_code != httpx.codes.OK:
-                raise FetchError(f"{url} answered HTTP {response.status_code}")
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_DOCUMENT_BYTES:
-                    raise FetchError(f"{url} sent more than {MAX_DOCUMENT_BYTES:,} bytes")
-    except httpx.TimeoutException:
-        raise FetchError(f"no answer from {host} within the timeout ({url})") from None
-    except httpx.HTTPError as err:
-        raise FetchError(f"cannot fetch {url}: {err or type(err).__name__}") from None
-    try:
-        return httpx.Response(200, content=bytes(body)).json()
-    except ValueError:
-        raise FetchError(f"{url} did not answer with JSON") from None
 
 
 def discovery_problems(
@@ -214,9 +245,9 @@ def check_custom_domain(
         addresses = resolver.addresses(domain, deadline)
     except DnsLookupError as err:
         return failed(CUSTOM_DOMAIN, str(err), DNS_FIX), None
-    if not addresses:
+    except HostNotFoundError as err:
         summary = (
-            f"{domain}, the spec's customDomain, does not resolve: the issuer on it is out of reach"
+            f"{domain}, the spec's customDomain, {err.reason}: the issuer on it is out of reach"
         )
         return failed(CUSTOM_DOMAIN, summary, custom_domain_fix(domain)), None
     return passed(CUSTOM_DOMAIN, f"{domain} resolves ({', '.join(addresses)})"), addresses[0]
@@ -232,12 +263,14 @@ def check_issuer(
     resolver: Resolver | None = None,
 ) -> list[CheckResult]:
     """`issuer.discovery` then `issuer.jwks` (which needs the document's `jwks_uri`), after
-    `issuer.custom_domain` when the spec names a custom domain."""
+    `issuer.custom_domain` when the spec names a custom domain. With a resolver that names
+    nameservers, every host is reached where they say it is."""
+    resolver = resolver or Resolver()
     results: list[CheckResult] = []
     pins: dict[str, str] = {}
     unreachable = None
     if custom_domain is not None:
-        domain_check, address = check_custom_domain(custom_domain, resolver or Resolver(), deadline)
+        domain_check, address = check_custom_domain(custom_domain, resolver, deadline)
         results.append(domain_check)
         if address is None:
             unreachable = f"not checked: {custom_domain} does not resolve (see {CUSTOM_DOMAIN})"
@@ -247,26 +280,23 @@ def check_issuer(
         return [*results, skipped(DISCOVERY, NO_OUTPUTS), skipped(JWKS, NO_OUTPUTS)]
     needs_document = "not checked: the discovery document could not be read"
     if not secure_url(issuer):
-        return [
-            *results,
-            failed(
-                DISCOVERY,
-                f"issuer {issuer} is not https (http is for loopback hosts only)",
-                SERVER_FIX,
-            ),
-            skipped(JWKS, needs_document),
-        ]
-    host = urlsplit(issuer).hostname
+        summary = f"issuer {issuer} is not https (http is for loopback hosts only)"
+        fix = "give Insomnia and the stack the issuer as Okta shows it: https://HOST/oauth2/ID"
+        return [*results, failed(DISCOVERY, summary, fix), skipped(JWKS, needs_document)]
+    host = urlsplit(issuer).hostname or ""
     if unreachable is not None and host == custom_domain:
         return [*results, skipped(DISCOVERY, unreachable), skipped(JWKS, needs_document)]
     url = discovery_url(issuer)
     try:
+        pin(host, resolver, deadline, pins)
         document = fetch_json(client, url, deadline, pins)
     except FetchError as err:
-        return [*results, failed(DISCOVERY, str(err), SERVER_FIX), skipped(JWKS, needs_document)]
+        discovery = failed(DISCOVERY, str(err), fetch_fix(err, ISSUER))
+        return [*results, discovery, skipped(JWKS, needs_document)]
     if not isinstance(document, dict):
         summary = f"{url} is not a JSON object"
-        return [*results, failed(DISCOVERY, summary, SERVER_FIX), skipped(JWKS, needs_document)]
+        fix = fetch_fix(FetchError(summary, Cause.ANSWER, Where(host)), ISSUER)
+        return [*results, failed(DISCOVERY, summary, fix), skipped(JWKS, needs_document)]
     org_host = urlsplit(org_url).hostname
     problems = discovery_problems(document, issuer, org_host, custom_domain)
     usable = f"{url} is a usable OpenID configuration for {issuer}"
@@ -282,18 +312,24 @@ def check_issuer(
         )
     else:
         discovery = passed(DISCOVERY, usable)
-    return [*results, discovery, _check_jwks(document.get("jwks_uri"), client, deadline, pins)]
+    jwks = _check_jwks(document.get("jwks_uri"), client, deadline, pins, resolver)
+    return [*results, discovery, jwks]
 
 
 def _check_jwks(
-    jwks_uri: object, client: httpx.Client, deadline: Deadline, pins: Pins
+    jwks_uri: object,
+    client: httpx.Client,
+    deadline: Deadline,
+    pins: dict[str, str],
+    resolver: Resolver,
 ) -> CheckResult:
     if not isinstance(jwks_uri, str) or not secure_url(jwks_uri):
         return skipped(JWKS, "not checked: the discovery document names no usable jwks_uri")
     try:
+        pin(urlsplit(jwks_uri).hostname or "", resolver, deadline, pins)
         kids = signing_key_ids(fetch_json(client, jwks_uri, deadline, pins))
     except FetchError as err:
-        return failed(JWKS, str(err), SERVER_FIX)
+        return failed(JWKS, str(err), fetch_fix(err, KEYS))
     if not kids:
         return failed(
             JWKS,

@@ -5,6 +5,10 @@ issuer.discovery, issuer.jwks   HTTP to the issuer (from the Okta outputs)
 sso.url                         DNS for the SSO URL's host
 domain.<name>                   DNS TXT per claimed domain, judged against the record
 scim                            the SCIM directory's probe
+
+With nameservers given (`--nameserver`), every host is looked up through them: the custom
+domain, the issuer's and the keys' hosts, the SSO URL's, each domain's TXT records and the
+SCIM host; requests then go to the address found, the name kept for TLS and Host.
 record.lock, record.last_apply  the record, read only
 """
 
@@ -75,7 +79,15 @@ def doctor(
     def scim_task(deadline: Deadline) -> list[CheckResult]:
         if isinstance(scim_check, CheckResult):
             return [scim_check]
-        return [scim.check_scim(scim_check, enterprise=name, secrets=scim_secrets)]
+        return [
+            scim.check_scim(
+                scim_check,
+                enterprise=name,
+                secrets=scim_secrets,
+                resolver=resolver,
+                deadline=deadline,
+            )
+        ]
 
     custom_domain = spec.sso.okta.custom_domain
     tasks = [

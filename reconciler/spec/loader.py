@@ -8,29 +8,20 @@ aliases as shared nodes, so the slow path cannot be blown up by an alias bomb ei
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 import yaml_rs
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from reconciler.errors import Problem, SpecError
-from reconciler.spec.models import (
-    API_VERSION,
-    KIND,
-    PATTERN_NAMES,
-    PLACEHOLDER,
-    Enterprise,
-    Loc,
-    cross_check,
-    looks_secret,
-)
+from reconciler.spec.messages import message
+from reconciler.spec.models import Enterprise, Loc
+from reconciler.spec.rules import cross_check, cross_check_data
 
 MAX_SPEC_BYTES = 32 * 1024 * 1024
 """A spec of 100,000 people is about 6.5 MB; anything past this is refused unread."""
@@ -41,7 +32,6 @@ MAX_ALIAS_EVENTS = 200_000
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
-_YAML_LINE = re.compile(r"at line (\d+), column \d+")
 
 
 @dataclass(frozen=True)
@@ -141,11 +131,18 @@ def load_text(text: str, name: str = "<spec>") -> Enterprise:
     try:
         enterprise = Enterprise.model_validate(data)
     except ValidationError as err:
-        problems = [(_loc(e), _message(e)) for e in err.errors()]
-        raise _located(text, name, problems) from None
+        # The fast path ends here: the field problems, and the cross-field rules run on what
+        # did parse, so one run names every problem.
+        problems = [(_loc(e), message(e)) for e in err.errors()]
+        problems += cross_check_data(data)
+        from reconciler.spec import lines
+
+        raise lines.located(text, name, list(dict.fromkeys(problems))) from None
     problems = cross_check(enterprise)
     if problems:
-        raise _located(text, name, problems)
+        from reconciler.spec import lines
+
+        raise lines.located(text, name, problems)
     return enterprise
 
 
@@ -160,273 +157,29 @@ def _parse_fast(text: str, name: str) -> dict[str, Any]:
             duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error,
         )
     except yaml_rs.YAMLDecodeError as err:
-        raise SpecError([_syntax_problem(str(err), text, name)]) from None
+        from reconciler.spec import lines  # the slow path, PyYAML's, for wrong specs only
+
+        raise SpecError([lines.syntax_problem(str(err), text, name, MAX_ALIAS_EVENTS)]) from None
     except Exception as err:
         # Anything else the fast parser throws (a `? key` holding a mapping is an unhashable
         # dict key to it) is still a wrong spec: the slow path names the line.
-        raise SpecError([_unparsable(err, text, name)]) from None
+        from reconciler.spec import lines
+
+        raise SpecError([lines.unparsable(err, text, name)]) from None
     if isinstance(data, dict):
         return data
-    raise SpecError([_shape_problem(text, name)])
+    from reconciler.spec import lines
+
+    raise SpecError([lines.shape_problem(text, name)])
 
 
-def _syntax_problem(message: str, text: str, name: str) -> Problem:
-    if "alias replay limit" in message:
-        return Problem(
-            name,
-            None,
-            f"YAML aliases expand past {MAX_ALIAS_EVENTS:,} nodes (refusing a possible alias bomb)",
-        )
-    if message.startswith("duplicate mapping key"):
-        key = message.partition(": ")[2]
-        return Problem(name, _duplicate_key_line(text), f"duplicate key {key}")
-    located = _slow_syntax_problem(text, name)
-    if located is not None:
-        return located
-    found = _YAML_LINE.search(message)
-    lines = message.strip().splitlines()
-    reason = lines[-1].strip() if lines else "cannot parse the document"
-    return Problem(name, int(found.group(1)) if found else None, f"YAML syntax error: {reason}")
-
-
-def _unparsable(err: Exception, text: str, name: str) -> Problem:
-    """The fast parser failed without a YAML error: the slow path's line, or one clean line."""
-    located = _slow_syntax_problem(text, name)
-    if located is not None:
-        return located
-    return Problem(name, None, f"cannot parse this YAML ({type(err).__name__})")
-
-
-def _slow_syntax_problem(text: str, name: str) -> Problem | None:
-    """What PyYAML's composer finds wrong, at its line; None when it composes cleanly."""
-    try:
-        docs = list(yaml.compose_all(text, Loader=_Loader))
-    except yaml.MarkedYAMLError as err:
-        # PyYAML names the construct that was left open and where it started.
-        if err.problem_mark is not None and err.problem:
-            context = ""
-            start = err.context_mark
-            if err.context and start is not None and start.line != err.problem_mark.line:
-                context = f" ({err.context} that starts at line {start.line + 1})"
-            problem = " ".join(err.problem.split())
-            return Problem(
-                name, err.problem_mark.line + 1, f"YAML syntax error: {problem}{context}"
-            )
-        return None
-    except (yaml.YAMLError, RecursionError):
-        return None
-    for doc in docs:
-        key = _complex_key(doc)
-        if key is not None:
-            return _complex_key_problem(key, name)
-    return None
-
-
-def _complex_key_problem(key: yaml.Node, name: str) -> Problem:
-    kind = "mapping" if isinstance(key, yaml.MappingNode) else "list"
-    return Problem(
-        name,
-        _line(key),
-        f"YAML syntax error: a key must be a plain value, not a {kind} (a stray '?' before it?)",
-    )
-
-
-def _complex_key(root: yaml.Node | None) -> yaml.Node | None:
-    """The earliest mapping key that is itself a mapping or a list (YAML's `? key`), if any."""
-    found: list[yaml.Node] = []
-    stack, seen = [root], set()
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if not isinstance(key, yaml.ScalarNode):
-                    found.append(key)
-                stack.append(value)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    return min(found, key=_line, default=None)
-
-
-def _shape_problem(text: str, name: str) -> Problem:
-    """Say why a document that parsed is not one mapping: empty, several, or not a mapping."""
-    try:
-        docs = list(yaml.compose_all(text, Loader=_Loader))
-    except yaml.YAMLError:
-        docs = []
-    if not docs or docs[0] is None:
-        return Problem(name, None, "empty document; expected an Enterprise spec")
-    if len(docs) > 1:
-        return Problem(
-            name, _line(docs[1]), f"one Enterprise spec per file; found {len(docs)} documents"
-        )
-    kind = type(docs[0]).__name__.removesuffix("Node").lower()
-    return Problem(name, _line(docs[0]), f"expected a mapping at the top level, got a {kind}")
-
-
-# --- the slow path: locating problems by line -------------------------------------------------
-
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _located(text: str, name: str, problems: list[tuple[Loc, str]]) -> SpecError:
-    try:
-        root: yaml.Node | None = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError:
-        root = None
-    key = _complex_key(root)
-    if key is not None:  # the fast parser made it a tuple; the cause, not its consequences
-        return SpecError([_complex_key_problem(key, name)])
-    return SpecError(
-        [Problem(name, _line_of(root, loc), f"{_dotted(loc)}: {msg}") for loc, msg in problems]
-    )
-
-
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def _line_of(root: yaml.Node | None, loc: Loc) -> int | None:
-    """Line of the deepest node along `loc`: the key itself for keys, else the value."""
-    node = root
-    if node is None:
-        return None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((kv for kv in node.value if kv[0].value == part), None)
-            if match is None:
-                break
-            key_node, node = match
-            if not isinstance(node, yaml.MappingNode | yaml.SequenceNode) or part == loc[-1]:
-                return _line(key_node)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                break
-            node = node.value[part]
-        else:
-            break
-    return _line(node)
-
-
-def _duplicate_key_line(text: str) -> int | None:
-    try:
-        root = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError:
-        return None
-    stack, seen = [root], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            keys: set[Any] = set()
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value in keys:
-                    return _line(key)
-                if isinstance(key, yaml.ScalarNode):
-                    keys.add(key.value)
-                stack.append(value)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    return None
-
-
-# --- turning pydantic errors into sentences --------------------------------------------------
+# --- where a problem is ----------------------------------------------------------------------
 
 
 def _loc(error: ErrorDetails) -> Loc:
-    return tuple(error["loc"])
-
-
-def _dotted(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
-
-
-def _secret_message(loc: Loc) -> str:
-    return (
-        f"'{loc[-1]}' looks like a secret; secrets never belong in a spec "
-        "(the client secret comes from the Pulumi stack, Okta credentials from its config)"
-    )
-
-
-def _message(error: ErrorDetails) -> str:
-    kind, loc, value = error["type"], _loc(error), error.get("input")
-    field = loc[-1] if loc else ""
-    ctx = error.get("ctx") or {}
-    if kind == "extra_forbidden" and looks_secret(str(field)):
-        # No field of the spec looks like a secret, so any such key is an unknown one.
-        return _secret_message(loc)
-    if kind == "extra_forbidden":
-        return f"unknown key '{field}'{_did_you_mean(str(field), loc)}"
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "literal_error" and field == "apiVersion":
-        return f"must be '{API_VERSION}', got {value!r}"
-    if kind == "literal_error" and field == "kind":
-        return f"must be '{KIND}', got {value!r}"
-    if kind == "enum" and field == "role":
-        return f"unknown role {value!r}; expected owner, admin or member"
-    placeholder = isinstance(value, str) and value.startswith(PLACEHOLDER)
-    if kind == "string_pattern_mismatch" and placeholder:  # left by `import` for the owner
-        return f"fill in {str(value).removeprefix(PLACEHOLDER)}"
-    if kind == "string_pattern_mismatch":
-        expected = PATTERN_NAMES.get(str(ctx.get("pattern")), "the expected format")
-        if expected == "an https:// URL" and isinstance(value, str) and "://" in value:
-            return f"{value!r} must use https"
-        return f"{value!r} is not {expected}"
-    if kind in {"model_type", "dict_type"}:
-        return f"expected a mapping, got {_type_name(value)}"
-    if kind in {"tuple_type", "list_type"}:
-        return f"expected a list, got {_type_name(value)}"
-    if kind in {"string_type", "bool_type", "float_type", "int_type"}:
-        wanted = {
-            "string_type": "a string",
-            "bool_type": "true or false",
-            "float_type": "a number",
-            "int_type": "a whole number",
-        }[kind]
-        return f"expected {wanted}, got {_type_name(value)} {value!r}"
-    return f"{error['msg']} (got {value!r})" if value is not None else str(error["msg"])
-
-
-def _type_name(value: object) -> str:
-    return {
-        dict: "a mapping",
-        list: "a list",
-        str: "a string",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        type(None): "nothing",
-    }.get(type(value), "a value")
-
-
-def _did_you_mean(key: str, loc: Loc) -> str:
-    known = _known_keys(loc[:-1])
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _known_keys(parent: Loc) -> list[str]:
-    """Aliases accepted at `parent`, found by walking the models, for did-you-mean hints."""
-    model: Any = Enterprise
-    for part in parent:
-        if isinstance(part, int):
-            continue
-        field = next((f for f in model.model_fields.values() if f.alias == part), None)
-        if field is None:
-            return []
-        annotation = field.annotation
-        for candidate in (annotation, *getattr(annotation, "__args__", ())):
-            if isinstance(candidate, type) and hasattr(candidate, "model_fields"):
-                model = candidate
-                break
-        else:
-            return []
-    return [f.alias or n for n, f in model.model_fields.items()]
+    """Where an error is; a key that is not text (`7: seven`) is named as written, not as an
+    index."""
+    loc = tuple(error["loc"])
+    if error["type"] == "invalid_key" and loc:
+        return (*loc[:-1], str(loc[-1]))
+    return loc

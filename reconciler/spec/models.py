@@ -2,8 +2,9 @@
 
 Field-level rules (types, unknown keys, email and URL shapes, roles) are pydantic's, so the
 JSON Schema editors use is the same rulebook the loader enforces. Rules that relate one field
-to another (claimed domains, duplicates) live in `cross_check`, which reports every problem at
-once with its location instead of stopping at the first.
+to another (claimed domains, duplicates) live in `reconciler.spec.rules`, which reports every
+problem at once with its location, alongside the field problems, instead of stopping at the
+first.
 """
 
 from __future__ import annotations
@@ -105,6 +106,11 @@ class Organization(_Model):
         return named or default_team_name(self.name, role)
 
 
+def host_of(url: str) -> str:
+    """A URL's host, lower-cased ("" when it has none)."""
+    return (urlsplit(url).hostname or "").lower()
+
+
 def default_team_name(organization: str, role: str) -> str:
     """`{organization}-{role}s`: the team name when the spec names none."""
     return f"{organization}-{role}s"
@@ -136,7 +142,7 @@ class OktaSettings(_Model):
     @property
     def org_host(self) -> str:
         """The Okta org's host, lower-cased: `acme.okta.com`."""
-        return (urlsplit(self.org_url).hostname or "").lower()
+        return host_of(self.org_url)
 
     @property
     def issuer_host(self) -> str:
@@ -210,92 +216,3 @@ def looks_secret(key: str) -> bool:
     """True for keys such as clientSecret, api_token or private-key."""
     folded = key.lower().replace("_", "").replace("-", "")
     return any(word in folded for word in _SECRET_WORDS)
-
-
-def cross_check(enterprise: Enterprise) -> list[tuple[Loc, str]]:
-    """Rules spanning several fields, each reported with the location of the offending value."""
-    problems: list[tuple[Loc, str]] = []
-    spec = enterprise.spec
-    domains: set[str] = set()
-    for i, domain in enumerate(spec.domains):
-        if domain in domains:
-            problems.append((("spec", "domains", i), f"duplicate domain '{domain}'"))
-        domains.add(domain)
-    if spec.sso.domain_identifier not in domains:
-        problems.append(
-            (
-                ("spec", "sso", "domainIdentifier"),
-                f"domainIdentifier '{spec.sso.domain_identifier}' is not one of the claimed "
-                f"domains ({', '.join(sorted(domains))})",
-            )
-        )
-    okta = spec.sso.okta
-    if okta.custom_domain is not None and okta.custom_domain == okta.org_host:
-        problems.append(
-            (
-                ("spec", "sso", "okta", "customDomain"),
-                f"customDomain '{okta.custom_domain}' is the orgUrl's own host; a custom domain "
-                "is a name of your own (e.g. login.acme.com): leave it out to sign in on the "
-                "Okta org's domain",
-            )
-        )
-    orgs: set[str] = set()
-    login_of: dict[str, str] = {}
-    email_of: dict[str, str] = {}
-    names_of: dict[str, tuple[str | None, str | None]] = {}
-    team_owner: dict[str, str] = {}
-    for o, org in enumerate(spec.organizations):
-        where: Loc = ("spec", "organizations", o)
-        if org.name in orgs:
-            problems.append(((*where, "name"), f"duplicate organization '{org.name}'"))
-        orgs.add(org.name)
-        for role in (Role.ADMIN, Role.MEMBER):
-            team = org.team_name(role)
-            owner = team_owner.setdefault(team.casefold(), f"{org.name} {role.value}s")
-            if owner != f"{org.name} {role.value}s":
-                at_team: Loc = (*where, "teams", role.value) if getattr(org.teams, role) else where
-                problems.append(
-                    (at_team, f"team name '{team}' is also the team of {owner}: names are unique")
-                )
-        seen: set[str] = set()
-        for m, member in enumerate(org.members):
-            at: Loc = (*where, "members", m)
-            email = member.email
-            if email in seen:
-                problems.append(
-                    ((*at, "email"), f"duplicate member '{email}' in organization '{org.name}'")
-                )
-            seen.add(email)
-            domain = email.rpartition("@")[2]
-            if domain not in domains:
-                problems.append(
-                    (
-                        (*at, "email"),
-                        f"'{email}' is not in a claimed domain ({', '.join(sorted(domains))})",
-                    )
-                )
-            login = member.login
-            if login_of.setdefault(email, login) != login:
-                problems.append(
-                    (
-                        (*at, "oktaLogin"),
-                        f"'{email}' has Okta login '{login}' here but "
-                        f"'{login_of[email]}' in another organization",
-                    )
-                )
-            names = (member.given_name, member.family_name)
-            if any(names) and names_of.setdefault(email, names) != names:
-                problems.append(
-                    (
-                        (*at, "givenName" if member.given_name else "familyName"),
-                        f"'{email}' has another name in another organization",
-                    )
-                )
-            if email_of.setdefault(login, email) != email:
-                problems.append(
-                    (
-                        (*at, "oktaLogin" if member.okta_login else "email"),
-                        f"Okta login '{login}' belongs to both '{email_of[login]}' and '{email}'",
-                    )
-                )
-    return problems

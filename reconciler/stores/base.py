@@ -213,8 +213,11 @@ class Store(ABC):
         """Who holds the write lock now (stale or not), or None when it is free; reads only."""
 
     @abstractmethod
-    def journal(self, *, enterprise: str, limit: int = 100) -> list[JournalEntry]:
-        """The latest journal rows, newest first."""
+    def journal(
+        self, *, enterprise: str, limit: int = 100, since: datetime | None = None
+    ) -> list[JournalEntry]:
+        """The latest journal rows, newest first: at most `limit`, and with `since` (an aware
+        datetime) only those at or after it. Reading creates nothing."""
 
     def accept_invitation(
         self, *, enterprise: str, organization: str, email: str, actor: str, now: datetime

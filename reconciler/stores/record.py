@@ -181,8 +181,11 @@ class SqlStore(Store):
                 return []
             return list(conn.scalars(ENTERPRISES))
 
-    def journal(self, *, enterprise: str, limit: int = 100) -> list[JournalEntry]:
-        """The latest journal rows of one enterprise, newest first."""
+    def journal(
+        self, *, enterprise: str, limit: int = 100, since: datetime | None = None
+    ) -> list[JournalEntry]:
+        """The latest journal rows of one enterprise, newest first; with `since`, only rows
+        at or after it (SQLite's fixed-width UTC text compares as the moments do)."""
         j = journal.c
         query = (
             sa.select(j.id, j.enterprise, j.at, j.actor, j.action, j.kind, j.key, j.outcome)
@@ -191,6 +194,8 @@ class SqlStore(Store):
             .order_by(j.id.desc())
             .limit(limit)
         )
+        if since is not None:
+            query = query.where(j.at >= _aware(since))
         with self._session.reading("read the journal") as conn:
             return [] if conn is None else [JournalEntry(*row) for row in conn.execute(query)]
 

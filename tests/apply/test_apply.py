@@ -324,8 +324,8 @@ class Delegating(Store):
     def current_lock(self, *, enterprise: str) -> LockInfo | None:
         return self.inner.current_lock(enterprise=enterprise)
 
-    def journal(self, *, enterprise: str, limit: int = 100) -> list:
-        return self.inner.journal(enterprise=enterprise, limit=limit)
+    def journal(self, *, enterprise: str, limit: int = 100, since=None) -> list:
+        return self.inner.journal(enterprise=enterprise, limit=limit, since=since)
 
     def accept_invitations(self, **kwargs) -> None:
         self.inner.accept_invitations(**kwargs)

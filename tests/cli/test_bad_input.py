@@ -234,9 +234,11 @@ class TestSpecs:
         assert result.stderr.splitlines() == [
             f"{spec}:8: spec.sso.type: required key is missing",
             f"{spec}:8: spec.sso.tpye: unknown key 'tpye' (did you mean 'type'?)",
+            f"{spec}:21: spec.organizations[0].members[1].email: 'bob@example.org' is not in "
+            "a claimed domain (acme.com, acme.io)",
             f"{spec}:22: spec.organizations[0].members[1].role: unknown role 'boss'; "
             "expected owner, admin or member",
-            "3 problem(s) found; nothing was written.",
+            "4 problem(s) found; nothing was written.",
         ]
         assert not db.parent.exists()
 

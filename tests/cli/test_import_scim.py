@@ -576,6 +576,6 @@ def test_a_spec_that_is_not_valid_is_refused_with_its_problems(tmp_path: Path) -
     done = run("import", "--members-csv", "m.csv", "--spec", base)
     assert done.exit_code == 1
     assert done.stderr.splitlines() == [
-        f"{base}:29: spec.prune.maxFraction: Input should be less than or equal to 1 (got 2)",
+        f"{base}:29: spec.prune.maxFraction: must be at most 1, got 2",
         "1 problem(s) found; nothing was written.",
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -284,3 +285,73 @@ def test_an_http_issuer_off_loopback_is_refused(setup: Setup) -> None:
         f"error: {outputs}: issuer 'http://acme.okta.com/oauth2/aus0001' is not an https URL "
         "(http only for loopback hosts)"
     ) in result.output
+
+
+SHOWN = "the base URL Insomnia shows (Enterprise Controls › SCIM)"
+
+
+def test_a_bad_scim_url_gets_a_fix_about_the_url_not_the_token(setup: Setup) -> None:
+    result = setup.doctor(
+        "--scim",
+        "http://scim.acme.test/v2",
+        "--format",
+        "json",
+        env={"INSOMNIA_SSO_SCIM_TOKEN": TOKEN},
+    )
+    scim = report(result)["checks"][5]
+    assert (scim["status"], scim["summary"], scim["fix"]) == (
+        "fail",
+        "SCIM URL must use https:// (http:// only for a loopback host), got "
+        "'http://scim.acme.test/v2'",
+        "give --scim the base URL exactly as Insomnia shows it (Enterprise Controls › SCIM): "
+        "https://, without a user or password",
+    )
+
+
+def scim_on(setup: Setup, url: str) -> dict[str, Any]:
+    result = setup.doctor(
+        "--scim", url, "--format", "json", env={"INSOMNIA_SSO_SCIM_TOKEN": SCIM_TOKEN}
+    )
+    scim: dict[str, Any] = report(result)["checks"][5]
+    assert SCIM_TOKEN not in result.output
+    return scim
+
+
+def test_the_scim_host_is_looked_up_through_the_nameservers_given(
+    setup: Setup, dns_server: tuple[str, Records], full_tenant: Tenant
+) -> None:
+    # The system resolver knows localhost; the test nameserver only what it is told. So each
+    # outcome below shows whose answer was used, and that the request went to its address.
+    url = full_tenant.url.replace("127.0.0.1", "localhost")
+    port = url.split(":")[2].split("/")[0]
+    records = dns_server[1]
+    nxdomain = scim_on(setup, url)
+    assert (nxdomain["status"], nxdomain["summary"], nxdomain["fix"]) == (
+        "fail",
+        "cannot resolve localhost: it does not exist in DNS (NXDOMAIN)",
+        f"check the host in --scim against {SHOWN}, and your DNS (this machine's resolver, or "
+        "the nameservers --nameserver names)",
+    )
+    records[("localhost", "A")] = ["127.0.0.3"]  # loopback, but nothing listens there
+    refused = scim_on(setup, url)
+    assert (refused["summary"], refused["fix"]) == (
+        f"SCIM Users cannot be listed: GET /Users: connection to localhost:{port} refused: is "
+        "the SCIM URL right?",
+        f"nothing accepts connections there: check the host and port in --scim against {SHOWN}, "
+        "and any firewall between this runner and it",
+    )
+    records[("localhost", "A")] = ["127.0.0.1"]
+    assert scim_on(setup, url)["status"] == "pass"
+
+
+def test_a_scim_host_that_refuses_gets_a_fix_about_host_and_port(setup: Setup) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    scim = scim_on(setup, f"http://127.0.0.1:{port}/scim/v2")
+    assert (scim["status"], scim["summary"]) == (
+        "fail",
+        f"SCIM Users cannot be listed: GET /Users: connection to 127.0.0.1:{port} refused: is "
+        "the SCIM URL right?",
+    )
+    assert scim["fix"].startswith("nothing accepts connections there")

@@ -19,11 +19,13 @@ from click.testing import CliRunner, Result
 from reconciler.cli import main
 from reconciler.doctor.checks import CheckResult, Deadline, Status
 from reconciler.doctor.dns import Nameserver, Resolver
-from reconciler.doctor.issuer import ENDPOINTS, check_issuer, discovery_problems, pinned
+from reconciler.doctor.issuer import ENDPOINTS, check_issuer, discovery_problems
+from reconciler.doctor.reach import pinned
 from tests.doctor.conftest import (
     CUSTOM_ADDRESS,
     CUSTOM_DOCTOR_SPEC,
     CUSTOM_HOST,
+    DOCTOR_SPEC,
     LOOPBACK,
     CustomDomainProvider,
     Records,
@@ -96,8 +98,8 @@ def test_a_custom_domain_that_does_not_resolve_fails_and_nothing_is_fetched(
     domain = found["issuer.custom_domain"]
     assert (domain.status, domain.summary, domain.fix) == (
         Status.FAIL,
-        f"{CUSTOM_HOST}, the spec's customDomain, does not resolve: the issuer on it is out of "
-        "reach",
+        f"{CUSTOM_HOST}, the spec's customDomain, does not exist in DNS (NXDOMAIN): the issuer "
+        "on it is out of reach",
         DOMAIN_FIX,
     )
     assert (found["issuer.discovery"].status, found["issuer.discovery"].summary) == (
@@ -119,9 +121,15 @@ def test_the_fetch_goes_to_the_address_dns_gave_not_elsewhere(
     found = check(issuer, resolver, custom_domain_provider.client())
     assert found["issuer.custom_domain"].summary == f"{CUSTOM_HOST} resolves (127.0.0.3)"
     discovery = found["issuer.discovery"]
-    assert discovery.status is Status.FAIL
-    assert discovery.summary.startswith(f"cannot fetch {issuer}{DISCOVERY_PATH}: ")
-    assert "refused" in discovery.summary.lower()
+    port = custom_domain_provider.port
+    assert (discovery.status, discovery.summary, discovery.fix) == (
+        Status.FAIL,
+        f"cannot fetch {issuer}{DISCOVERY_PATH}: connection to {CUSTOM_HOST}:{port} "
+        "(127.0.0.3) refused",
+        f"nothing accepts connections at {CUSTOM_HOST}:{port} (127.0.0.3): check the issuer's "
+        "host and port (as the stack outputs give them), and any firewall between this runner "
+        "and it",
+    )
 
 
 def test_the_certificate_must_be_for_the_custom_domain(
@@ -134,9 +142,16 @@ def test_the_certificate_must_be_for_the_custom_domain(
     found = check(issuer, resolver, custom_domain_provider.client(), "sso.acme.test")
     assert found["issuer.custom_domain"].status is Status.PASS
     discovery = found["issuer.discovery"]
-    assert discovery.status is Status.FAIL
-    assert discovery.summary.startswith(f"cannot fetch {issuer}{DISCOVERY_PATH}: ")
-    assert "CERTIFICATE_VERIFY_FAILED" in discovery.summary
+    assert (discovery.status, discovery.summary, discovery.fix) == (
+        Status.FAIL,
+        f"cannot fetch {issuer}{DISCOVERY_PATH}: TLS with sso.acme.test failed: its "
+        "certificate is not trusted (Hostname mismatch, certificate is not valid for "
+        "'sso.acme.test'.)",
+        "the certificate sso.acme.test presents is not trusted here: it must name "
+        "sso.acme.test and come from a trusted CA (for a custom domain, the certificate set in "
+        "Okta › Customizations › Brands › Domains); behind a TLS-inspecting proxy, trust its CA "
+        "(SSL_CERT_FILE)",
+    )
 
 
 def test_the_document_on_the_custom_domain_must_name_exactly_that_issuer(
@@ -271,3 +286,43 @@ def test_doctor_checks_the_custom_domain_first_and_reaches_the_issuer_on_it(
     assert checks[0]["summary"] == f"{CUSTOM_HOST} resolves ({CUSTOM_ADDRESS})"
     # Nothing applied or confirmed yet: the domains warn, and nothing fails.
     assert result.exit_code == 0, result.output
+
+
+def test_the_issuers_own_host_goes_through_the_nameservers_given_too(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    custom_domain_provider: CustomDomainProvider,
+    dns_server: tuple[str, Records],
+) -> None:
+    # An Okta org on a name only the test DNS server knows, and no customDomain: the issuer's
+    # host is reached where --nameserver says, or its failure says so and points at DNS.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("INSOMNIA_SSO_SCIM_URL", raising=False)
+    address, records = dns_server
+    records.update(healthy_records())
+    spec = tmp_path / "enterprise.yaml"
+    spec.write_text(
+        DOCTOR_SPEC.replace(f"orgUrl: https://{LOOPBACK}", f"orgUrl: https://{CUSTOM_HOST}"),
+        encoding="utf-8",
+    )
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(doctor_outputs(custom_domain_provider.issuer)), encoding="utf-8")
+    ca_file = tmp_path / "ca.pem"
+    custom_domain_provider.ca.cert_pem.write_to_path(str(ca_file))
+    args = ["doctor", str(spec), "--okta-outputs", str(outputs), "--nameserver", address]
+    args += ["--store", f"sqlite:///{tmp_path / 'state.db'}", "--format", "json"]
+
+    def discovery() -> dict[str, Any]:
+        result = CliRunner().invoke(main, args, env={"SSL_CERT_FILE": str(ca_file)})
+        found: dict[str, Any] = json.loads(result.stdout)["checks"][0]
+        return found
+
+    assert discovery() == {
+        "id": "issuer.discovery",
+        "status": "fail",
+        "summary": f"cannot resolve {CUSTOM_HOST}: it does not exist in DNS (NXDOMAIN)",
+        "fix": f"check the issuer's host {CUSTOM_HOST} (as the stack outputs give it) and your "
+        "DNS (this machine's resolver, or the nameservers --nameserver names)",
+    }
+    records[(CUSTOM_HOST, "A")] = [CUSTOM_ADDRESS]
+    assert discovery()["status"] == "pass"

@@ -46,10 +46,33 @@ def test_the_sso_urls_host_resolves(resolver: Resolver) -> None:
 
 def test_an_sso_url_whose_host_does_not_resolve_fails(resolver: Resolver) -> None:
     result = check_sso_url("https://typo.insomnia.test/login/callback", resolver, Deadline.after(5))
-    assert result.status is Status.FAIL
-    assert result.summary == "typo.insomnia.test does not resolve: logins cannot come back"
-    assert result.fix is not None
-    assert "spec.sso.ssoUrl" in result.fix
+    assert (result.status, result.summary, result.fix) == (
+        Status.FAIL,
+        "typo.insomnia.test does not exist in DNS (NXDOMAIN): logins cannot come back",
+        "copy the SSO URL again from Insomnia (Enterprise Controls › SSO) into spec.sso.ssoUrl, "
+        "then `pulumi up` so Okta's redirect URI matches",
+    )
+
+
+def test_an_sso_url_whose_name_has_no_address_says_so(
+    resolver: Resolver, dns_server: tuple[str, Records]
+) -> None:
+    dns_server[1][("mail.insomnia.test", "TXT")] = ["v=spf1 -all"]  # the name exists, no A
+    result = check_sso_url("https://mail.insomnia.test/login/callback", resolver, Deadline.after(5))
+    assert (result.status, result.summary) == (
+        Status.FAIL,
+        "mail.insomnia.test has no address record (A or AAAA): logins cannot come back",
+    )
+
+
+def test_an_sso_url_whose_nameserver_is_silent_points_at_dns(silent_udp: str) -> None:
+    resolver = Resolver([Nameserver.parse(silent_udp)])
+    result = check_sso_url(f"https://{SSO_HOST}/login/callback", resolver, Deadline.after(0.5))
+    assert (result.status, result.summary, result.fix) == (
+        Status.FAIL,
+        f"no DNS answer for {SSO_HOST} within the timeout",
+        "check the nameservers (--nameserver) or this machine's network",
+    )
 
 
 def test_a_published_txt_value_passes(resolver: Resolver) -> None:
@@ -69,10 +92,41 @@ def test_a_missing_txt_value_fails(resolver: Resolver) -> None:
     )
 
 
-def test_a_txt_value_on_a_domain_missing_from_dns_fails(resolver: Resolver) -> None:
+def test_a_txt_value_on_a_domain_missing_from_dns_says_no_such_domain(resolver: Resolver) -> None:
+    records, error = lookup_txt("acme.dev", resolver, Deadline.after(5))
+    result = check_domain("acme.dev", records, error, Verification(True, SHOWN, "alice"))
+    assert (result.status, result.summary, result.fix) == (
+        Status.FAIL,
+        "the TXT value Insomnia showed is not published: acme.dev does not exist in DNS (NXDOMAIN)",
+        "check acme.dev in spec.domains; if it is right, its zone is missing at your DNS "
+        "provider (or not delegated to it): create it, then publish a TXT record at acme.dev "
+        f'with the value "{SHOWN}" at your DNS provider; Insomnia checks it again on its own',
+    )
+
+
+def test_a_txt_value_on_a_domain_without_txt_records_says_there_are_none(
+    resolver: Resolver, dns_server: tuple[str, Records]
+) -> None:
+    dns_server[1][("acme.dev", "A")] = [LOOPBACK]  # the domain exists, with no TXT record
     status, summary = judge("acme.dev", resolver, Verification(True, SHOWN, "alice"))
-    assert status is Status.FAIL
-    assert "(0 TXT record(s) there)" in summary
+    assert (status, summary) == (
+        Status.FAIL,
+        "the TXT value Insomnia showed is not published at acme.dev (no TXT record there)",
+    )
+
+
+def test_an_unconfirmed_domain_missing_from_dns_points_at_its_zone(resolver: Resolver) -> None:
+    records, error = lookup_txt("acme.dev", resolver, Deadline.after(5))
+    result = check_domain("acme.dev", records, error, Verification(False))
+    assert (result.status, result.summary) == (
+        Status.WARN,
+        "not yet confirmed verified; acme.dev does not exist in DNS (NXDOMAIN)",
+    )
+    assert result.fix is not None
+    assert result.fix.startswith(
+        "check acme.dev in spec.domains; if it is right, its zone is missing at your DNS "
+        "provider (or not delegated to it): create it, then add the TXT record Insomnia shows"
+    )
 
 
 def test_an_unconfirmed_domain_warns(resolver: Resolver) -> None:

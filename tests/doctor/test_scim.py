@@ -123,6 +123,88 @@ def test_another_directory_error_fails_with_its_message_masked(message: str) -> 
     assert result.summary == message.replace(TOKEN, "(sensitive)")
 
 
+SHOWN = "the base URL Insomnia shows (Enterprise Controls › SCIM)"
+LISTED = "SCIM Users cannot be listed: "
+"""How the probe prefixes the transport's one-line reasons."""
+
+
+@pytest.mark.parametrize(
+    ("message", "fix"),
+    [
+        (
+            LISTED + "GET /Users: cannot resolve the SCIM host scim.acme.test",
+            f"check the host in --scim against {SHOWN}, and your DNS (this machine's resolver, "
+            "or the nameservers --nameserver names)",
+        ),
+        (
+            LISTED + "GET /Users: connection to scim.acme.test:443 refused: is the SCIM URL right?",
+            f"nothing accepts connections there: check the host and port in --scim against "
+            f"{SHOWN}, and any firewall between this runner and it",
+        ),
+        (
+            LISTED + "GET /Users: TLS with scim.acme.test:443 failed: its certificate is not "
+            "trusted (self-signed certificate)",
+            "the SCIM host's certificate is not trusted here: check the host in --scim against "
+            f"{SHOWN}; behind a TLS-inspecting proxy, trust its CA (SSL_CERT_FILE)",
+        ),
+        (
+            LISTED + "GET /Users: TLS with scim.acme.test:80 failed (WRONG_VERSION_NUMBER): is "
+            "it an https server?",
+            "the SCIM host does not answer as an https server there: check the scheme and port "
+            f"in --scim against {SHOWN}",
+        ),
+        (
+            LISTED + "GET /Users: redirected (301) to https://login.acme.test/; not followed "
+            "(the token stays with scim.acme.test): give --scim the URL Insomnia shows",
+            f"give --scim exactly {SHOWN}: the server redirects elsewhere, and the token is "
+            "never sent on to where a redirect points",
+        ),
+        (
+            LISTED + "GET /Users: 404 no such tenant",
+            f"nothing answers at that path (HTTP 404): check the path in --scim against {SHOWN}",
+        ),
+        (
+            LISTED + "GET /Users: 400 invalidSyntax: startIndex",
+            f"the SCIM server refused the request (HTTP 400): check --scim against {SHOWN}, and "
+            "that the connector is enabled there",
+        ),
+        (
+            LISTED + "GET /Users: 500 boom (gave up after retrying)",
+            "the SCIM server failed on its side (HTTP 500): run doctor again later",
+        ),
+        (
+            LISTED + "GET /Users: cannot connect (ConnectTimeout) (gave up after retrying)",
+            "the SCIM server did not answer in time: check that this runner can reach it (a "
+            "firewall, a proxy), or raise --timeout; run doctor again later if it was busy",
+        ),
+        (
+            "SCIM Users answer has no totalResults",
+            f"what answers at --scim is not a SCIM directory: check it against {SHOWN}",
+        ),
+        (
+            "INSOMNIA_SSO_SCIM_TIMEOUT must be a positive number, not 'soon'",
+            "correct that setting in the environment, or unset it for the default",
+        ),
+    ],
+    ids=[
+        "dns",
+        "refused",
+        "untrusted",
+        "not-tls",
+        "redirect",
+        "not-found",
+        "bad-request",
+        "server-error",
+        "no-answer",
+        "not-scim",
+        "setting",
+    ],
+)
+def test_a_directory_error_gets_the_fix_for_its_cause(message: str, fix: str) -> None:
+    result = check_scim(ProbedDirectory(DirectoryError(message)), enterprise="acme")
+    assert (result.status, result.summary, result.fix) == (Status.FAIL, message, fix)
+
+
 def test_without_a_directory_the_check_is_skipped() -> None:
     result = check_scim(None, enterprise="acme")
     assert (result.status, result.summary) == (

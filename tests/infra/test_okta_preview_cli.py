@@ -61,7 +61,7 @@ def test_a_bad_spec_is_reported_as_path_line_message_with_exit_1(
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        f"{spec}:15: spec.sso.type: Input should be 'oidc' (got 'saml')",
+        f"{spec}:15: spec.sso.type: must be 'oidc', got 'saml'",
         "1 problem(s) found; nothing was written.",
     ]
 

@@ -7,7 +7,11 @@ reads the comment a reviewer would read.
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,8 +102,8 @@ def test_a_realistic_change_reads_clearly_on_both_sides(repo: Path) -> None:
     # One summary line per side.
     assert "**Okta**: 0 to add, 1 to change, 0 to remove (3 assigned, 1 unassigned)  " in lines
     assert (
-        "**Insomnia**: 3 invited, 1 removed (pending invitations revoked; members removed only "
-        "with prune on), 1 role(s) changed, domains +0 −0, SSO connection changes (okta.orgUrl)"
+        "**Insomnia**: 3 invited, 1 removed (pending invitations revoked; prune is off: members "
+        "stay), 1 role(s) changed, domains +0 −0, SSO connection changes (okta.orgUrl)"
     ) in lines
     # Who gains and who loses access, by organization.
     assert (
@@ -110,6 +114,131 @@ def test_a_realistic_change_reads_clearly_on_both_sides(repo: Path) -> None:
     # Detail, collapsed.
     assert "<details><summary>acme: Okta app assignments (+3 −1)</summary>" in lines
     assert "| `okta.orgUrl` | `https://acme.okta.com` | `https://acme-eu.okta.com` |" in lines
+
+
+ONE_STEPS_DOWN = replace(
+    "        - email: esther.okafor@acme.com\n          role: admin\n",
+    "        - email: esther.okafor@acme.com\n",
+)
+PRUNE_ON = replace(
+    "    enabled: false\n    maxFraction: 0.1", "    enabled: true\n    maxFraction: 0.2"
+)
+
+
+def test_the_summary_says_what_this_specs_prune_setting_does(repo: Path) -> None:
+    edit(repo, ONE_LEAVES, PRUNE_ON)
+    result = run_review()
+    assert (
+        "**Insomnia**: 0 invited, 1 removed (pending invitations revoked; prune is on: members "
+        "removed, at most 20% of an organization at once), 0 role(s) changed, domains +0 −0, "
+        "SSO connection unchanged"
+    ) in result.output.splitlines()
+
+
+def test_a_demotion_is_marked_apart_from_an_escalation_in_every_format(repo: Path) -> None:
+    edit(repo, ONE_BECOMES_ADMIN, ONE_STEPS_DOWN)
+    comment = run_review().output
+    assert "| platform | – | – | `esther.okafor@acme.com`: admin → member (demotion) |" in comment
+    assert "| payments-api | – | – | `kenji.tanaka@acme.com`: member → **admin** |" in comment
+    assert "> **Escalation** (1): `kenji.tanaka@acme.com` becomes **admin**" in comment
+    assert "esther.okafor@acme.com` becomes" not in comment
+    [acme] = json.loads(run_review("--format", "json").output)["enterprises"]
+    assert acme["insomnia"]["access"] == [
+        {
+            "organization": "payments-api",
+            "email": "kenji.tanaka@acme.com",
+            "before": "member",
+            "after": "admin",
+            "escalation": True,
+            "demotion": False,
+        },
+        {
+            "organization": "platform",
+            "email": "esther.okafor@acme.com",
+            "before": "admin",
+            "after": "member",
+            "escalation": False,
+            "demotion": True,
+        },
+    ]
+    text = run_review("--format", "text").output.splitlines()
+    assert "      ~ esther.okafor@acme.com: admin → member (demotion)" in text
+    assert "      ~ kenji.tanaka@acme.com: member → admin (escalation)" in text
+
+
+def test_text_for_a_terminal_is_aligned_and_has_no_markdown(repo: Path) -> None:
+    edit(repo, THREE_JOIN, ONE_LEAVES, ONE_BECOMES_ADMIN, ONE_STEPS_DOWN, PRUNE_ON)
+    result = run_review("--format", "text")
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == [
+        "insomnia-sso review: main → working tree",
+        "",
+        "Risk checks failed, this review fails:",
+        # The bound is base's, 10%: raising maxFraction in the same change does not lift it.
+        "  - acme: organization platform loses 1 of 7 people (14%), more than "
+        "prune.maxFraction (10%)",
+        "",
+        "Access removed (1):",
+        "  - dmitri.ivanov@acme.com from acme/platform",
+        "",
+        "Escalation (1):",
+        "  - kenji.tanaka@acme.com becomes admin in acme/payments-api",
+        "",
+        "Suggested labels: access-removed, access-granted",
+        "",
+        "acme",
+        "  Okta      0 to add, 1 to change, 0 to remove (3 assigned, 1 unassigned)",
+        "  Insomnia  3 invited, 1 removed (pending invitations revoked; prune is on: members "
+        "removed, at most 20% of an organization at once), 2 role(s) changed, domains +0 −0, "
+        "SSO connection unchanged",
+        "",
+        "  Access by organization:",
+        "    payments-api",
+        "      ~ kenji.tanaka@acme.com: member → admin (escalation)",
+        "    platform",
+        "      - dmitri.ivanov@acme.com (member)",
+        "      ~ esther.okafor@acme.com: admin → member (demotion)",
+        "      + mona.ali@acme.com (member)",
+        "      + noah.berg@acme.io (member)",
+        "      + olga.sokol@acme.com (member)",
+        "",
+        "  Okta resources (1):",
+        "    change  okta:index/groupMemberships:GroupMemberships  acme-members  users",
+        "",
+        "  Okta app assignments (+3 −1):",
+        "    + mona.ali@acme.com",
+        "    + noah.berg@acme.io",
+        "    + olga.sokol@acme.com",
+        "    - dmitri.ivanov@acme.com",
+        "",
+        "✗ review failed (risk checks or invalid spec)",
+    ]
+
+
+def test_text_is_the_default_on_a_terminal_and_markdown_in_a_pipe(repo: Path) -> None:
+    edit(repo, ONE_STEPS_DOWN)
+    command = [sys.executable, "-m", "reconciler", "review", "--base", "main"]
+    piped = subprocess.run(command, capture_output=True, text=True, check=False, cwd=repo)
+    assert piped.stdout.splitlines()[0] == MARKER
+    leader, follower = pty.openpty()
+    with subprocess.Popen(command, stdout=follower, stderr=subprocess.DEVNULL, cwd=repo) as proc:
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the command ended
+                break
+            if not chunk:
+                break
+            seen += chunk
+        proc.wait(60)
+    os.close(leader)
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", seen.decode()).replace("\r\n", "\n")
+    assert shown.splitlines()[0] == "insomnia-sso review: main → working tree"
+    assert "      ~ esther.okafor@acme.com: admin → member (demotion)" in shown
+    assert "<details>" not in shown
+    assert "**" not in shown
 
 
 def test_no_spec_change_says_so_and_passes(repo: Path) -> None:

@@ -175,10 +175,101 @@ CASES = {
     ),
 }
 
+PRUNE = MINIMAL + "  prune:\n    {}\n"
+"""The minimal spec with one prune setting, on line 23."""
+
+PLAIN_WORDS = {
+    # Every pydantic error type a spec can raise, in the project's words.
+    "a fraction above 1 (less_than_equal)": (
+        PRUNE.format("maxFraction: 1.5"),
+        ["{p}:23: spec.prune.maxFraction: must be at most 1, got 1.5"],
+    ),
+    "a negative fraction (greater_than_equal)": (
+        PRUNE.format("maxFraction: -0.1"),
+        ["{p}:23: spec.prune.maxFraction: must be at least 0, got -0.1"],
+    ),
+    "a fraction that is not a number (.nan)": (
+        PRUNE.format("maxFraction: .nan"),
+        ["{p}:23: spec.prune.maxFraction: must be at most 1, got .nan"],
+    ),
+    "a quoted number where a number belongs (strict float)": (
+        PRUNE.format("maxFraction: '0.5'"),
+        ["{p}:23: spec.prune.maxFraction: expected a number, got a string '0.5'"],
+    ),
+    "true where a number belongs (strict float)": (
+        PRUNE.format("maxFraction: true"),
+        ["{p}:23: spec.prune.maxFraction: expected a number, got true"],
+    ),
+    "an empty value where a number belongs": (
+        PRUNE.format("maxFraction:"),
+        ["{p}:23: spec.prune.maxFraction: expected a number, got nothing"],
+    ),
+    "a number where true/false belongs (strict bool)": (
+        PRUNE.format("enabled: 1"),
+        ["{p}:23: spec.prune.enabled: expected true or false, got a number 1"],
+    ),
+    "an empty name (string_too_short)": (
+        edited("- email: bob@acme.io", "- email: bob@acme.io\n          givenName: ''"),
+        ["{p}:22: spec.organizations[0].members[1].givenName: must not be empty"],
+    ),
+    "a name of 201 characters (string_too_long)": (
+        edited("- email: bob@acme.io", "- email: bob@acme.io\n          familyName: " + "x" * 201),
+        [
+            "{p}:22: spec.organizations[0].members[1].familyName: is 201 characters long; at "
+            "most 200 are allowed"
+        ],
+    ),
+    "a number where a string belongs (string_type)": (
+        edited("  name: acme", "  name: 42"),
+        ["{p}:4: metadata.name: expected a string, got a number 42"],
+    ),
+    "another SSO type (literal_error)": (
+        edited("type: oidc", "type: saml"),
+        ["{p}:8: spec.sso.type: must be 'oidc', got 'saml'"],
+    ),
+    "an empty apiVersion (literal_error)": (
+        edited("apiVersion: insomnia-sso/v1", "apiVersion:"),
+        ["{p}:1: apiVersion: must be 'insomnia-sso/v1', got nothing"],
+    ),
+    "a role that is not a string (enum)": (
+        edited("role: admin", "role: 3"),
+        [
+            "{p}:20: spec.organizations[0].members[0].role: expected owner, admin or member, "
+            "got a number 3"
+        ],
+    ),
+    "no domains at all (too_short)": (
+        edited("domains: [acme.com, acme.io]", "domains: []"),
+        ["{p}:6: spec.domains: must not be an empty list"],
+    ),
+    "one domain where a list belongs (tuple_type)": (
+        edited("domains: [acme.com, acme.io]", "domains: acme.com"),
+        ["{p}:6: spec.domains: expected a list, got a string 'acme.com'"],
+    ),
+    "a person written as a bare email (model_type)": (
+        edited("- email: bob@acme.io", "- bob@acme.io"),
+        [
+            "{p}:21: spec.organizations[0].members[1]: expected a mapping, got a string "
+            "'bob@acme.io'"
+        ],
+    ),
+    "a key that is a number (invalid_key)": (
+        edited("  name: acme", "  name: acme\n  7: seven"),
+        ["{p}:5: metadata.7: a key must be text, got a number 7"],
+    ),
+}
+
 
 @pytest.mark.parametrize("case", CASES)
 def test_each_rejection_names_file_line_and_key(case: str, write_spec) -> None:
     text, expected = CASES[case]
+    path = write_spec(text)
+    assert problems_of(path) == [line.format(p=path) for line in expected]
+
+
+@pytest.mark.parametrize("case", PLAIN_WORDS)
+def test_each_kind_of_field_error_is_said_in_plain_words(case: str, write_spec) -> None:
+    text, expected = PLAIN_WORDS[case]
     path = write_spec(text)
     assert problems_of(path) == [line.format(p=path) for line in expected]
 
@@ -208,6 +299,60 @@ def test_cross_field_problems_are_reported_together(write_spec) -> None:
     text = edited("domainIdentifier: acme.com", "domainIdentifier: acme.org")
     text = text.replace("bob@acme.io", "bob@gmail.com")
     assert len(problems_of(write_spec(text))) == 2
+
+
+def test_field_and_cross_field_problems_come_out_in_one_run(write_spec) -> None:
+    # The first hour's five mistakes: three in fields, two between fields. A wrong
+    # maxFraction must not hide the domainIdentifier or the email outside the domains.
+    text = edited("domainIdentifier: acme.com", "domainIdentifier: acme.org")
+    text = text.replace("role: admin", "rol: admin").replace("bob@acme.io", "bob@gmail.com")
+    text += "        - email: carol@acme.com\n          role: boss\n"
+    text += "  prune:\n    maxFraction: 1.5\n"
+    path = write_spec(text)
+    assert problems_of(path) == [
+        f"{path}:9: spec.sso.domainIdentifier: domainIdentifier 'acme.org' is not one of the "
+        "claimed domains (acme.com, acme.io)",
+        f"{path}:20: spec.organizations[0].members[0].rol: unknown key 'rol' (did you mean "
+        "'role'?)",
+        f"{path}:21: spec.organizations[0].members[1].email: 'bob@gmail.com' is not in a "
+        "claimed domain (acme.com, acme.io)",
+        f"{path}:23: spec.organizations[0].members[2].role: unknown role 'boss'; expected "
+        "owner, admin or member",
+        f"{path}:25: spec.prune.maxFraction: must be at most 1, got 1.5",
+    ]
+
+
+def test_a_value_that_did_not_parse_is_not_judged_again_by_the_cross_field_rules(
+    write_spec,
+) -> None:
+    # A malformed email is not also "outside the domains"; a malformed domain leaves the rules
+    # that need every domain unjudged rather than wrong; the person with a bad role is still
+    # a duplicate.
+    text = edited("- email: bob@acme.io", "- email: bob@@acme.io")
+    text = text.replace("domains: [acme.com, acme.io]", "domains: [acme.com, 'acme io']")
+    text += "        - email: Alice@acme.com\n          role: boss\n"
+    path = write_spec(text)
+    assert problems_of(path) == [
+        f"{path}:6: spec.domains[1]: 'acme io' is not a valid domain name",
+        f"{path}:21: spec.organizations[0].members[1].email: 'bob@@acme.io' is not a valid "
+        "email address",
+        f"{path}:22: spec.organizations[0].members[2].email: duplicate member 'alice@acme.com' "
+        "in organization 'platform'",
+        f"{path}:23: spec.organizations[0].members[2].role: unknown role 'boss'; expected "
+        "owner, admin or member",
+    ]
+
+
+def test_the_cross_field_rules_read_what_parsed_under_either_key_name(write_spec) -> None:
+    # populate_by_name: `domain_identifier` is accepted as well as `domainIdentifier`.
+    text = edited("domainIdentifier: acme.com", "domain_identifier: acme.org")
+    text += "  prune:\n    maxFraction: 2\n"
+    lines = [line.split(": ", 1)[1] for line in problems_of(write_spec(text))]
+    assert lines == [
+        "spec.sso.domainIdentifier: domainIdentifier 'acme.org' is not one of the claimed "
+        "domains (acme.com, acme.io)",
+        "spec.prune.maxFraction: must be at most 1, got 2",
+    ]
 
 
 def test_an_alias_bomb_is_refused_fast_with_bounded_memory(write_spec) -> None:

@@ -749,6 +749,28 @@ def test_the_journal_is_limited_and_per_enterprise(store: Store) -> None:
     assert store.journal(enterprise="globex") == []
 
 
+def test_the_journal_since_a_moment_holds_only_what_came_at_or_after_it(store: Store) -> None:
+    write(store, *FOUNDATION)
+    accept(store, "platform/bob@acme.io", now=LATER)
+    keys = ["platform/bob@acme.io", "platform/bob@acme.io", "platform/alice@acme.com"]
+    assert [e.key for e in store.journal(enterprise="acme", since=NOW)] == keys
+    assert [(e.action, e.at) for e in store.journal(enterprise="acme", since=SOON)] == [
+        ("accept", LATER)
+    ]
+    # The same moment in another zone is the same moment, not the same wall-clock text.
+    east = LATER.astimezone(timezone(timedelta(hours=2)))
+    assert [e.at for e in store.journal(enterprise="acme", since=east)] == [LATER]
+    assert store.journal(enterprise="acme", since=LATER + timedelta(seconds=1)) == []
+    assert [e.key for e in store.journal(enterprise="acme", since=NOW, limit=1)] == keys[:1]
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.journal(enterprise="acme", since=NOW.replace(tzinfo=None))
+
+
+def test_the_journal_of_no_record_is_empty_with_or_without_since(store: Store) -> None:
+    assert store.journal(enterprise="acme", since=NOW) == []
+    assert store.journal(enterprise="acme") == []
+
+
 def test_no_journal_row_holds_a_fingerprint_slipped_into_a_change(store: Store) -> None:
     careless = update(Kind.USER, "bob@acme.io", {}, ROTATED, note=ROTATED)
     store.journal_changes(
