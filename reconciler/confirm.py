@@ -99,6 +99,12 @@ def _find(
     name = enterprise.name
     if kind not in KINDS:
         raise InsomniaSsoError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if kind == StepKind.TEAM_LINK and not actual.managed_teams:
+        raise InsomniaSsoError(
+            f"enterprise '{name}' has no team_link steps: the record holds no team made in "
+            "Insomnia's SCIM directory (apply --scim makes them); without SCIM, people are "
+            "invitations: confirm invitation, member or acceptance"
+        )
     if kind in LEDGER_KINDS:
         steps = [s for s in ledger_steps(enterprise, actual, frozenset()) if s.kind == kind]
         key = "/".join(_member_key(key))

@@ -64,7 +64,7 @@ Check = Callable[[Plan, ActualState], None]
 
 
 @main.command("apply")
-@click.argument("specs", nargs=-1, type=click.Path(), metavar="[PLANFILE] [SPEC]...")
+@click.argument("specs", nargs=-1, type=click.Path(), metavar="[PLANFILE] [SPEC]")
 @store_option
 @scim_options
 @okta_options

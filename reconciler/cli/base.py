@@ -13,7 +13,14 @@ from reconciler.errors import InsomniaSsoError, SpecError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-DEFAULT_SPECS = ("specs",)
+DEFAULT_SPEC = "specs/enterprise.yaml"
+"""Where every command, the workflows and the Pulumi program look for the spec by default."""
+
+DEFAULT_SPECS = (DEFAULT_SPEC,)
+
+DEFAULT_FOLDER = "specs"
+"""What `validate` and `review`, which take several specs, read by default: the folder
+holding DEFAULT_SPEC (and any other enterprise's spec beside it)."""
 
 
 class MisuseError(click.UsageError):
@@ -82,11 +89,14 @@ def main() -> None:
     """
 
 
-def spec_arguments(default: tuple[str, ...] = DEFAULT_SPECS) -> Callable[[F], F]:
-    """SPEC… arguments: files or folders, `specs/` when none are given."""
+def spec_arguments(*, many: bool = False) -> Callable[[F], F]:
+    """The SPEC argument (a file, or a folder holding one enterprise's spec; DEFAULT_SPEC
+    when none is given), or with `many` SPEC… (files or folders). Commands acting on one
+    enterprise say `[SPEC]`; more than one enterprise is refused by `one_enterprise`."""
 
     def decorate(func: F) -> F:
-        return click.argument("specs", nargs=-1, type=click.Path())(func)
+        metavar = "[SPEC]..." if many else "[SPEC]"
+        return click.argument("specs", nargs=-1, type=click.Path(), metavar=metavar)(func)
 
     return decorate
 
@@ -103,6 +113,6 @@ def format_option(*choices: str) -> Callable[[F], F]:
     )
 
 
-def specs_or_default(specs: tuple[str, ...]) -> tuple[str, ...]:
-    """The SPEC… arguments given, or the default folder."""
-    return specs or DEFAULT_SPECS
+def specs_or_default(specs: tuple[str, ...], *, many: bool = False) -> tuple[str, ...]:
+    """The SPEC arguments given, or DEFAULT_SPEC (with `many`, its folder)."""
+    return specs or ((DEFAULT_FOLDER,) if many else DEFAULT_SPECS)

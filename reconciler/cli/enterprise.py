@@ -1,7 +1,8 @@
 """Which enterprise a command that acts on the record means, when `--enterprise` is not given.
 
-The record says which enterprises exist; `specs/` in the current folder may belong to
-another checkout altogether, so it is only a tie-breaker between enterprises the record holds.
+The record says which enterprises exist; the default spec (`specs/enterprise.yaml`) in the
+current folder may belong to another checkout altogether, so it is only a tie-breaker between
+enterprises the record holds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from reconciler.stores.base import Store
 def store_enterprise(
     store: Store, given: str | None, specs: tuple[str, ...] = DEFAULT_SPECS
 ) -> str:
-    """`given`, else the store's only enterprise, else the only one in `specs` it holds."""
+    """`given`, else the store's only enterprise, else the one `specs` names, if it holds it."""
     if given:
         return given
     held = store.enterprises()
@@ -26,15 +27,14 @@ def store_enterprise(
     named = _spec_enterprises(specs)
     if len(named) == 1 and named[0] in held:
         return named[0]
-    folders = ", ".join(f"{spec}/" for spec in specs)
     raise InsomniaSsoError(
-        f"the store holds {len(held)} enterprises ({', '.join(held)}) and {folders} does not "
-        "single one out; choose one with --enterprise NAME"
+        f"the store holds {len(held)} enterprises ({', '.join(held)}) and {', '.join(specs)} "
+        "does not single one out; choose one with --enterprise NAME"
     )
 
 
 def _spec_enterprises(specs: tuple[str, ...]) -> list[str]:
-    """Enterprise names in `specs`; none when the folder is missing or does not load."""
+    """Enterprise names in `specs`; none when they are missing or do not load."""
     try:
         return [loaded.enterprise.name for loaded in load_specs(specs)]
     except SpecError:

@@ -6,10 +6,8 @@ import json
 
 import click
 
-from reconciler.cli.base import format_option, main
+from reconciler.cli.base import DEFAULT_SPEC, format_option, main
 from reconciler.spec import load_file
-
-DEFAULT_SPEC = "specs/enterprise.yaml"
 
 
 @main.command("okta-preview")

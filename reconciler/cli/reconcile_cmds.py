@@ -229,7 +229,7 @@ def status(
 
 @main.group()
 def store() -> None:
-    """Operate on a local store directly."""
+    """Record in the record (SQLite or PostgreSQL, --store) what happened in Insomnia."""
 
 
 def enterprise_option(func: F) -> F:
@@ -237,7 +237,7 @@ def enterprise_option(func: F) -> F:
     return click.option(
         "--enterprise",
         help="Enterprise name; defaults to the store's only enterprise (or, when the store "
-        "holds several, the only one in specs/).",
+        "holds several, the one specs/enterprise.yaml names).",
     )(func)
 
 
@@ -290,7 +290,7 @@ def _spec_named(name: str) -> Enterprise | None:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("kind", type=click.Choice(KINDS), metavar="KIND")
 @click.argument("keys_and_specs", nargs=-1, metavar="KEY... [SPEC]")
 @click.option(
     "--keys-from",
@@ -314,6 +314,9 @@ def confirm(
 ) -> None:
     """Record that an owner did the manual steps KIND KEY..., as the plan shows them.
 
+    KIND is domain, sso_connection, organization or owner; with --scim also team_link;
+    without it invitation, member or acceptance (the ledger's people).
+
     \b
     insomnia-sso confirm domain acme.com --txt VALUE
     insomnia-sso confirm sso_connection acme --okta-outputs outputs.json
@@ -336,6 +339,7 @@ def confirm(
         keys += [line.strip() for line in keys_from if line.strip()]
     if not keys:
         raise click.UsageError(f"give at least one {kind} KEY (as the plan shows it)")
+    _kind_for_mode(kind, scim=bool(scim_url))
     enterprise = one_enterprise(specs)
     outputs = okta_outputs(enterprise, outputs_file, stack)
     if kind == "team_link" and scim_url:
@@ -363,6 +367,16 @@ def confirm(
         )
     for message in messages:
         click.echo(message)
+
+
+def _kind_for_mode(kind: str, *, scim: bool) -> None:
+    """Invitations, members and acceptances exist only where people are the record's
+    ledger, not with --scim. (Team links need teams the record holds: `confirm` checks.)"""
+    if kind in ("invitation", "member", "acceptance") and scim:
+        raise InsomniaSsoError(
+            f"{kind} steps exist only without --scim (people as invitations in the record); "
+            "with SCIM, people reach Insomnia through their teams; nothing recorded"
+        )
 
 
 def _keys_and_specs(args: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:

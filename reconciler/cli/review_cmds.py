@@ -18,7 +18,7 @@ from reconciler.revisions import repository_root, specs_at
 @main.command()
 @click.option("--base", required=True, help="Git revision the change starts from.")
 @click.option("--head", default=None, help="Git revision of the change [default: working tree].")
-@spec_arguments()
+@spec_arguments(many=True)
 @click.option(
     "--format",
     "output_format",
@@ -37,7 +37,7 @@ def review(base: str, head: str | None, specs: tuple[str, ...], output_format: s
     cwd = Path.cwd()
     root = repository_root(cwd)
     paths = []
-    for spec in specs_or_default(specs):
+    for spec in specs_or_default(specs, many=True):
         try:
             paths.append((cwd / spec).resolve().relative_to(root.resolve()).as_posix())
         except ValueError:

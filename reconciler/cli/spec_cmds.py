@@ -12,10 +12,10 @@ from reconciler.spec.schema import json_schema
 
 
 @main.command()
-@spec_arguments()
+@spec_arguments(many=True)
 def validate(specs: tuple[str, ...]) -> None:
-    """Load and check specs (files or folders, default `specs/`); exit 1 when any is invalid."""
-    for loaded in load_specs(specs_or_default(specs)):
+    """Load and check specs (files or folders, default specs/); exit 1 when any is invalid."""
+    for loaded in load_specs(specs_or_default(specs, many=True)):
         enterprise = loaded.enterprise
         people = len(enterprise.assigned_logins())
         click.echo(

@@ -100,7 +100,7 @@ class TestOktaOutputs:
         # A misuse is an error (1), never click's 2, which plan and drift use for "changes".
         assert result.exit_code == 1
         assert result.stderr == (
-            "Usage: insomnia-sso apply [OPTIONS] [PLANFILE] [SPEC]...\n"
+            "Usage: insomnia-sso apply [OPTIONS] [PLANFILE] [SPEC]\n"
             "Try 'insomnia-sso apply --help' for help.\n"
             "\n"
             "Error: give --okta-outputs or --stack, not both\n"
@@ -264,7 +264,7 @@ class TestSpecs:
     ) -> None:
         other = spec.parent / "globex.yaml"
         other.write_text(spec_yaml({"platform": ["alice@acme.com"]}, name="globex"))
-        result = run("apply", "--yes", "--store", store_url)  # SPEC defaults to specs/
+        result = run("apply", "--yes", "specs", "--store", store_url)  # a folder, two in it
         assert result.exit_code == 1
         assert result.stderr == (
             "error: 2 enterprises given (acme (specs/enterprise.yaml), globex "

@@ -208,6 +208,6 @@ def test_one_enterprise_per_run(write_spec, store_url: str, tmp_path: Path) -> N
     (tmp_path / "specs" / "beta.yaml").write_text(
         (tmp_path / "specs" / "enterprise.yaml").read_text().replace("name: acme", "name: beta")
     )
-    result = run("log", "--store", store_url)
+    result = run("log", tmp_path / "specs", "--store", store_url)
     assert result.exit_code == 1
     assert result.stderr.startswith("error: 2 enterprises given (")

@@ -315,7 +315,7 @@ def test_python_dash_m_reconciler_is_the_same_cli(spec: Path, store_url: str) ->
         text=True,
         check=False,
     )
-    assert usage.stderr.startswith("Usage: insomnia-sso plan [OPTIONS] [SPECS]...\n")
+    assert usage.stderr.startswith("Usage: insomnia-sso plan [OPTIONS] [SPEC]\n")
 
 
 def test_a_long_apply_shows_progress_on_a_terminal_only(

@@ -84,8 +84,8 @@ def test_a_store_holding_several_with_no_tie_breaker_lists_them(
         result = run("store", *command, "--store", store_url)
         assert result.exit_code == 1
         assert result.stderr == (
-            "error: the store holds 2 enterprises (acme, globex) and specs/ does not single "
-            "one out; choose one with --enterprise NAME\n"
+            "error: the store holds 2 enterprises (acme, globex) and specs/enterprise.yaml does "
+            "not single one out; choose one with --enterprise NAME\n"
         )
     named = run("store", "accept", "platform", "alice@acme.com", "--store", store_url,
                 "--enterprise", "globex")  # fmt: skip
