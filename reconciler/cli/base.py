@@ -70,8 +70,9 @@ class InsomniaGroup(click.Group):
         except click.UsageError as err:
             raise MisuseError(err.message, err.ctx) from None
         except SpecError as err:
-            for problem in err.problems:
-                click.echo(str(problem), err=True)
+            for start in range(0, len(err.problems), 4096):  # a few writes, not one a line
+                chunk = err.problems[start : start + 4096]
+                click.echo("\n".join(map(str, chunk)), err=True)
             click.echo(f"{len(err.problems)} problem(s) found; nothing was written.", err=True)
             ctx.exit(err.exit_code)
         except InsomniaSsoError as err:

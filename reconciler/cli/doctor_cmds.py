@@ -15,6 +15,7 @@ from reconciler.cli.reconcile_cmds import (
     scim_profile,
     store_option,
 )
+from reconciler.cli.terminal import echo_lines
 from reconciler.directory import TOKEN_ENV, check_scim_url, scim_token
 from reconciler.directory.base import Directory
 from reconciler.doctor import DEFAULT_TIMEOUT, Nameserver, Resolver, doctor
@@ -122,6 +123,5 @@ def doctor_command(
     elif output_format == "markdown":
         click.echo(doctor_markdown(report), nl=False)
     else:
-        for line, color in doctor_text(report):
-            click.secho(line, fg=color)
+        echo_lines(doctor_text(report))
     sys.exit(1 if report.failed else 0)

@@ -9,6 +9,7 @@ import click
 
 from reconciler.cli.base import format_option, main, spec_arguments
 from reconciler.cli.reconcile_cmds import one_enterprise, opened, store_option
+from reconciler.cli.terminal import echo_lines
 from reconciler.render_log import log_json, log_text
 from reconciler.stores.base import utcnow
 
@@ -88,5 +89,4 @@ def log_command(
     if output_format == "json":
         click.echo(log_json(entries))
         return
-    for line, color in log_text(enterprise.name, entries, limit=limit, since=since):
-        click.secho(line, fg=color)
+    echo_lines(log_text(enterprise.name, entries, limit=limit, since=since))

@@ -14,7 +14,7 @@ import click
 from reconciler.apply import default_actor, read_actual
 from reconciler.cli.base import format_option, main, spec_arguments, specs_or_default
 from reconciler.cli.enterprise import store_enterprise
-from reconciler.cli.terminal import read_progress, reading, say
+from reconciler.cli.terminal import echo_lines, read_progress, reading, say
 from reconciler.confirm import KINDS, confirm_step, confirm_steps, record_acceptance, record_domain
 from reconciler.directory.base import Directory
 from reconciler.errors import InsomniaSsoError
@@ -365,8 +365,7 @@ def confirm(
             now=utcnow(),
             txt=txt,
         )
-    for message in messages:
-        click.echo(message)
+    echo_lines((message, None) for message in messages)
 
 
 def _kind_for_mode(kind: str, *, scim: bool) -> None:

@@ -9,6 +9,7 @@ from typing import TextIO
 import click
 
 from reconciler.cli.base import main, spec_arguments, specs_or_default
+from reconciler.cli.terminal import echo_lines
 from reconciler.errors import ReviewError
 from reconciler.render_review import review_json, review_markdown, review_text
 from reconciler.review import review as review_specs
@@ -45,8 +46,7 @@ def review(base: str, head: str | None, specs: tuple[str, ...], output_format: s
     result = review_specs(specs_at(root, base, paths), specs_at(root, head, paths), preview)
     chosen = output_format or default_format(sys.stdout)
     if chosen == "text":
-        for line, color in review_text(result):
-            click.secho(line, fg=color)
+        echo_lines(review_text(result))
     else:
         click.echo(review_json(result) if chosen == "json" else review_markdown(result))
     sys.exit(1 if result.failed else 0)
