@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -73,9 +74,9 @@ class ManualStep:
     key: str
     after: Mapping[str, Any]
     instructions: str
-    fingerprint: str | Mapping[str, Any]
-    """The digest, or the values it is taken of when first asked for (`digest`): a plan of
-    100,000 invitations compares few of them with a confirmation."""
+    fingerprint: str | Callable[[], str]
+    """The digest, or how to take it when asked for (`digest`): a plan of 100,000
+    invitations compares few of them with a confirmation."""
     public_digest: str = ""
     secret_unknown: bool = False
     ready: bool = True
@@ -89,7 +90,7 @@ class ManualStep:
         """A fingerprint of the values that matter; a confirmation with it closes the step."""
         if isinstance(self.fingerprint, str):
             return self.fingerprint
-        return digest(self.fingerprint)
+        return self.fingerprint()
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON shape of one manual step."""
@@ -445,16 +446,27 @@ def _member_step(invitation: InvitationState, actual: ActualState) -> ManualStep
 def _ledger_step(
     kind: StepKind, invitation: InvitationState, values: dict[str, str], where: str
 ) -> ManualStep:
-    key = invitation.key
+    key = f"{invitation.organization}/{invitation.email}"
     return ManualStep(
         kind,
         key,
         MappingProxyType(values),
         f"{where}. Then: insomnia-sso confirm {kind} {key}",
-        # The digest names the invitation it is about (when it was recorded): a confirmation
-        # for an earlier one, re-recorded since, never closes this one.
-        MappingProxyType({**values, "recorded": invitation.invited_at.isoformat()}),
+        _RecordedDigest(values, invitation.invited_at),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _RecordedDigest:
+    """A ledger step's digest, taken when asked for. It names the invitation the step is
+    about (when it was recorded): a confirmation for an earlier one, re-recorded since,
+    never closes this one."""
+
+    values: Mapping[str, str]
+    invited_at: datetime
+
+    def __call__(self) -> str:
+        return digest({**self.values, "recorded": self.invited_at.isoformat()})
 
 
 def _organizations_known_to_exist(

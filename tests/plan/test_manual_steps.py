@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from reconciler.confirm import txt_value
 from reconciler.errors import InsomniaSsoError
-from reconciler.manual import DOMAIN_DIGEST, SECRET_HINT, StepKind, sso_step
+from reconciler.manual import DOMAIN_DIGEST, SECRET_HINT, StepKind, digest, ledger_steps, sso_step
 from reconciler.outputs import UNKNOWN, OktaOutputs, load_outputs_file
 from reconciler.plan import plan
 from reconciler.render import plan_json
-from reconciler.state import ActualState, Confirmation, DirectoryState
+from reconciler.state import (
+    ActualState,
+    Confirmation,
+    DirectoryState,
+    InvitationState,
+    InvitationStatus,
+)
 from tests.conftest import MINIMAL
 from tests.plan.test_plan import NOW, OUTPUTS_JSON, SECRET, converged, outputs, spec, steps
 
@@ -260,3 +267,19 @@ def test_a_txt_value_that_is_no_value_is_refused(txt: str, message: str) -> None
         txt_value(txt)
     assert str(caught.value).startswith(message)
     assert txt_value(" 'insomnia-verify=8f2c1e' ") == "insomnia-verify=8f2c1e"
+
+
+def test_an_invitation_steps_digest_is_the_one_confirmations_were_recorded_with() -> None:
+    """The digest is taken only when asked for, and it is still sha256 of the step's values
+    and when the invitation was recorded: confirmations recorded before stay valid."""
+    invited = NOW - timedelta(days=1)
+    invitation = InvitationState(
+        "platform", "alice@acme.com", "admin", InvitationStatus.PENDING, invited, NOW
+    )
+    actual = ActualState("acme", NOW, invitations={invitation.key: invitation})
+    (step,) = ledger_steps(spec(), actual, frozenset())
+    values = {"organization": "platform", "email": "alice@acme.com", "role": "admin"}
+    assert dict(step.after) == {**values, "action": "send"}
+    assert step.digest == digest({**values, "action": "send", "recorded": invited.isoformat()})
+    again = ledger_steps(spec(), actual, frozenset())[0]
+    assert again == step  # steps made from the same read are equal
