@@ -65,6 +65,7 @@ bench: install
 	$(BIN)/python -m bench.reconcile
 	$(BIN)/python -m bench.scim
 	$(BIN)/python -m bench.import_spec
+	$(BIN)/python -m bench.cli
 
 clean:
 	rm -rf $(VENV) .insomnia-sso .pytest_cache .mypy_cache .ruff_cache
