@@ -60,14 +60,29 @@ def echo_lines(lines: Iterable[tuple[str, str | None]], *, err: bool = False) ->
     """Lines, each with the color it deserves, written a few thousand at a time: a plan of
     100,000 steps is some thirty writes (and terminal checks), not 100,000. Colors reach a
     terminal only; click takes them out of anything else, as it does line by line."""
+    colored = _colored(err)
     batch: list[str] = []
     for line, color in lines:
-        batch.append(click.style(line, fg=color) if color and line else line)
+        batch.append(click.style(line, fg=color) if colored and color and line else line)
         if len(batch) == LINES_PER_WRITE:
             click.echo("\n".join(batch), err=err)
             batch.clear()
     if batch:
         click.echo("\n".join(batch), err=err)
+
+
+def _colored(err: bool) -> bool:
+    """Whether colors would reach the stream: `--color`/`--no-color` where a command has
+    them (click's context), else whether it is a terminal. Lines for a pipe or a file are
+    then never styled, rather than styled and stripped again."""
+    color = click.get_current_context(silent=True)
+    if color is not None and color.color is not None:
+        return color.color
+    stream = sys.stderr if err else sys.stdout
+    try:
+        return stream.isatty()
+    except ValueError:  # closed
+        return False
 
 
 def read_progress() -> Callable[[str, int, int], None] | None:
