@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -58,7 +57,7 @@ class StepKind(StrEnum):
     MEMBER = "member"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ManualStep:
     """One thing an owner must do in Insomnia's web UI, with the values to enter.
 
@@ -68,15 +67,22 @@ class ManualStep:
     and closes the step alone only when `secret_unknown` (an adopted Okta app whose secret
     Pulumi could not read back: the secret Insomnia holds is kept). `ready` is False while
     a value is still unknown (before `pulumi up`): such a step cannot be confirmed yet.
+
+    A ledger step (an invitation or a member change apply recorded) holds its `recorded`
+    entry instead of values, words and digest, and makes them when asked for: a to-do
+    list of 100,000 invitations is counted and compared far more often than it is shown.
+    Steps are not frozen only because frozen ones cost four times as much to make; nothing
+    changes a step once made (`reopened` makes another).
     """
 
     kind: StepKind
     key: str
-    after: Mapping[str, Any]
-    instructions: str
-    fingerprint: str | Callable[[], str]
-    """The digest, or how to take it when asked for (`digest`): a plan of 100,000
-    invitations compares few of them with a confirmation."""
+    values: Mapping[str, Any]
+    """What `after` gives, unless `recorded` makes it."""
+    text: str
+    """What `instructions` gives, unless `recorded` makes it."""
+    fingerprint: str
+    """What `digest` gives, unless `recorded` makes it."""
     public_digest: str = ""
     secret_unknown: bool = False
     ready: bool = True
@@ -84,13 +90,29 @@ class ManualStep:
     fields: Mapping[str, str] = field(default_factory=lambda: NO_FIELDS)
     """A fingerprint of each value, by name: recorded with a confirmation, so a step open
     again can say which value changed since (`reopened`)."""
+    recorded: Recorded | None = None
+
+    @property
+    def after(self) -> Mapping[str, Any]:
+        """The values to enter (or that the step is about), by name."""
+        return self.values if self.recorded is None else self.recorded.values()
+
+    @property
+    def instructions(self) -> str:
+        """Where in Insomnia's web UI, what to do there, and the confirm command after."""
+        if self.recorded is None:
+            return self.text
+        return f"{self.recorded.where()}. Then: insomnia-sso confirm {self.kind} {self.key}"
 
     @property
     def digest(self) -> str:
         """A fingerprint of the values that matter; a confirmation with it closes the step."""
-        if isinstance(self.fingerprint, str):
+        if self.recorded is None:
             return self.fingerprint
-        return self.fingerprint()
+        # It names the invitation the step is about (when it was recorded): a confirmation
+        # for an earlier one, re-recorded since, never closes this one.
+        recorded_at = self.recorded.invitation.invited_at.isoformat()
+        return digest({**self.recorded.values(), "recorded": recorded_at})
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON shape of one manual step."""
@@ -123,7 +145,7 @@ class ManualStep:
         what = ", ".join(changed) if kept and changed else "its values"
         verb = "changed" if kept and len(changed) == 1 else "have changed"
         note = f"Open again: {what} {verb} since {confirmation.actor} confirmed it on {when}. "
-        return replace(self, instructions=note + self.instructions)
+        return replace(self, text=note + self.instructions, recorded=None)
 
 
 def field_digests(values: Mapping[str, Any]) -> Mapping[str, str]:
@@ -360,21 +382,90 @@ def ledger_steps(
         for person in org.members
         if person.email not in held
     }
+    confirmations = actual.confirmations
+    as_of = actual.as_of
+    pending, expired = InvitationStatus.PENDING, InvitationStatus.EXPIRED
     invitation_kind = StepKind.INVITATION  # a StrEnum: keys the confirmations as its value
     for key, invitation in sorted(actual.invitations.items()):
-        confirmed = actual.confirmations.get((invitation_kind, key))
-        status = invitation.status_at(actual.as_of)
-        if key in wanted and status in (InvitationStatus.PENDING, InvitationStatus.EXPIRED):
-            step = _send_step(invitation, status, confirmed)
+        confirmed = confirmations.get((invitation_kind, key))
+        status = invitation.status_at(as_of)
+        if key in wanted and (status is pending or status is expired):
+            entry = _send(invitation, status, confirmed)
         elif key not in wanted and status is InvitationStatus.REVOKED:
-            step = _revoke_step(invitation, confirmed)
+            entry = _revoke(invitation, confirmed)
         elif status is InvitationStatus.ACCEPTED:
-            step = _member_step(invitation, actual)
+            entry = _member_change(key, invitation, actual)
         else:
-            step = None
-        if step is not None:
-            steps.append(step)
+            entry = None
+        if entry is not None:
+            kind = invitation_kind if entry.action in _INVITATION_ACTIONS else StepKind.MEMBER
+            steps.append(ManualStep(kind, key, NO_FIELDS, "", "", recorded=entry))
     return steps
+
+
+@dataclass(slots=True)
+class Recorded:
+    """What a ledger step is about, as the record holds it: the step's values, words and
+    digest are made from it when asked for. `said` is how the step puts it (`invite`,
+    `again`, `reinvite`, `revoke`, `remove`, `role`); `role` is the role it asks for, and
+    `earlier` the role sent or held before (`reinvite`, `role`)."""
+
+    invitation: InvitationState
+    said: str
+    role: str = ""
+    earlier: str = ""
+
+    @property
+    def action(self) -> str:
+        """The action a confirmation of this step records."""
+        return _ACTIONS[self.said]
+
+    def values(self) -> Mapping[str, str]:
+        invitation = self.invitation
+        values = {"organization": invitation.organization, "email": invitation.email}
+        if self.role:
+            values["role"] = self.role
+        values["action"] = self.action
+        return MappingProxyType(values)
+
+    def where(self) -> str:
+        org, email, role = self.invitation.organization, self.invitation.email, self.role
+        match self.said:
+            case "invite":
+                return f"Insomnia › {org} › Members › Invite: invite {email} as {role}"
+            case "again":
+                return (
+                    f"Insomnia › {org} › Members › Invite: invite {email} again as {role} "
+                    "(the one sent expired unaccepted)"
+                )
+            case "reinvite":
+                return (
+                    f"Insomnia › {org} › Members › Invite: revoke the invitation sent as "
+                    f"{self.earlier}, then invite {email} as {role}"
+                )
+            case "revoke":
+                return (
+                    f"Insomnia › {org} › Members › Pending invitations: revoke the one sent "
+                    f"to {email}"
+                )
+            case "remove":
+                return f"Insomnia › {org} › Members: remove {email}"
+            case _:
+                return (
+                    f"Insomnia › {org} › Members: change {email}'s role from {self.earlier} "
+                    f"to {role}"
+                )
+
+
+_ACTIONS = {
+    "invite": "send",
+    "again": "send",
+    "reinvite": "send",
+    "revoke": "revoke",
+    "remove": "remove",
+    "role": "role",
+}
+_INVITATION_ACTIONS = frozenset({"send", "revoke"})
 
 
 def _action(confirmation: Confirmation | None) -> tuple[str, str]:
@@ -382,91 +473,40 @@ def _action(confirmation: Confirmation | None) -> tuple[str, str]:
     return detail.get("action", ""), detail.get("role", "")
 
 
-def _send_step(
+def _send(
     invitation: InvitationState, status: InvitationStatus, confirmed: Confirmation | None
-) -> ManualStep | None:
+) -> Recorded | None:
     action, role = _action(confirmed)
     sent_now = confirmed is not None and action == "send" and confirmed.at >= invitation.invited_at
     if sent_now and role == invitation.role and status is InvitationStatus.PENDING:
         return None
-    org, email = invitation.organization, invitation.email
     if sent_now and role != invitation.role:
-        what = f"revoke the invitation sent as {role}, then invite {email} as {invitation.role}"
-    elif action == "send":
-        what = f"invite {email} again as {invitation.role} (the one sent expired unaccepted)"
-    else:
-        what = f"invite {email} as {invitation.role}"
-    return _ledger_step(
-        StepKind.INVITATION,
-        invitation,
-        {"organization": org, "email": email, "role": invitation.role, "action": "send"},
-        f"Insomnia › {org} › Members › Invite: {what}",
-    )
+        return Recorded(invitation, "reinvite", invitation.role, role)
+    return Recorded(invitation, "again" if action == "send" else "invite", invitation.role)
 
 
-def _revoke_step(invitation: InvitationState, confirmed: Confirmation | None) -> ManualStep | None:
+def _revoke(invitation: InvitationState, confirmed: Confirmation | None) -> Recorded | None:
     action, _ = _action(confirmed)
     if action != "send":  # never sent (nothing to revoke in Insomnia) or already revoked
         return None
-    org, email = invitation.organization, invitation.email
-    return _ledger_step(
-        StepKind.INVITATION,
-        invitation,
-        {"organization": org, "email": email, "action": "revoke"},
-        f"Insomnia › {org} › Members › Pending invitations: revoke the one sent to {email}",
-    )
+    return Recorded(invitation, "revoke")
 
 
-def _member_step(invitation: InvitationState, actual: ActualState) -> ManualStep | None:
-    key = invitation.key
+def _member_change(key: str, invitation: InvitationState, actual: ActualState) -> Recorded | None:
     member = actual.members.get(key)
     confirmed = actual.confirmations.get((StepKind.MEMBER, key))
+    if member is not None and confirmed is None:  # the common case: nothing changed by hand
+        if member.role == invitation.role or Role.OWNER.value in (member.role, invitation.role):
+            return None
+        return Recorded(invitation, "role", member.role, invitation.role)
     action, role = _action(confirmed)
     current = confirmed is not None and confirmed.at >= invitation.invited_at
-    org, email = invitation.organization, invitation.email
     if member is None:  # apply recorded their removal (prune)
-        if current and action == "remove":
-            return None
-        values = {"organization": org, "email": email, "action": "remove"}
-        return _ledger_step(
-            StepKind.MEMBER, invitation, values, f"Insomnia › {org} › Members: remove {email}"
-        )
+        return None if current and action == "remove" else Recorded(invitation, "remove")
     held_role = role if current and action == "role" else invitation.role
     if member.role == held_role or Role.OWNER.value in (member.role, held_role):
         return None
-    values = {"organization": org, "email": email, "role": member.role, "action": "role"}
-    return _ledger_step(
-        StepKind.MEMBER,
-        invitation,
-        values,
-        f"Insomnia › {org} › Members: change {email}'s role from {held_role} to {member.role}",
-    )
-
-
-def _ledger_step(
-    kind: StepKind, invitation: InvitationState, values: dict[str, str], where: str
-) -> ManualStep:
-    key = f"{invitation.organization}/{invitation.email}"
-    return ManualStep(
-        kind,
-        key,
-        MappingProxyType(values),
-        f"{where}. Then: insomnia-sso confirm {kind} {key}",
-        _RecordedDigest(values, invitation.invited_at),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _RecordedDigest:
-    """A ledger step's digest, taken when asked for. It names the invitation the step is
-    about (when it was recorded): a confirmation for an earlier one, re-recorded since,
-    never closes this one."""
-
-    values: Mapping[str, str]
-    invited_at: datetime
-
-    def __call__(self) -> str:
-        return digest({**self.values, "recorded": self.invited_at.isoformat()})
+    return Recorded(invitation, "role", member.role, held_role)
 
 
 def _organizations_known_to_exist(

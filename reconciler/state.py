@@ -1,7 +1,9 @@
 """What the Insomnia side actually holds: a read-only snapshot a store hands to the planner.
 
-Rows are frozen dataclasses keyed the way plan keys are (`platform/alice@acme.com`), so the
-planner compares dictionaries and never touches a store.
+Rows are dataclasses keyed the way plan keys are (`platform/alice@acme.com`), so the
+planner compares dictionaries and never touches a store. Nothing changes a row once read.
+The rows a read makes by the hundred thousand (invitations, members, confirmations) are not
+frozen only because frozen dataclasses cost four times as much to make; the others are.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class DomainState:
     verified: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class InvitationState:
     """The latest invitation of one person to one organization."""
 
@@ -68,7 +70,7 @@ class InvitationState:
         return self.status
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MemberState:
     """A person who accepted and belongs to an organization with a role."""
 
@@ -159,7 +161,7 @@ class DirectoryState:
         return [team for team in self.teams.values() if team.display_name == display_name]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Confirmation:
     """An owner's record that a manual step was done, for the values it had then.
 
