@@ -345,17 +345,19 @@ def open_steps(
     """The steps no confirmation covers yet (or any more)."""
     found = actual.confirmations
     steps = all_steps(enterprise, outputs, actual, teams=teams, held=held)
-    done = {
-        (step.kind, step.key) for step in steps if step.done_by(found.get((step.kind, step.key)))
-    }
+    confirmed = [(step, found.get((step.kind, step.key))) for step in steps]
+    done = {(step.kind, step.key) for step, c in confirmed if c is not None and step.done_by(c)}
     existing = _organizations_known_to_exist(enterprise, steps, done, actual)
-    return tuple(
-        _again(step, found.get((step.kind, step.key)))
-        for step in steps
-        if (step.kind, step.key) not in done
-        and not (step.kind is StepKind.ORGANIZATION and step.key in existing)
-        and not (step.kind is StepKind.OWNER and _owner_in_ledger(step, actual))
-    )
+    kept: list[ManualStep] = []
+    for step, confirmation in confirmed:  # most were never confirmed: no tuple to look up
+        if confirmation is not None and (step.kind, step.key) in done:
+            continue
+        if step.kind is StepKind.ORGANIZATION and step.key in existing:
+            continue
+        if step.kind is StepKind.OWNER and _owner_in_ledger(step, actual):
+            continue
+        kept.append(step if confirmation is None else _again(step, confirmation))
+    return tuple(kept)
 
 
 def _again(step: ManualStep, confirmation: Confirmation | None) -> ManualStep:
@@ -389,8 +391,12 @@ def ledger_steps(
     for key, invitation in sorted(actual.invitations.items()):
         confirmed = confirmations.get((invitation_kind, key))
         status = invitation.status_at(as_of)
+        entry: Recorded | None
         if key in wanted and (status is pending or status is expired):
-            entry = _send(invitation, status, confirmed)
+            if confirmed is None:  # the common case: recorded, never said to be sent
+                entry = Recorded(invitation, "invite", invitation.role)
+            else:
+                entry = _send(invitation, status, confirmed)
         elif key not in wanted and status is InvitationStatus.REVOKED:
             entry = _revoke(invitation, confirmed)
         elif status is InvitationStatus.ACCEPTED:
@@ -399,7 +405,7 @@ def ledger_steps(
             entry = None
         if entry is not None:
             kind = invitation_kind if entry.action in _INVITATION_ACTIONS else StepKind.MEMBER
-            steps.append(ManualStep(kind, key, NO_FIELDS, "", "", recorded=entry))
+            steps.append(ManualStep(kind, key, NO_FIELDS, "", "", fields=NO_FIELDS, recorded=entry))
     return steps
 
 
