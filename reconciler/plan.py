@@ -232,6 +232,11 @@ NO_OUTPUTS_WARNING = (
 )
 
 
+INVITED_ROLE = {role: (Role.ADMIN if role is Role.OWNER else role).value for role in Role}
+"""The role a person of the spec is invited with: owner cannot be granted by invitation
+(Insomnia's rule), so owners are invited as admins and an `owner` step follows."""
+
+
 def held_back(enterprise: Enterprise, outputs: OktaOutputs) -> tuple[HeldBack, ...]:
     """People in the spec whom the Okta outputs do not list as assigned to the app; none
     when no outputs were given (nothing to check against)."""
@@ -264,12 +269,16 @@ def _people_changes(
     }
 
     now = actual.as_of
+    members, invitations = actual.members, actual.invitations
+    # Roles are str enums: compared with the record's text as they are, without `.value`'s
+    # cost per person.
+    owner = Role.OWNER
     for key, (org_name, email, role) in desired.items():
-        member = actual.members.get(key)
+        member = members.get(key)
         if member is not None:
-            if member.role == role.value:
+            if member.role == role:
                 continue
-            if member.role == Role.OWNER.value:
+            if member.role == owner:
                 warnings.append(
                     f"{key}: is an owner in Insomnia; ownership is never taken away here "
                     f"(spec: {role})"
@@ -291,8 +300,8 @@ def _people_changes(
             continue  # no invitation before Okta lets them sign in
         # Owner cannot be granted by invitation (Insomnia's rule): invited as admin, and an
         # `owner` manual step asks an owner to transfer ownership once they accept.
-        invited_role = Role.ADMIN.value if role is Role.OWNER else role.value
-        invitation = actual.invitations.get(key)
+        invited_role = INVITED_ROLE[role]
+        invitation = invitations.get(key)
         status = invitation.status_at(now) if invitation is not None else InvitationStatus.REVOKED
         if invitation is None or status in (InvitationStatus.REVOKED, InvitationStatus.ACCEPTED):
             after = _frozen(organization=org_name, email=email, role=invited_role, status="pending")
@@ -305,8 +314,10 @@ def _people_changes(
     # Absence from a partial read proves nothing: no revocation either.
     revocable = actual.invitations.items() if actual.complete else ()
     for key, invitation in revocable:
+        if key in desired:
+            continue
         status = invitation.status_at(now)
-        if key in desired or status in (InvitationStatus.REVOKED, InvitationStatus.ACCEPTED):
+        if status in (InvitationStatus.REVOKED, InvitationStatus.ACCEPTED):
             continue
         before = _frozen(
             organization=invitation.organization,
