@@ -145,7 +145,13 @@ class ManualStep:
         what = ", ".join(changed) if kept and changed else "its values"
         verb = "changed" if kept and len(changed) == 1 else "have changed"
         note = f"Open again: {what} {verb} since {confirmation.actor} confirmed it on {when}. "
-        return replace(self, text=note + self.instructions, recorded=None)
+        return replace(
+            self,
+            values=self.after,
+            text=note + self.instructions,
+            fingerprint=self.digest,
+            recorded=None,
+        )
 
 
 def field_digests(values: Mapping[str, Any]) -> Mapping[str, str]:

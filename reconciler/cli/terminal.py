@@ -75,9 +75,9 @@ def _colored(err: bool) -> bool:
     """Whether colors would reach the stream: `--color`/`--no-color` where a command has
     them (click's context), else whether it is a terminal. Lines for a pipe or a file are
     then never styled, rather than styled and stripped again."""
-    color = click.get_current_context(silent=True)
-    if color is not None and color.color is not None:
-        return color.color
+    context = click.get_current_context(silent=True)
+    if context is not None and context.color is not None:
+        return context.color
     stream = sys.stderr if err else sys.stdout
     try:
         return stream.isatty()

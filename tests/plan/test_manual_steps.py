@@ -283,3 +283,19 @@ def test_an_invitation_steps_digest_is_the_one_confirmations_were_recorded_with(
     assert step.digest == digest({**values, "action": "send", "recorded": invited.isoformat()})
     again = ledger_steps(spec(), actual, frozenset())[0]
     assert again == step  # steps made from the same read are equal
+
+
+def test_a_ledger_step_opened_again_keeps_its_values_and_digest() -> None:
+    """`reopened` makes a plain step of a ledger one: the same values and digest, with the
+    note before its words."""
+    invited = NOW - timedelta(days=1)
+    invitation = InvitationState(
+        "platform", "alice@acme.com", "admin", InvitationStatus.PENDING, invited, NOW
+    )
+    actual = ActualState("acme", NOW, invitations={invitation.key: invitation})
+    (step,) = ledger_steps(spec(), actual, frozenset())
+    earlier = Confirmation("invitation", step.key, "sha256:old", "ops@acme.com", invited, {})
+    again = step.reopened(earlier)
+    assert (dict(again.after), again.digest) == (dict(step.after), step.digest)
+    assert again.instructions.startswith("Open again: its values have changed since ops@acme.com")
+    assert again.instructions.endswith(step.instructions)
