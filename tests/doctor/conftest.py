@@ -158,26 +158,39 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         pass
 
 
+class LoopbackServers:
+    """HTTP servers on loopback for one test: `start` serves a handler class and returns the
+    base URL; `stop` shuts every one down."""
+
+    def __init__(self) -> None:
+        self.running: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
+
+    def start(self, handler: type[BaseHTTPRequestHandler]) -> str:
+        server = ThreadingHTTPServer((LOOPBACK, 0), handler)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+        thread.start()
+        self.running.append((server, thread))
+        return f"http://{LOOPBACK}:{server.server_address[1]}"
+
+    def stop(self) -> None:
+        for server, thread in self.running:
+            server.shutdown()
+            server.server_close()
+            thread.join(5)
+
+
 @pytest.fixture
 def fault_proxy(oidc_provider: str) -> Iterator[Callable[[Rewrite], str]]:
     """Start a proxy in front of the provider that rewrites its discovery document; returns
     the proxy's base URL (the issuer its document then names)."""
-    servers: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
+    servers = LoopbackServers()
 
     def start(rewrite: Rewrite) -> str:
         attributes = {"upstream": oidc_provider, "rewrite": staticmethod(rewrite)}
-        handler = type("Handler", (_ProxyHandler,), attributes)
-        server = ThreadingHTTPServer((LOOPBACK, 0), handler)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-        thread.start()
-        servers.append((server, thread))
-        return f"http://{LOOPBACK}:{server.server_address[1]}"
+        return servers.start(type("Handler", (_ProxyHandler,), attributes))
 
     yield start
-    for server, thread in servers:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    servers.stop()
 
 
 class DictResolver(BaseResolver):  # type: ignore[misc]

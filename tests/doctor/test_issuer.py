@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -20,6 +19,7 @@ from tests.doctor.conftest import (
     CUSTOM_HOST,
     LOOPBACK,
     CustomDomainProvider,
+    LoopbackServers,
     Records,
     Rewrite,
 )
@@ -351,7 +351,7 @@ def test_a_page_that_is_not_json_points_at_the_issuer_url(answering: Callable[..
 def answering() -> Iterator[Callable[..., str]]:
     """Start a loopback HTTP server answering every GET with one status, headers and body;
     returns its base URL."""
-    servers: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
+    servers = LoopbackServers()
 
     def start(status: int, *, headers: dict[str, str] | None = None, body: bytes = b"") -> str:
         class Handler(BaseHTTPRequestHandler):
@@ -366,17 +366,10 @@ def answering() -> Iterator[Callable[..., str]]:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-        thread.start()
-        servers.append((server, thread))
-        return f"http://{LOOPBACK}:{server.server_address[1]}"
+        return servers.start(Handler)
 
     yield start
-    for server, thread in servers:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    servers.stop()
 
 
 def test_keys_out_of_reach_point_at_the_jwks_uri_the_document_gives(
