@@ -52,8 +52,6 @@ class ScimWriter:
         self.features = features
         self.known = known
         self.memory = memory
-        self.bulk = bulk and features.profile is Profile.RFC7644 and features.bulk
-        self.max_in_flight = max_in_flight
         self.outcome = Outcome()
         self._sender = Sender(
             http,
@@ -61,7 +59,8 @@ class ScimWriter:
             known,
             memory,
             self.outcome,
-            bulk=self.bulk,
+            # Bulk only where the profile allows it and the server announced it.
+            bulk=bulk and features.profile is Profile.RFC7644 and features.bulk,
             max_in_flight=max_in_flight,
         )
 
