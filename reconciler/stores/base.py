@@ -9,7 +9,6 @@ message, when a lock is stale, what a journal row holds) lives here, in the base
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket
@@ -19,6 +18,8 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+import orjson
 
 from reconciler.errors import LockHeldError, StoreError
 from reconciler.outputs import SENSITIVE
@@ -61,8 +62,10 @@ class JournalEntry:
     detail: str
 
 
-to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-"""Compact JSON for journal details."""
+def to_json(value: object) -> str:
+    """Compact JSON for journal details, non-ASCII kept as it is. orjson: a journal row per
+    change, 100,000 of them in a first apply, at a third of the standard library's cost."""
+    return orjson.dumps(value).decode()
 
 
 def journal_rows(
@@ -127,7 +130,7 @@ def ledger_organizations(changes: Sequence[PlanChange]) -> list[str]:
 
 def confirmation_detail(text: str) -> Mapping[str, str]:
     """A confirmation's detail column (compact JSON) as the mapping it was written from."""
-    data = json.loads(text)
+    data = orjson.loads(text)
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
