@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -177,8 +178,12 @@ def driver_many(
     compiled = _compiled(conn, statement)
     args: Any = rows
     if compiled.positional:
-        names = compiled.positiontup
-        args = [tuple(row[name] for name in names) for row in rows]
+        names = compiled.positiontup or []
+        if len(names) > 1:
+            values = itemgetter(*names)  # the row's values as a tuple, picked in C
+            args = [values(row) for row in rows]
+        else:
+            args = [tuple(row[name] for name in names) for row in rows]
     cursor = _driver(conn).cursor()
     try:
         cursor.executemany(str(compiled), args)
