@@ -52,6 +52,13 @@ class ApplyResult:
     """The changes carried out (recorded in the ledger, or made in the directory)."""
 
 
+DIRECTORY_BATCH = 2000
+"""Changes sent to a SCIM directory between two renewals of the lock's lease."""
+LEDGER_BATCH = 20_000
+"""Changes the ledger records in one transaction: a batch of 20,000 takes a fraction of a
+second, so the lease is renewed and progress shown often enough."""
+
+
 def default_actor() -> str:
     """Who is applying, as `name@host pid N`; also the lock holder.
 
@@ -109,7 +116,7 @@ def apply(
     directory: Directory | None = None,
     allow_mass_removal: bool = False,
     lock_timeout: float = 0.0,
-    batch_size: int = 2000,
+    batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     clock: Callable[[], datetime] = utcnow,
     check: Callable[[Plan, ActualState], None] | None = None,
@@ -118,7 +125,9 @@ def apply(
 
     People go to `directory` (SCIM) when given, to the record's ledger otherwise. `actor` is
     journaled and holds the lock (see `default_actor`). Changes go in plan order,
-    `batch_size` at a time, calling `progress(done, total)` after each. Raises
+    `batch_size` at a time (by default 2,000 to a directory, 20,000 to the ledger, whose
+    transactions are local and quick), renewing the lock's lease before each batch after the
+    first and calling `progress(done, total)` after each. Raises
     LockHeldError when another apply holds the lock past `lock_timeout` seconds (or takes it
     over while this one ran), PlanRefusedError, before any write, for removals
     `check_removals` refuses, and DirectoryAuthError when the SCIM token is rejected.
@@ -127,6 +136,8 @@ def apply(
     was made from, before anything is checked or written: it shows the plan, or raises to
     stop (an approval not given, a saved or shown plan that no longer matches the read).
     """
+    if batch_size is None:
+        batch_size = LEDGER_BATCH if directory is None else DIRECTORY_BATCH
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     name = enterprise.name
