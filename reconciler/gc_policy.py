@@ -39,6 +39,9 @@ def command() -> Iterator[None]:
     finally:
         if _state["paused"]:
             _state["paused"] = False
+            # Frozen first: the young generation holds everything made while paused, and
+            # the first allocation after `enable` would otherwise walk all of it.
+            gc.freeze()
             gc.enable()
         gc.unfreeze()
 
