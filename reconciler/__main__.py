@@ -1,6 +1,6 @@
 """`python -m reconciler` runs the same CLI as `insomnia-sso`."""
 
-from reconciler.cli import main
+from reconciler.cli.process import run
 
 if __name__ == "__main__":
-    main(prog_name="insomnia-sso")
+    run()
