@@ -143,25 +143,33 @@ def _rules(
                     clash = f"team name '{team}' is also the team of {owner}: names are unique"
                     problems.append((at_team, clash))
         seen: set[str] = set()
+        # Run once per person (100,000s): a problem's location is made only when one is found.
         for m, member in enumerate(org.members):
             if member is None:
                 continue
-            at: Loc = (*where, "members", m)
             email = member.email
-            if email in seen and org.name is not None:
-                problems.append(
-                    ((*at, "email"), f"duplicate member '{email}' in organization '{org.name}'")
-                )
-            seen.add(email)
-            if whole and email.rpartition("@")[2] not in domains:
-                problems.append(
-                    ((*at, "email"), f"'{email}' is not in a claimed domain ({listed})")
-                )
-            names = (member.given_name, member.family_name)
-            if any(names) and names_of.setdefault(email, names) != names:
+            if email in seen:
+                if org.name is not None:
+                    problems.append(
+                        (
+                            (*where, "members", m, "email"),
+                            f"duplicate member '{email}' in organization '{org.name}'",
+                        )
+                    )
+            else:
+                seen.add(email)
+            if whole and email[email.rfind("@") + 1 :] not in domains:
                 problems.append(
                     (
-                        (*at, "givenName" if member.given_name else "familyName"),
+                        (*where, "members", m, "email"),
+                        f"'{email}' is not in a claimed domain ({listed})",
+                    )
+                )
+            given, family = member.given_name, member.family_name
+            if (given or family) and names_of.setdefault(email, (given, family)) != (given, family):
+                problems.append(
+                    (
+                        (*where, "members", m, "givenName" if given else "familyName"),
                         f"'{email}' has another name in another organization",
                     )
                 )
@@ -171,7 +179,7 @@ def _rules(
             if login_of.setdefault(email, login) != login:
                 problems.append(
                     (
-                        (*at, "oktaLogin"),
+                        (*where, "members", m, "oktaLogin"),
                         f"'{email}' has Okta login '{login}' here but "
                         f"'{login_of[email]}' in another organization",
                     )
@@ -179,7 +187,7 @@ def _rules(
             if email_of.setdefault(login, email) != email:
                 problems.append(
                     (
-                        (*at, "oktaLogin" if member.okta_login else "email"),
+                        (*where, "members", m, "oktaLogin" if member.okta_login else "email"),
                         f"Okta login '{login}' belongs to both '{email_of[login]}' and '{email}'",
                     )
                 )
