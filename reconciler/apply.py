@@ -25,7 +25,7 @@ from reconciler.directory.base import Directory, WriteReport
 from reconciler.errors import LockHeldError
 from reconciler.manual import ManualStep, open_steps
 from reconciler.outputs import OktaOutputs
-from reconciler.plan import Action, Kind, Plan, PlanChange, held_back, plan
+from reconciler.plan import Action, Kind, Plan, PlanChange, plan
 from reconciler.refusals import refusal_error, refusals
 from reconciler.spec import Enterprise
 from reconciler.state import ActualState, ManagedTeam
@@ -173,7 +173,7 @@ def apply(
         after = None
         if directory is None and done:  # what was recorded is now an owner's to do
             recorded = store.read(enterprise=name, now=clock())
-            held = frozenset(p.email for p in held_back(enterprise, outputs))
+            held = frozenset(p.email for p in result.held_back)
             after = open_steps(enterprise, outputs, recorded, teams=False, held=held)
     return ApplyResult(
         result, done, tuple(failed), requests, result.waiting, after, tuple(carried_out)
