@@ -29,7 +29,7 @@ from reconciler.plan import Action, Kind, Plan, PlanChange, plan
 from reconciler.refusals import refusal_error, refusals
 from reconciler.spec import Enterprise
 from reconciler.state import ActualState, ManagedTeam
-from reconciler.stores.base import Store, utcnow
+from reconciler.stores.base import Store, Written, utcnow
 
 
 @dataclass(frozen=True)
@@ -152,13 +152,16 @@ def apply(
         changes = result.ready
         done, requests = 0, 0
         carried_out: list[PlanChange] = []
+        written: list[Written] = []
         failed: list[tuple[PlanChange, str]] = []
         for start in range(0, len(changes), batch_size):
             if start:
                 _renew(store, name, actor, clock, start, len(changes))
             batch = changes[start : start + batch_size]
             if directory is None:
-                store.write(enterprise=name, changes=batch, actor=actor, now=clock())
+                moment = clock()
+                store.write(enterprise=name, changes=batch, actor=actor, now=moment)
+                written.append((batch, moment))
                 done += len(batch)
                 carried_out.extend(batch)
             else:
@@ -172,7 +175,7 @@ def apply(
                 progress(start + len(batch), len(changes))
         after = None
         if directory is None and done:  # what was recorded is now an owner's to do
-            recorded = store.read(enterprise=name, now=clock())
+            recorded = store.recorded(actual, written, now=clock())
             held = frozenset(p.email for p in result.held_back)
             after = open_steps(enterprise, outputs, recorded, teams=False, held=held)
     return ApplyResult(

@@ -32,6 +32,9 @@ from reconciler.state import (
     ManagedTeam,
 )
 
+Written = tuple[Sequence[PlanChange], datetime]
+"""One batch `Store.write` carried out, and the moment it was given."""
+
 LOCK_LEASE = timedelta(minutes=10)
 """A lock not renewed for this long is stale: its holder crashed or hung."""
 
@@ -200,6 +203,15 @@ class Store(ABC):
         self, *, enterprise: str, changes: Sequence[PlanChange], actor: str, now: datetime
     ) -> None:
         """Carry out changes atomically (all or none), journaling each; idempotent per change."""
+
+    def recorded(
+        self, before: ActualState, written: Sequence[Written], *, now: datetime
+    ) -> ActualState:
+        """The record as `write` left it: `before` (read under the same lock, nothing else
+        written since) after the batches `written`, each with the moment it was written at.
+        Read back here; a store whose writes it can replay in memory gives the same state
+        without reading it."""
+        return self.read(enterprise=before.enterprise, now=now)
 
     @abstractmethod
     def try_lock(

@@ -43,6 +43,7 @@ from reconciler.stores.base import (
     JournalEntry,
     LockInfo,
     Store,
+    Written,
     confirmation_detail,
     journal_event,
     journal_rows,
@@ -244,6 +245,12 @@ class SqlStore(Store):
             if cause is None or self._session.target.journals_failures_of(cause):
                 self._journal_failure(enterprise, now, actor, changes, str(err))
             raise
+
+    def recorded(
+        self, before: ActualState, written: Sequence[Written], *, now: datetime
+    ) -> ActualState:
+        """The ledger's writes replayed in memory (`ledger.replayed`), not read back."""
+        return ledger.replayed(before, written, now)
 
     def _ensure(
         self, conn: sa.Connection, enterprise: str, now: datetime, orgs: Sequence[str] = ()
