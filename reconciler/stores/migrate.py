@@ -27,8 +27,8 @@ from alembic.script import ScriptDirectory
 from reconciler.errors import StoreError
 from reconciler.stores.schema import (
     ALEMBIC_TABLE,
-    MIGRATION_LOCK,
     Migrations,
+    exclusive,
     marker,
     refuse_foreign,
     refuse_newer,
@@ -41,11 +41,7 @@ BASELINE = "0002"
 
 def upgrade(conn: sa.Connection, where: str, migrations: Migrations) -> None:
     """Bring the record `conn` reaches to `migrations.head`, in its open write transaction."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(
-            f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK}, "
-            "hashtext(coalesce(current_schema(), '')))"
-        )
+    exclusive(conn)
     version, foreign = marker(conn)
     if foreign:
         refuse_foreign(where, foreign)

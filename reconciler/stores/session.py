@@ -19,7 +19,14 @@ import sqlalchemy as sa
 from reconciler.errors import StoreError
 from reconciler.stores.connect import Target
 from reconciler.stores.dialects import transaction
-from reconciler.stores.schema import Migrations, behind, marker, refuse_foreign, refuse_newer
+from reconciler.stores.schema import (
+    Migrations,
+    behind,
+    marker,
+    refuse_foreign,
+    refuse_newer,
+)
+from reconciler.stores.schema import create as create_record
 
 
 class Session:
@@ -93,9 +100,11 @@ class Session:
         if version != head:
             if version is not None and not (write or self.writes):
                 raise behind(self.where, version, head)
-            from reconciler.stores import migrate  # Alembic is loaded only to migrate
-
             with self.doing("upgrade the store"), transaction(conn, write=True):
+                if version is None and create_record(conn, self.where, self._migrations):
+                    return True
+                from reconciler.stores import migrate  # Alembic is loaded only to migrate
+
                 migrate.upgrade(conn, self.where, self._migrations)
         return True
 

@@ -74,6 +74,16 @@ def test_a_plan_over_the_record_loads_the_record_but_no_network_library(tmp_path
     assert loaded & NETWORK_AND_TOOLS == set()
 
 
+def test_a_first_apply_makes_the_record_without_loading_alembic(tmp_path: Path) -> None:
+    record = tmp_path / ".insomnia-sso" / "state.db"
+    record.parent.mkdir()
+    store = ["--store", f"sqlite:///{record}", "--okta-outputs", str(OUTPUTS)]
+    loaded = imported_by("apply", str(EXAMPLE), *store, "--yes", cwd=ROOT)
+    assert record.is_file()  # it did make the record
+    assert "sqlalchemy" in loaded
+    assert "alembic" not in loaded  # only an older record, to migrate, loads it
+
+
 def test_every_command_is_listed_with_the_module_that_defines_it() -> None:
     for module in set(COMMAND_MODULES.values()):
         importlib.import_module(f"reconciler.cli.{module}")

@@ -29,10 +29,10 @@ from click.testing import CliRunner
 from reconciler.cli import main
 from reconciler.errors import StoreError
 from reconciler.manual import DOMAIN_DIGEST
-from reconciler.stores import open_store
+from reconciler.stores import migrate, open_store
 from reconciler.stores.migrations import LOCATION
 from reconciler.stores.record import SqlStore
-from reconciler.stores.schema import ALEMBIC_TABLE, SCHEMA_VERSION, Migrations
+from reconciler.stores.schema import ALEMBIC_TABLE, SCHEMA_VERSION, SHIPPED, Migrations
 from reconciler.stores.tables import metadata
 from tests.conftest import spec_yaml
 from tests.stores.fixtures.legacy import READ_AT, snapshot
@@ -210,6 +210,48 @@ def test_the_tables_declared_once_are_what_the_migrations_make(backing: Backing)
         differences = compare_metadata(context, metadata)
     ours = {"insomnia_sso_schema"}  # the legacy marker is kept by the runner, not declared
     assert [d for d in differences if not (d[0] == "remove_table" and d[1].name in ours)] == []
+
+
+def test_a_new_record_is_made_at_once_as_the_history_would_make_it(
+    backing: Backing, tmp_path: Path
+) -> None:
+    """A first write makes the record from `tables.py` without Alembic (`schema.create`):
+    the same tables, columns, keys, indexes and checks, to the column type and DDL, as the
+    revisions replayed from the baseline, and the same markers."""
+    with opened(backing) as store:
+        store.try_lock(enterprise="acme", holder="ci", now=NOW)
+    (tmp_path / "replayed").mkdir()
+    with BACKINGS[backing.name](tmp_path / "replayed") as replayed:
+        with replayed.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            migrate.upgrade(conn, replayed.where, SHIPPED)
+        assert exact_shape(backing.engine) == exact_shape(replayed.engine)
+        assert (backing.marker(), backing.revision()) == (replayed.marker(), replayed.revision())
+
+
+def exact_shape(engine: sa.Engine) -> dict[str, Any]:
+    """`shape`, with each column's exact type, default and nullability, each foreign key's
+    rule, and SQLite's own text of every table and index."""
+    found = shape(engine)
+    with engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        for table in inspector.get_table_names():
+            found[table]["types"] = [
+                (c["name"], str(c["type"]), c["nullable"], c.get("default"))
+                for c in inspector.get_columns(table)
+            ]
+            found[table]["rules"] = sorted(
+                str(f.get("options")) for f in inspector.get_foreign_keys(table)
+            )
+        if conn.dialect.name == "sqlite":
+            found["ddl"] = sorted(
+                (kind, name, " ".join((sql or "").split()))  # as written, spacing aside
+                for kind, name, sql in conn.exec_driver_sql(
+                    "SELECT type, name, sql FROM sqlite_master"
+                )
+            )
+    return found
 
 
 def test_an_upgraded_legacy_record_has_the_shape_of_a_new_one(
