@@ -7,7 +7,6 @@ are not text); a user never reads pydantic's phrasing. The location is the calle
 
 from __future__ import annotations
 
-import difflib
 import math
 from typing import Any
 
@@ -129,6 +128,8 @@ def shown(value: object) -> str:
 
 
 def _did_you_mean(key: str, loc: Loc) -> str:
+    import difflib  # only a spec with a wrong key needs it
+
     known = _known_keys(loc[:-1])
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""

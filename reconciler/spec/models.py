@@ -57,11 +57,16 @@ class Role(StrEnum):
 
 
 class _Model(BaseModel):
+    # defer_build: a model's validator is made when that model itself first validates. A
+    # spec is validated as one Enterprise, whose validator holds every nested model's schema,
+    # so the nested models never need validators of their own (a tenth of a second less for
+    # `validate`, run by editors and pre-commit on every save).
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
         extra="forbid",
         frozen=True,
+        defer_build=True,
     )
 
 
