@@ -45,12 +45,16 @@ organization; no organization can be named so."""
 Attrs = Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PlanChange:
     """One typed change. `secret_fingerprint` travels beside, never inside, before/after.
 
     `waiting_on` names the open manual step (`team_link platform-admins`) that holds the
     change back: apply does not carry it out until an owner confirms that step.
+
+    Not frozen only because a frozen one costs four times as much to make, and a first plan
+    makes one per person; nothing changes a change once made (`dataclasses.replace` makes
+    another), and its before and after are read-only mappings.
     """
 
     action: Action
