@@ -659,6 +659,7 @@ def test_the_ledger_replayed_in_memory_is_the_record_read_back(store: Store) -> 
     second = [
         update(Kind.INVITATION, key["gina"], {"role": "member"}, role="admin"),
         invite(key["bob"]),  # expired by now (stored pending): sent again
+        invite("platform/new@acme.com"),  # replayed: pending, same role, unchanged
         delete(Kind.INVITATION, key["hank"], role="member", status="pending"),  # revoked
         delete(Kind.INVITATION, key["ivy"], role="member", status="revoked"),  # stays revoked
         delete(Kind.INVITATION, key["erin"], role="member", status="accepted"),  # stays accepted
