@@ -507,12 +507,9 @@ def _revoke(invitation: InvitationState, confirmed: Confirmation | None) -> Reco
 def _member_change(key: str, invitation: InvitationState, actual: ActualState) -> Recorded | None:
     member = actual.members.get(key)
     confirmed = actual.confirmations.get((StepKind.MEMBER, key))
-    if member is not None and confirmed is None:  # the common case: nothing changed by hand
-        if member.role == invitation.role or Role.OWNER.value in (member.role, invitation.role):
-            return None
-        return Recorded(invitation, "role", member.role, invitation.role)
-    action, role = _action(confirmed)
     current = confirmed is not None and confirmed.at >= invitation.invited_at
+    # Only a confirmation of this invitation's member says anything (most have none).
+    action, role = _action(confirmed) if current else ("", "")
     if member is None:  # apply recorded their removal (prune)
         return None if current and action == "remove" else Recorded(invitation, "remove")
     held_role = role if current and action == "role" else invitation.role
