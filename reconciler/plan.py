@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from reconciler.manual import ManualStep, StepKind, open_steps
+from reconciler.manual import ManualStep, StepKind, open_steps, scim_role
 from reconciler.outputs import ADOPTED_APP_WARNING, OktaOutputs
 from reconciler.plan_scim import scim_changes
 from reconciler.plan_types import (
@@ -232,9 +232,10 @@ NO_OUTPUTS_WARNING = (
 )
 
 
-INVITED_ROLE = {role: (Role.ADMIN if role is Role.OWNER else role).value for role in Role}
-"""The role a person of the spec is invited with: owner cannot be granted by invitation
-(Insomnia's rule), so owners are invited as admins and an `owner` step follows."""
+INVITED_ROLE = {role: scim_role(role) for role in Role}
+"""The role a person of the spec is invited with, looked up once per person: owner cannot
+be granted by invitation (Insomnia's rule), so owners are invited as admins, as they join
+the admins' team (`scim_role`), and an `owner` step follows."""
 
 
 def held_back(enterprise: Enterprise, outputs: OktaOutputs) -> tuple[HeldBack, ...]:
