@@ -262,17 +262,14 @@ def replayed(
             role: str = "" if after is None else after["role"]
             held = invitations.get(key)
             if change.kind is invitation and change.action is not delete:
-                if held is None:  # the usual case, a first invitation: one row inserted
-                    invitations[key] = new(organization, email, role, pending, moment, expires)
-                    continue
-                status = held.status
                 if (
-                    status in _LAPSED
-                    or (status is pending and held.expires_at <= moment)
-                    or (status is InvitationStatus.ACCEPTED and key not in members)
+                    held is None  # the usual case, a first invitation: one row inserted
+                    or held.status in _LAPSED
+                    or (held.status is pending and held.expires_at <= moment)
+                    or (held.status is InvitationStatus.ACCEPTED and key not in members)
                 ):
                     invitations[key] = new(organization, email, role, pending, moment, expires)
-                elif status is pending and held.role != role:
+                elif held.status is pending and held.role != role:
                     invitations[key] = replace(held, role=role)  # its dates kept
             elif change.kind is invitation:
                 if held is not None and held.status in _REVOCABLE:
