@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -326,9 +327,7 @@ def all_steps(
     them sign in yet) get no invitation step."""
     steps = domain_steps(enterprise, actual)
     steps.append(sso_step(enterprise, outputs))
-    by_org: dict[str, list[ManualStep]] = {}
-    for step in [] if teams else ledger_steps(enterprise, actual, held):
-        by_org.setdefault(step.key.partition("/")[0], []).append(step)
+    by_org = {} if teams else _by_organization(ledger_steps(enterprise, actual, held))
     for org in enterprise.spec.organizations:
         steps.append(organization_step(org.name))
         if teams:
@@ -338,6 +337,21 @@ def all_steps(
         steps.extend(left)
     steps.extend(owner_steps(enterprise))
     return steps
+
+
+def _by_organization(steps: list[ManualStep]) -> dict[str, list[ManualStep]]:
+    """Ledger steps by organization, in the record's order. They come sorted by key
+    (`organization/email`), so each organization's steps are one run of the list, found by
+    bisection (a to-do list holds 100,000 steps and a few organizations)."""
+    keys = [step.key for step in steps]
+    by_org: dict[str, list[ManualStep]] = {}
+    start = 0
+    while start < len(keys):
+        organization = keys[start].partition("/")[0]
+        end = bisect_left(keys, organization + "0", start)  # "0" follows "/"
+        by_org[organization] = steps[start:end]
+        start = end
+    return by_org
 
 
 def open_steps(
@@ -351,16 +365,22 @@ def open_steps(
     """The steps no confirmation covers yet (or any more)."""
     found = actual.confirmations
     steps = all_steps(enterprise, outputs, actual, teams=teams, held=held)
-    confirmed = [(step, found.get((step.kind, step.key))) for step in steps]
-    done = {(step.kind, step.key) for step, c in confirmed if c is not None and step.done_by(c)}
+    # A first run has no confirmation to look up for each of its (100,000) steps.
+    confirmed = [found.get((s.kind, s.key)) for s in steps] if found else [None] * len(steps)
+    done = {
+        (step.kind, step.key)
+        for step, c in zip(steps, confirmed, strict=True)
+        if c is not None and step.done_by(c)
+    }
     existing = _organizations_known_to_exist(enterprise, steps, done, actual)
+    organization, owner = StepKind.ORGANIZATION, StepKind.OWNER
     kept: list[ManualStep] = []
-    for step, confirmation in confirmed:  # most were never confirmed: no tuple to look up
+    for step, confirmation in zip(steps, confirmed, strict=True):
         if confirmation is not None and (step.kind, step.key) in done:
             continue
-        if step.kind is StepKind.ORGANIZATION and step.key in existing:
+        if step.kind is organization and step.key in existing:
             continue
-        if step.kind is StepKind.OWNER and _owner_in_ledger(step, actual):
+        if step.kind is owner and _owner_in_ledger(step, actual):
             continue
         kept.append(step if confirmation is None else _again(step, confirmation))
     return tuple(kept)
@@ -382,8 +402,12 @@ def ledger_steps(
     """Without SCIM, what an owner does in the UI for the people apply recorded: send each
     recorded invitation (again once expired, or with its new role), revoke one sent to
     someone who left, change a member's role or remove them. Only open ones are listed: a
-    confirmation with the step's action (and role) for the current record closes it."""
+    confirmation with the step's action (and role) for the current record closes it. The
+    steps come in key order (`_by_organization` relies on it)."""
     steps: list[ManualStep] = []
+    if not actual.invitations:  # nothing recorded yet (a first plan): no keys to make
+        return steps
+    add = steps.append
     wanted = {
         f"{org.name}/{person.email}"
         for org in enterprise.spec.organizations
@@ -395,14 +419,22 @@ def ledger_steps(
     pending, expired = InvitationStatus.PENDING, InvitationStatus.EXPIRED
     invitation_kind = StepKind.INVITATION  # a StrEnum: keys the confirmations as its value
     for key, invitation in sorted(actual.invitations.items()):
-        confirmed = confirmations.get((invitation_kind, key))
-        status = invitation.status_at(as_of)
+        status = invitation.status
+        if status is pending and invitation.expires_at <= as_of:
+            status = expired  # `status_at`, inline: this loop runs once per person
+        # a first apply's to-do list has no confirmation to look up (100,000 keys)
+        confirmed = confirmations.get((invitation_kind, key)) if confirmations else None
         entry: Recorded | None
         if key in wanted and (status is pending or status is expired):
             if confirmed is None:  # the common case: recorded, never said to be sent
                 entry = Recorded(invitation, "invite", invitation.role)
-            else:
-                entry = _send(invitation, status, confirmed)
+                add(
+                    ManualStep(
+                        invitation_kind, key, NO_FIELDS, "", "", fields=NO_FIELDS, recorded=entry
+                    )
+                )
+                continue
+            entry = _send(invitation, status, confirmed)
         elif key not in wanted and status is InvitationStatus.REVOKED:
             entry = _revoke(invitation, confirmed)
         elif status is InvitationStatus.ACCEPTED:
@@ -411,7 +443,7 @@ def ledger_steps(
             entry = None
         if entry is not None:
             kind = invitation_kind if entry.action in _INVITATION_ACTIONS else StepKind.MEMBER
-            steps.append(ManualStep(kind, key, NO_FIELDS, "", "", fields=NO_FIELDS, recorded=entry))
+            add(ManualStep(kind, key, NO_FIELDS, "", "", fields=NO_FIELDS, recorded=entry))
     return steps
 
 
