@@ -263,54 +263,62 @@ def _people_changes(
     changes: list[PlanChange] = []
     warnings: list[str] = []
     unmanaged: list[UnmanagedAccess] = []
-    desired: dict[str, tuple[str, str, Role]] = {
-        f"{org.name}/{person.email}": (org.name, person.email, person.role)
-        for org in enterprise.spec.organizations
-        for person in org.members
-    }
+    desired: set[str] = set()
 
     now = actual.as_of
     members, invitations = actual.members, actual.invitations
     # Roles are str enums: compared with the record's text as they are, without `.value`'s
-    # cost per person.
+    # cost per person. The spec is walked as it is, without a (key, person) pair each.
     owner = Role.OWNER
-    for key, (org_name, email, role) in desired.items():
-        member = members.get(key)
-        if member is not None:
-            if member.role == role:
-                continue
-            if member.role == owner:
-                warnings.append(
-                    f"{key}: is an owner in Insomnia; ownership is never taken away here "
-                    f"(spec: {role})"
+    for org in enterprise.spec.organizations:
+        org_name = org.name
+        for person in org.members:
+            email, role = person.email, person.role
+            key = f"{org_name}/{email}"
+            desired.add(key)
+            member = members.get(key)
+            if member is not None:
+                if member.role == role:
+                    continue
+                if member.role == owner:
+                    warnings.append(
+                        f"{key}: is an owner in Insomnia; ownership is never taken away here "
+                        f"(spec: {role})"
+                    )
+                    continue
+                if role is Role.OWNER:  # an `owner` manual step asks for it
+                    continue
+                changes.append(
+                    PlanChange(
+                        Action.UPDATE,
+                        Kind.MEMBER,
+                        key,
+                        _frozen(role=member.role),
+                        _frozen(role=role.value),
+                    )
                 )
                 continue
-            if role is Role.OWNER:  # an `owner` manual step asks for it
-                continue
-            changes.append(
-                PlanChange(
-                    Action.UPDATE,
-                    Kind.MEMBER,
-                    key,
-                    _frozen(role=member.role),
-                    _frozen(role=role.value),
-                )
+            if email in held:
+                continue  # no invitation before Okta lets them sign in
+            # Owner cannot be granted by invitation (Insomnia's rule): invited as admin, and
+            # an `owner` manual step asks an owner to transfer ownership once they accept.
+            invited_role = INVITED_ROLE[role]
+            invitation = invitations.get(key)
+            status = (
+                invitation.status_at(now) if invitation is not None else InvitationStatus.REVOKED
             )
-            continue
-        if email in held:
-            continue  # no invitation before Okta lets them sign in
-        # Owner cannot be granted by invitation (Insomnia's rule): invited as admin, and an
-        # `owner` manual step asks an owner to transfer ownership once they accept.
-        invited_role = INVITED_ROLE[role]
-        invitation = invitations.get(key)
-        status = invitation.status_at(now) if invitation is not None else InvitationStatus.REVOKED
-        if invitation is None or status in (InvitationStatus.REVOKED, InvitationStatus.ACCEPTED):
-            after = _frozen(organization=org_name, email=email, role=invited_role, status="pending")
-            changes.append(PlanChange(Action.CREATE, Kind.INVITATION, key, None, after))
-        elif status is InvitationStatus.EXPIRED or invitation.role != invited_role:
-            before = _frozen(role=invitation.role, status=status.value)
-            after = _frozen(role=invited_role, status="pending")
-            changes.append(PlanChange(Action.UPDATE, Kind.INVITATION, key, before, after))
+            if invitation is None or status in (
+                InvitationStatus.REVOKED,
+                InvitationStatus.ACCEPTED,
+            ):
+                after = _frozen(
+                    organization=org_name, email=email, role=invited_role, status="pending"
+                )
+                changes.append(PlanChange(Action.CREATE, Kind.INVITATION, key, None, after))
+            elif status is InvitationStatus.EXPIRED or invitation.role != invited_role:
+                before = _frozen(role=invitation.role, status=status.value)
+                after = _frozen(role=invited_role, status="pending")
+                changes.append(PlanChange(Action.UPDATE, Kind.INVITATION, key, before, after))
 
     # Absence from a partial read proves nothing: no revocation either.
     revocable = actual.invitations.items() if actual.complete else ()
