@@ -15,9 +15,10 @@ What a store does with a record, by its marker:
                        revision stamped: the schema the revisions build, step by step
     at SCHEMA_VERSION  used as it is
     older              a write upgrades it, in one transaction, under a lock (`migrate.py`);
-                       a read refuses with one line saying how to upgrade, unless the store
-                       was opened for a command that writes (`writes=True`), which upgrades
-                       first, reads included
+                       a read uses it as it is from READS_FROM on (nothing a read sees
+                       changed since), and below that refuses with one line saying how to
+                       upgrade, unless the store was opened for a command that writes
+                       (`writes=True`), which upgrades first, reads included
     newer              refused, untouched: never downgraded
     another tool's     tables but no marker: refused, untouched
 """
@@ -33,8 +34,13 @@ from reconciler.errors import StoreError
 from reconciler.stores.migrations import LOCATION
 from reconciler.stores.tables import metadata
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema this insomnia-sso runs: the head revision of `migrations/versions/`."""
+
+READS_FROM = 3
+"""The oldest schema a read uses as it is: the revisions after it change nothing a read
+sees (schema 4 changed only how SQLite checks the rows it inserts), so commands that only
+read keep working on such a record until a write upgrades it."""
 
 MARKER_TABLE = "insomnia_sso_schema"
 """PostgreSQL's marker: one row per schema reached; the highest is the record's schema."""
@@ -53,9 +59,16 @@ class Migrations:
 
     location: Path = LOCATION
     head: int = SCHEMA_VERSION
+    reads_from: int | None = None
+    """The oldest schema a read may use without upgrading it (`READS_FROM`); None: only
+    the head."""
+
+    def readable(self, version: int) -> bool:
+        """A read may use a record at `version` as it is."""
+        return version >= (self.head if self.reads_from is None else self.reads_from)
 
 
-SHIPPED = Migrations()
+SHIPPED = Migrations(reads_from=READS_FROM)
 
 
 def refuse_newer(where: str, version: int, head: int) -> None:

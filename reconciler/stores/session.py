@@ -80,15 +80,15 @@ class Session:
                 self._engine = self.target.engine()
             with self.doing("connect"):
                 conn = self._conn = self._engine.connect()
-        if not self._current:
-            if not self._check(conn, write=write, create=create):
-                return None
-            self._current = True
+        if not self._current and not self._check(conn, write=write, create=create):
+            return None
         return conn
 
     def _check(self, conn: sa.Connection, *, write: bool, create: bool) -> bool:
         """Bring the record to the current schema, or refuse it; False when there is none
-        and none may be made."""
+        and none may be made. A read of a record behind that reads the same
+        (`Migrations.readable`) goes on without upgrading it, and is checked again next
+        time: a later write of the same store upgrades it."""
         with self.doing("read the schema"), transaction(conn, write=False):
             version, foreign = marker(conn)
         head = self._migrations.head
@@ -99,13 +99,16 @@ class Session:
             return False
         if version != head:
             if version is not None and not (write or self.writes):
+                if self._migrations.readable(version):
+                    return True
                 raise behind(self.where, version, head)
             with self.doing("upgrade the store"), transaction(conn, write=True):
-                if version is None and create_record(conn, self.where, self._migrations):
-                    return True
-                from reconciler.stores import migrate  # Alembic is loaded only to migrate
+                made = version is None and create_record(conn, self.where, self._migrations)
+                if not made:
+                    from reconciler.stores import migrate  # Alembic is loaded only to migrate
 
-                migrate.upgrade(conn, self.where, self._migrations)
+                    migrate.upgrade(conn, self.where, self._migrations)
+        self._current = True
         return True
 
     def usable(self) -> sa.Connection | None:

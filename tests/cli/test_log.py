@@ -197,7 +197,7 @@ def test_a_record_behind_is_refused_untouched(spec: Path, tmp_path: Path) -> Non
     result = run("log", spec, "--store", f"sqlite:///{record}")
     assert result.exit_code == 1
     assert result.stderr == (
-        f"error: {record}: the record is at schema 2, this insomnia-sso needs 3: run apply or "
+        f"error: {record}: the record is at schema 2, this insomnia-sso needs 4: run apply or "
         "confirm once to upgrade it\n"
     )
     assert store_files(record) == before

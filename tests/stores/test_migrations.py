@@ -165,8 +165,8 @@ def test_the_head_revision_is_the_schema_this_insomnia_sso_runs() -> None:
     script = ScriptDirectory(str(LOCATION))
     assert script.get_heads() == [f"{SCHEMA_VERSION:04d}"]
     revisions = sorted(script.walk_revisions(), key=lambda r: r.revision)
-    assert [r.revision for r in revisions] == ["0002", "0003"]  # the baseline is schema 2
-    assert [r.down_revision for r in revisions] == [None, "0002"]
+    assert [r.revision for r in revisions] == ["0002", "0003", "0004"]  # the baseline is 2
+    assert [r.down_revision for r in revisions] == [None, "0002", "0003"]
 
 
 def test_the_migrations_ship_inside_the_package() -> None:
@@ -178,7 +178,11 @@ def test_the_migrations_ship_inside_the_package() -> None:
         packages
     )
     shipped = {p.name for p in (LOCATION / "versions").glob("*.py")}
-    assert {"schema_2_baseline.py", "schema_3_directory_ids.py"} <= shipped
+    assert {
+        "schema_2_baseline.py",
+        "schema_3_directory_ids.py",
+        "schema_4_sqlite_checks.py",
+    } <= shipped
     assert (LOCATION / "env.py").is_file()
 
 
@@ -407,6 +411,80 @@ def test_a_schema_1_record_keeps_its_verified_domains_as_confirmations(backing: 
     assert (found.digest, found.actor, found.at) == (DOMAIN_DIGEST, "migrated", NOW)
     assert set(actual.domains) == {"acme.com"}
     assert (backing.marker(), backing.revision()) == (SCHEMA_VERSION, f"{SCHEMA_VERSION:04d}")
+
+
+# -- a record of schema 3: read as it is, upgraded by a write ---------------------------------
+
+
+def history_to(folder: Path, number: int) -> Migrations:
+    """The shipped history as it stood at schema `number`: its later revisions left out."""
+    location = folder / "migrations"
+    shutil.copytree(LOCATION, location, ignore=shutil.ignore_patterns("__pycache__"))
+    for revision in (location / "versions").glob("schema_*.py"):
+        if int(revision.name.split("_")[1]) > number:
+            revision.unlink()
+    return Migrations(location, number)
+
+
+def test_a_schema_3_record_is_read_as_it_is_and_upgraded_by_a_write(
+    backing: Backing, tmp_path: Path
+) -> None:
+    """Schema 4 changed only how SQLite checks the rows it inserts: commands that only read
+    use a schema-3 record as it is, and the first write upgrades it with every person."""
+    with opened(backing, migrations=history_to(tmp_path, 3)) as store:
+        store.write(enterprise="acme", changes=FOUNDATION, actor="ci", now=NOW)
+        store.accept_invitations(
+            enterprise="acme", people=[("platform", "bob@acme.io")], actor="ci", now=NOW
+        )
+        before = store.read(enterprise="acme", now=NOW)
+    assert (backing.marker(), backing.revision()) == (3, "0003")
+    with opened(backing) as store:
+        assert store.read(enterprise="acme", now=NOW) == before
+        assert store.enterprises() == ["acme"]
+    assert (backing.marker(), backing.revision()) == (3, "0003")  # a read upgrades nothing
+    with opened(backing) as store:
+        store.try_lock(enterprise="acme", holder="ci", now=NOW)  # a write: upgraded first
+        after = store.read(enterprise="acme", now=NOW)
+    assert (after.invitations, after.members) == (before.invitations, before.members)
+    assert set(after.members) == {"platform/bob@acme.io"}
+    assert (backing.marker(), backing.revision()) == (SCHEMA_VERSION, f"{SCHEMA_VERSION:04d}")
+    (tmp_path / "new").mkdir()
+    with BACKINGS[backing.name](tmp_path / "new") as fresh:
+        with opened(fresh) as store:
+            store.try_lock(enterprise="acme", holder="ci", now=NOW)
+        assert exact_shape(backing.engine) == exact_shape(fresh.engine)
+
+
+@pytest.mark.parametrize("history", [4, 3])
+def test_the_ledger_s_checks_refuse_what_no_status_or_role_is(
+    backing: Backing, tmp_path: Path, history: int
+) -> None:
+    """A new record, and one upgraded from schema 3, refuse an unknown status or role, and
+    an owner invited (owners join as admins): on SQLite as ORs, on PostgreSQL as IN lists."""
+    migrations = SHIPPED if history == SCHEMA_VERSION else history_to(tmp_path, history)
+    with opened(backing, migrations=migrations) as store:
+        store.write(enterprise="acme", changes=FOUNDATION, actor="ci", now=NOW)
+    with opened(backing) as store:
+        store.try_lock(enterprise="acme", holder="ci", now=NOW)
+    stamp = NOW if backing.name == "postgres" else NOW.isoformat(timespec="microseconds")
+    rows = {
+        "invitations": "('acme', 'platform', 'new@acme.com', '{role}', '{status}', :t, :t, :t)",
+        "members": "('acme', 'platform', 'new@acme.com', '{role}', :t)",
+    }
+    wrong = [
+        ("invitations", "member", "sent"),
+        ("invitations", "owner", "pending"),
+        ("members", "guest", ""),
+    ]
+    for table, role, status in wrong:
+        values = rows[table].format(role=role, status=status)
+        with backing.engine.connect() as conn, pytest.raises(sa.exc.IntegrityError) as raised:
+            conn.execute(sa.text(f"INSERT INTO {table} VALUES {values}"), {"t": stamp})
+        assert "check constraint" in str(raised.value).lower()
+    for table, role, status in [("invitations", "admin", "expired"), ("members", "owner", "")]:
+        values = rows[table].format(role=role, status=status)
+        with backing.engine.begin() as conn:
+            conn.execute(sa.text(f"INSERT INTO {table} VALUES {values}"), {"t": stamp})
 
 
 # -- a history of a test's own: later revisions, broken ones ---------------------------------
