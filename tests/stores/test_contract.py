@@ -26,6 +26,7 @@ from reconciler.outputs import SENSITIVE, fingerprint
 from reconciler.plan import Action, Kind, PlanChange
 from reconciler.state import INVITATION_TTL, DomainState, InvitationStatus, ManagedTeam
 from reconciler.stores.base import LOCK_LEASE, Store
+from reconciler.stores.dialects import ROWS_PER_INSERT
 from reconciler.stores.record import SqlStore
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -678,6 +679,25 @@ def test_the_ledger_replayed_in_memory_is_the_record_read_back(store: Store) -> 
     assert replayed.invitations["platform/new@acme.com"].invited_at == moments[0]
     assert replayed.invitations[key["gina"]].invited_at == recently  # re-roled, dates kept
     assert "design" in replayed.organizations
+
+
+def test_a_batch_of_hundreds_holds_what_its_changes_hold_one_by_one(store: Store) -> None:
+    """SQLite takes a batch's inserts ROWS_PER_INSERT rows to a statement: the record holds
+    what the changes, carried out one by one in plan order, would leave. A person named
+    twice in the batch, across a statement's boundary, ends with the later role; one invited
+    before keeps the dates of that invitation; the journal lists every change in order."""
+    write(store, invite("platform/p0@acme.com"))
+    before = store.read(enterprise="acme", now=NOW)
+    batch = [invite(f"platform/p{i}@acme.com") for i in range(2 * ROWS_PER_INSERT + 50)]
+    batch[ROWS_PER_INSERT + 50] = invite("platform/p42@acme.com", "admin")
+    write(store, *batch, now=SOON)
+    read = store.read(enterprise="acme", now=SOON)
+    assert store.recorded(before, [(batch, SOON)], now=SOON) == read
+    assert len(read.invitations) == len(batch) - 1  # p42 twice, p150 never
+    assert read.invitations["platform/p42@acme.com"].role == "admin"
+    assert read.invitations["platform/p0@acme.com"].invited_at == NOW
+    newest_first = store.journal(enterprise="acme", limit=len(batch))
+    assert [entry.key for entry in reversed(newest_first)] == [c.key for c in batch]
 
 
 # -- the lock --------------------------------------------------------------------------------
