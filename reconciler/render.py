@@ -64,7 +64,8 @@ def change_line(change: PlanChange) -> str:
 
 
 def _change_line(change: PlanChange) -> str:
-    head = f"{SYMBOL[change.action]} {change.kind.value} {change.key}"
+    # Kind is a str enum: formatted as its text, without `.value`'s cost per line.
+    head = f"{SYMBOL[change.action]} {change.kind} {change.key}"
     if change.kind is Kind.TEAM and change.action is Action.UPDATE:
         before, after = change.before or {}, change.after or {}
         if before.get("managed") is False:
