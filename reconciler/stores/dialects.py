@@ -208,28 +208,25 @@ def driver_execute(
 
 
 def driver_many(
-    conn: sa.Connection, statement: sa.Executable, rows: Sequence[Mapping[str, Any]]
+    conn: sa.Connection,
+    statement: sa.Executable,
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
 ) -> None:
     """Run `statement` once per row through the driver (the bulk path for a batch of
-    100,000 invitations; an INSERT goes to SQLite ROWS_PER_INSERT rows a statement): rows
-    go as given, in driver form (`driver_time`)."""
+    100,000 invitations; an INSERT goes to SQLite ROWS_PER_INSERT rows a statement): each
+    row holds the values of the parameters `names`, in driver form (`driver_time`)."""
     if not rows:
         return
     compiled = _compiled(conn, statement)
-    args: Any = rows
-    if compiled.positional:
-        names = compiled.positiontup or []
-        if len(names) > 1:
-            values = itemgetter(*names)  # the row's values as a tuple, picked in C
-            args = [values(row) for row in rows]
-        else:
-            args = [tuple(row[name] for name in names) for row in rows]
     cursor = _driver(conn).cursor()
     try:
-        if compiled.positional:  # SQLite's qmark style
-            _insert_rows(cursor, str(compiled), args)
+        if compiled.positional:  # SQLite's qmark style: the statement's order, picked in C
+            wanted = [names.index(name) for name in compiled.positiontup or ()]
+            pick = itemgetter(*wanted) if len(wanted) > 1 else lambda row: (row[wanted[0]],)
+            _insert_rows(cursor, str(compiled), [pick(row) for row in rows])
         else:
-            cursor.executemany(str(compiled), args)
+            cursor.executemany(str(compiled), [dict(zip(names, row, strict=True)) for row in rows])
     finally:
         cursor.close()
 

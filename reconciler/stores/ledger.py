@@ -36,17 +36,17 @@ def p(name: str) -> sa.BindParameter[Any]:
     return sa.bindparam(f"p_{name}")
 
 
-def params(enterprise: str, change: PlanChange, now: Any, expires: Any) -> dict[str, Any]:
-    """What every ledger statement takes for one change (times in the driver's form)."""
-    organization, email = split_member_key(change.key)
-    return {
-        "p_enterprise": enterprise,
-        "p_organization": organization,
-        "p_email": email,
-        "p_role": (change.after or {}).get("role"),
-        "p_now": now,
-        "p_expires": expires,
-    }
+PARAMS = ("p_enterprise", "p_organization", "p_email", "p_role", "p_now", "p_expires")
+"""The names of `params`' values, in its order."""
+
+
+def params(enterprise: str, change: PlanChange, now: Any, expires: Any) -> tuple[Any, ...]:
+    """What every ledger statement takes for one change, named by PARAMS (times in the
+    driver's form): a tuple, not a dict, as a batch makes 100,000 of them."""
+    organization, _, email = change.key.partition("/")
+    after = change.after
+    role = None if after is None else after.get("role")
+    return (enterprise, organization, email, role, now, expires)
 
 
 def _is(column: sa.Column[str], *values: str) -> sa.ColumnElement[bool]:

@@ -236,7 +236,7 @@ class SqlStore(Store):
                         dialects.driver_execute(conn, ledger.invite_many(), many)
                         continue
                     rows = [ledger.params(enterprise, c, stamp, expires) for c in batch]
-                    dialects.driver_many(conn, statements[kind, action], rows)
+                    dialects.driver_many(conn, statements[kind, action], ledger.PARAMS, rows)
                 dialects.add_journal(
                     conn, journal_rows(enterprise, stamp, actor, changes, "recorded")
                 )
