@@ -222,13 +222,19 @@ def driver_many(
     cursor = _driver(conn).cursor()
     try:
         if compiled.positional:  # SQLite's qmark style: the statement's order, picked in C
-            wanted = [names.index(name) for name in compiled.positiontup or ()]
-            pick = itemgetter(*wanted) if len(wanted) > 1 else lambda row: (row[wanted[0]],)
+            pick = _picker([names.index(name) for name in compiled.positiontup or ()])
             _insert_rows(cursor, str(compiled), [pick(row) for row in rows])
         else:
             cursor.executemany(str(compiled), [dict(zip(names, row, strict=True)) for row in rows])
     finally:
         cursor.close()
+
+
+def _picker(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """A row's values at `positions`, as a tuple: one itemgetter, in C, for two or more."""
+    if len(positions) > 1:
+        return itemgetter(*positions)
+    return lambda row: tuple(row[position] for position in positions)
 
 
 _INSERT_JOURNAL = sa.insert(journal).values({name: sa.bindparam(name) for name in JOURNAL_COLUMNS})
