@@ -421,9 +421,7 @@ def ledger_steps(
     pending, expired = InvitationStatus.PENDING, InvitationStatus.EXPIRED
     invitation_kind = StepKind.INVITATION  # a StrEnum: keys the confirmations as its value
     for key, invitation in sorted(actual.invitations.items()):
-        status = invitation.status
-        if status is pending and invitation.expires_at <= as_of:
-            status = expired  # `status_at`, inline: this loop runs once per person
+        status = invitation.status_at(as_of)
         # a first apply's to-do list has no confirmation to look up (100,000 keys)
         confirmed = confirmations.get((invitation_kind, key)) if confirmations else None
         entry: Recorded | None

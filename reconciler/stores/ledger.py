@@ -43,7 +43,7 @@ PARAMS = ("p_enterprise", "p_organization", "p_email", "p_role", "p_now", "p_exp
 def params(enterprise: str, change: PlanChange, now: Any, expires: Any) -> tuple[Any, ...]:
     """What every ledger statement takes for one change, named by PARAMS (times in the
     driver's form): a tuple, not a dict, as a batch makes 100,000 of them."""
-    organization, _, email = change.key.partition("/")
+    organization, email = split_member_key(change.key)
     after = change.after
     role = None if after is None else after.get("role")
     return (enterprise, organization, email, role, now, expires)
