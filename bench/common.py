@@ -1,4 +1,5 @@
-"""What the benchmarks share: generated specs and the two ways of measuring a phase.
+"""What the benchmarks share: generated specs, the two ways of measuring a phase, and a
+checkout of an earlier commit to measure beside this code.
 
 Wall time comes from one untraced run; peak memory from a second, traced run, because
 tracemalloc slows allocation down.
@@ -6,9 +7,14 @@ tracemalloc slows allocation down.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -74,3 +80,23 @@ def traced_peak(func: Callable[[], Any]) -> float:
         return tracemalloc.get_traced_memory()[1] / 2**20
     finally:
         tracemalloc.stop()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def worktree(commit: str) -> Iterator[Path | None]:
+    """A temporary git worktree at `commit` (None when git cannot make one), removed after."""
+    folder = Path(tempfile.mkdtemp(prefix="insomnia-sso-baseline-"))
+    tree = folder / "tree"
+    git = ["git", "-C", str(ROOT)]
+    added = subprocess.run(
+        [*git, "worktree", "add", "--detach", str(tree), commit], capture_output=True
+    )
+    try:
+        yield tree if added.returncode == 0 else None
+    finally:
+        if added.returncode == 0:
+            subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False)
+        shutil.rmtree(folder, ignore_errors=True)

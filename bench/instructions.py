@@ -25,12 +25,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from bench.cli import outputs_file
-from bench.common import spec_text
+from bench.common import spec_text, worktree
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SPEC = ROOT / "specs" / "enterprise.yaml"
@@ -82,22 +80,6 @@ def run(tree: Path, *args: str) -> None:
     )
     if done.returncode not in (0, 2):
         raise SystemExit(f"{' '.join(args[:2])}… exited {done.returncode}: {done.stderr[-400:]}")
-
-
-@contextmanager
-def checkout(commit: str) -> Iterator[Path]:
-    """A temporary git worktree at `commit`, removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="insomnia-sso-instructions-"))
-    tree = folder / "tree"
-    git = ["git", "-C", str(ROOT)]
-    subprocess.run(
-        [*git, "worktree", "add", "--detach", str(tree), commit], capture_output=True, check=True
-    )
-    try:
-        yield tree
-    finally:
-        subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def measure(trees: dict[str, Path], people: int, folder: Path) -> dict[str, dict[str, int]]:
@@ -159,7 +141,10 @@ def main() -> int:
     if shutil.which("valgrind") is None:
         print("valgrind is not installed: no instructions counted")
         return 1
-    with tempfile.TemporaryDirectory() as tmp, checkout(args.baseline) as baseline:
+    with tempfile.TemporaryDirectory() as tmp, worktree(args.baseline) as baseline:
+        if baseline is None:
+            print(f"git cannot check out {args.baseline}: no instructions counted")
+            return 1
         counts = measure({"baseline": baseline, "now": ROOT}, args.people, Path(tmp))
     print(f"instructions (cachegrind), baseline {args.baseline}, Python {sys.version.split()[0]}")
     print(f"  {'command':<26} {'baseline':>16} {'now':>16} {'now ÷ baseline':>15}")

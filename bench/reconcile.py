@@ -44,7 +44,7 @@ from typing import Any
 
 import psycopg
 
-from bench.common import spec_text, timed, traced_peak
+from bench.common import spec_text, timed, traced_peak, worktree
 from reconciler.outputs import OktaOutputs, parse_outputs
 from reconciler.spec import Enterprise
 
@@ -220,23 +220,11 @@ ROUNDS = 3
 @contextmanager
 def baseline_checkout() -> Iterator[Path | None]:
     """A temporary git worktree at BASELINE with this bench beside its `reconciler`."""
-    folder = Path(tempfile.mkdtemp(prefix="insomnia-sso-baseline-"))
-    tree = folder / "tree"
-    git = ["git", "-C", str(ROOT)]
-    added = subprocess.run(
-        [*git, "worktree", "add", "--detach", str(tree), BASELINE], capture_output=True
-    )
-    try:
-        if added.returncode != 0:
-            yield None
-            return
-        shutil.rmtree(tree / "bench")
-        shutil.copytree(ROOT / "bench", tree / "bench", ignore=shutil.ignore_patterns("__py*"))
+    with worktree(BASELINE) as tree:
+        if tree is not None:
+            shutil.rmtree(tree / "bench")
+            shutil.copytree(ROOT / "bench", tree / "bench", ignore=shutil.ignore_patterns("__py*"))
         yield tree
-    finally:
-        if added.returncode == 0:
-            subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 # -- the comparison --------------------------------------------------------------------------
