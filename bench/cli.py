@@ -11,9 +11,12 @@ in a file, the plan written to a file as a pipeline's log would be):
   - plan, all to invite: `insomnia-sso plan SPEC` right after it, every person's
     invitation an open step;
   - accept all: `insomnia-sso confirm acceptance --keys-from FILE`, everyone at once;
-  - no-op plan: `insomnia-sso plan SPEC` once everyone is a member (median of runs);
+  - no-op plan: `insomnia-sso plan SPEC` once everyone is a member (median of runs), every
+    size's records ready first and the sizes then taking turns, round after round (3 x
+    --repeat rounds; 100,000 in every third, 300,000 in every sixth);
   - peak RSS of each command (the child's own high-water mark, from wait4);
-  - µs per person, and how that cost grows: from 1,000 to 10,000 against 10,000 to 100,000.
+  - µs per person, and how that cost grows: from 1,000 to 10,000 against 10,000 to 100,000,
+    each the median of the differences between two sizes' runs in the same round.
 Start-up first: `insomnia-sso validate` of the 13-person example spec against
 `python -c "import click, pydantic"`, and against click with one pydantic model of one field
 (the least any command validating with pydantic costs: `import pydantic` alone loads none of
@@ -38,6 +41,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -84,7 +88,7 @@ def outputs_file(spec: Path, folder: Path) -> Path:
             for member in org["members"]
         }
     )
-    path = folder / "outputs.json"
+    path = folder / f"outputs-{spec.stem}.json"
     path.write_text(
         json.dumps(
             {
@@ -107,9 +111,10 @@ def parse_once(text: str) -> float:
     return time.perf_counter() - start
 
 
-def measure_size(people: int, repeat: int, folder: Path) -> dict[str, float]:
-    """Each run of a first apply and of a no-op plan follows a parse of the floor, so that
-    a slow moment of the machine weighs on both; the floor is the median of those parses."""
+def prepare_size(people: int, repeat: int, folder: Path) -> dict[str, Any]:
+    """A size's spec, record and outputs, its first applies (each into an empty record,
+    after a parse of the floor; the last one kept), the plan with everyone to invite, and
+    everyone's acceptance: the record its no-op plans then read."""
     spec = folder / f"spec-{people}.yaml"
     spec.write_text(spec_text(people, max(1, people // 2000)))
     text = spec.read_text()
@@ -120,35 +125,69 @@ def measure_size(people: int, repeat: int, folder: Path) -> dict[str, float]:
     log = folder / "out.txt"
     floors: list[float] = []
     applies = []
-    for attempt in range(repeat):  # each into an empty record; the last one is kept
+    for attempt in range(repeat):
         if attempt:
             for path in record.parent.glob(f"{record.name}*"):
                 path.unlink()
         floors.append(parse_once(text))
         applies.append(run([*CLI, "apply", str(spec), *common, "--yes"], log))
-    apply_s, apply_rss = statistics.median(a[0] for a in applies), max(a[1] for a in applies)
     todo_s, todo_rss = median_run([*CLI, "plan", str(spec), *common], repeat, log)
     keys = folder / "accepted.txt"
     keys.write_text("".join(f"{key}\n" for key in invitation_keys(log)))
     accept_s, _, _ = run(
         [*CLI, "confirm", "acceptance", "--keys-from", str(keys), str(spec), *common]
     )
-    plans = []
-    for _ in range(repeat):
-        floors.append(parse_once(text))
-        plans.append(run([*CLI, "plan", str(spec), *common], log))
-    plan_s, plan_rss = statistics.median(p[0] for p in plans), max(p[1] for p in plans)
     return {
         "people": people,
-        "floor": statistics.median(floors),
-        "apply": apply_s,
-        "apply_rss": apply_rss,
+        "text": text,
+        "plan_command": [*CLI, "plan", str(spec), *common],
+        "log": log,
+        "floors": floors,
+        "apply": statistics.median(a[0] for a in applies),
+        "apply_rss": max(a[1] for a in applies),
         "todo": todo_s,
         "todo_rss": todo_rss,
         "accept": accept_s,
-        "plan": plan_s,
-        "plan_rss": plan_rss,
+        "plans": {},
+        "plan_rss": 0.0,
     }
+
+
+def every(people: int) -> int:
+    """In how many rounds of no-op plans a size takes part once: the small sizes take a
+    fraction of a second a run and are in every round, so that their difference (the
+    growth's small side) has many pairs; the large ones fewer, for the bench's length."""
+    if people <= 10_000:
+        return 1
+    return 3 if people <= 100_000 else 6
+
+
+def noop_rounds(sizes: list[dict[str, Any]], rounds: int) -> None:
+    """No-op plans of every size taking turns, round after round: each round parses the
+    floors of its sizes first, then runs their plans back to back, forwards in one round
+    and backwards in the next. A slow stretch of the machine then lands on all sizes of a
+    round alike, and the sizes' differences are taken within a round (see `growth`)."""
+    for number in range(rounds):
+        taking_part = [size for size in sizes if number % every(size["people"]) == 0]
+        if number % 2:
+            taking_part.reverse()
+        for size in taking_part:
+            size["floors"].append(parse_once(size["text"]))
+        for size in taking_part:
+            seconds, rss, _ = run(size["plan_command"], size["log"])
+            size["plans"][number] = seconds
+            size["plan_rss"] = max(size["plan_rss"], rss)
+
+
+def per_added_person(smaller: dict[str, Any], larger: dict[str, Any]) -> float:
+    """Seconds a no-op plan costs per person added from one size to the other: the median,
+    over the rounds both took part in, of the difference between their two runs in that
+    round. Paired runs seconds apart keep the machine's drift out of a difference of a few
+    hundredths of a second, which two medians taken minutes apart would not."""
+    rounds = smaller["plans"].keys() & larger["plans"].keys()
+    differences = [larger["plans"][n] - smaller["plans"][n] for n in rounds]
+    people: int = larger["people"] - smaller["people"]
+    return float(statistics.median(differences)) / people
 
 
 def invitation_keys(plan_text: Path) -> list[str]:
@@ -221,18 +260,15 @@ def main() -> int:
         f"({one_model / base:4.2f}x import click, pydantic); validate is "
         f"{validate / one_model:4.2f}x that"
     )
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for people in sizes:
-            # small sizes take a fraction of a second a run: more runs keep their
-            # difference (the growth below) out of the machine's noise
-            if people <= 10_000:
-                repeat = args.repeat * 3
-            elif people <= 100_000:
-                repeat = args.repeat
-            else:
-                repeat = max(1, args.repeat // 2)
-            rows.append(measure_size(people, repeat, Path(tmp)))
+        rows = [
+            prepare_size(people, args.repeat if people <= 100_000 else 2, Path(tmp))
+            for people in sizes
+        ]
+        noop_rounds(rows, args.repeat * 3)
+    for row in rows:
+        row["floor"] = statistics.median(row["floors"])
+        row["plan"] = statistics.median(row["plans"].values())
     print(
         f"  {'people':>8} {'floor':>7} {'first apply':>21} {'plan, all to invite':>20} "
         f"{'accept all':>10} {'no-op plan':>21} {'µs/person':>9}"
@@ -257,8 +293,8 @@ def main() -> int:
             f"(target <= {APPLY_TARGET}x: {verdict(row['apply'] <= APPLY_TARGET * row['floor'])})"
         )
     if {1_000, 10_000, 100_000} <= by_size.keys():
-        small = (by_size[10_000]["plan"] - by_size[1_000]["plan"]) / 9_000
-        large = (by_size[100_000]["plan"] - by_size[10_000]["plan"]) / 90_000
+        small = per_added_person(by_size[1_000], by_size[10_000])
+        large = per_added_person(by_size[10_000], by_size[100_000])
         growth = large / small
         ok &= growth <= GROWTH_TARGET
         print(
