@@ -78,7 +78,7 @@ def median_run(command: list[str], repeat: int, output: Path | None = None) -> t
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
-def outputs_file(spec: Path, folder: Path) -> Path:
+def outputs_file(spec: Path) -> Path:
     """Okta outputs as `pulumi stack output --json --show-secrets` gives them: everyone in the
     spec assigned."""
     people = sorted(
@@ -88,7 +88,7 @@ def outputs_file(spec: Path, folder: Path) -> Path:
             for member in org["members"]
         }
     )
-    path = folder / f"outputs-{spec.stem}.json"
+    path = spec.with_name(f"outputs-{spec.stem}.json")
     path.write_text(
         json.dumps(
             {
@@ -104,21 +104,70 @@ def outputs_file(spec: Path, folder: Path) -> Path:
     return path
 
 
-def parse_once(text: str) -> float:
-    """PyYAML's C loader parsing the spec, in-process: seconds."""
-    start = time.perf_counter()
-    yaml.load(text, Loader=yaml.CSafeLoader)
-    return time.perf_counter() - start
+def yardstick_process() -> None:
+    """The helper process's loop (`--yardstick`): on `spec PEOPLE FOLDER` it writes a spec
+    and its Okta outputs; on `parse PATH`, PyYAML's C loader parses that spec's text (read
+    once, kept) in-process, and it answers the seconds."""
+    texts: dict[str, str] = {}
+    for line in sys.stdin:
+        verb, *words = line.split()
+        if verb == "spec":
+            people, folder = int(words[0]), Path(words[1])
+            spec = folder / f"spec-{people}.yaml"
+            spec.write_text(spec_text(people, max(1, people // 2000)))
+            outputs_file(spec)
+            print(spec, flush=True)
+        else:
+            text = texts.setdefault(words[0], Path(words[0]).read_text())
+            start = time.perf_counter()
+            yaml.load(text, Loader=yaml.CSafeLoader)
+            print(time.perf_counter() - start, flush=True)
 
 
-def prepare_size(people: int, repeat: int, folder: Path) -> dict[str, Any]:
+class Yardstick:
+    """The floor's parses and the specs' making, in a helper process started while this one
+    is small. A child's peak RSS from wait4 is at least its parent's at the fork (Linux
+    carries the forked image's high-water mark across exec), so this process must never hold
+    a parsed spec: a 300,000-person parse here would show as every later command's peak."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.cli", "--yardstick"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+
+    def ask(self, *words: object) -> str:
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write(" ".join(map(str, words)) + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline()
+        if not answer:
+            raise SystemExit(f"the yardstick process exited on {words}")
+        return answer.strip()
+
+    def spec(self, people: int, folder: Path) -> Path:
+        return Path(self.ask("spec", people, folder))
+
+    def parse(self, spec: Path) -> float:
+        """Seconds PyYAML's C loader takes to parse the spec, in-process."""
+        return float(self.ask("parse", spec))
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def prepare_size(people: int, repeat: int, folder: Path, yardstick: Yardstick) -> dict[str, Any]:
     """A size's spec, record and outputs, its first applies (each into an empty record,
     after a parse of the floor; the last one kept), the plan with everyone to invite, and
     everyone's acceptance: the record its no-op plans then read."""
-    spec = folder / f"spec-{people}.yaml"
-    spec.write_text(spec_text(people, max(1, people // 2000)))
-    text = spec.read_text()
-    outputs = outputs_file(spec, folder)
+    spec = yardstick.spec(people, folder)
+    outputs = spec.with_name(f"outputs-{spec.stem}.json")
     record = folder / ".insomnia-sso" / f"state-{people}.db"
     record.parent.mkdir(exist_ok=True)
     common = ["--store", f"sqlite:///{record}", "--okta-outputs", str(outputs)]
@@ -129,17 +178,17 @@ def prepare_size(people: int, repeat: int, folder: Path) -> dict[str, Any]:
         if attempt:
             for path in record.parent.glob(f"{record.name}*"):
                 path.unlink()
-        floors.append(parse_once(text))
+        floors.append(yardstick.parse(spec))
         applies.append(run([*CLI, "apply", str(spec), *common, "--yes"], log))
     todo_s, todo_rss = median_run([*CLI, "plan", str(spec), *common], repeat, log)
     keys = folder / "accepted.txt"
-    keys.write_text("".join(f"{key}\n" for key in invitation_keys(log)))
+    write_invitation_keys(log, keys)
     accept_s, _, _ = run(
         [*CLI, "confirm", "acceptance", "--keys-from", str(keys), str(spec), *common]
     )
     return {
         "people": people,
-        "text": text,
+        "spec": spec,
         "plan_command": [*CLI, "plan", str(spec), *common],
         "log": log,
         "floors": floors,
@@ -162,7 +211,7 @@ def every(people: int) -> int:
     return 3 if people <= 100_000 else 6
 
 
-def noop_rounds(sizes: list[dict[str, Any]], rounds: int) -> None:
+def noop_rounds(sizes: list[dict[str, Any]], rounds: int, yardstick: Yardstick) -> None:
     """No-op plans of every size taking turns, round after round: each round parses the
     floors of its sizes first, then runs their plans back to back, forwards in one round
     and backwards in the next. A slow stretch of the machine then lands on all sizes of a
@@ -172,7 +221,7 @@ def noop_rounds(sizes: list[dict[str, Any]], rounds: int) -> None:
         if number % 2:
             taking_part.reverse()
         for size in taking_part:
-            size["floors"].append(parse_once(size["text"]))
+            size["floors"].append(yardstick.parse(size["spec"]))
         for size in taking_part:
             seconds, rss, _ = run(size["plan_command"], size["log"])
             size["plans"][number] = seconds
@@ -190,15 +239,14 @@ def per_added_person(smaller: dict[str, Any], larger: dict[str, Any]) -> float:
     return float(statistics.median(differences)) / people
 
 
-def invitation_keys(plan_text: Path) -> list[str]:
-    """The keys of the invitation steps a text plan lists (`N. invitation ORG/EMAIL: …`)."""
-    keys = []
-    with plan_text.open() as lines:
+def write_invitation_keys(plan_text: Path, keys: Path) -> None:
+    """The keys of the invitation steps a text plan lists (`N. invitation ORG/EMAIL: …`),
+    one a line, streamed: this process holds no list of 300,000 keys (see `Yardstick`)."""
+    with plan_text.open() as lines, keys.open("w") as out:
         for line in lines:
             words = line.split(maxsplit=3)
             if len(words) > 2 and words[1] == "invitation":
-                keys.append(words[2].rstrip(":"))
-    return keys
+                out.write(words[2].rstrip(":") + "\n")
 
 
 ONE_MODEL = """\
@@ -240,6 +288,9 @@ def compiled() -> None:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--yardstick"]:
+        yardstick_process()
+        return 0
     compiled()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", default="1000,10000,100000,300000")
@@ -260,12 +311,14 @@ def main() -> int:
         f"({one_model / base:4.2f}x import click, pydantic); validate is "
         f"{validate / one_model:4.2f}x that"
     )
+    yardstick = Yardstick()
     with tempfile.TemporaryDirectory() as tmp:
         rows = [
-            prepare_size(people, args.repeat if people <= 100_000 else 2, Path(tmp))
+            prepare_size(people, args.repeat if people <= 100_000 else 2, Path(tmp), yardstick)
             for people in sizes
         ]
-        noop_rounds(rows, args.repeat * 3)
+        noop_rounds(rows, args.repeat * 3, yardstick)
+    yardstick.close()
     for row in rows:
         row["floor"] = statistics.median(row["floors"])
         row["plan"] = statistics.median(row["plans"].values())
