@@ -14,7 +14,8 @@ in a file, the plan written to a file as a pipeline's log would be):
   - no-op plan: `insomnia-sso plan SPEC` once everyone is a member (median of runs), every
     size's records ready first and the sizes then taking turns, round after round (3 x
     --repeat rounds; 100,000 in every third, 300,000 in every sixth);
-  - peak RSS of each command (the child's own high-water mark, from wait4);
+  - peak RSS of each command (the child's own high-water mark, from wait4; the specs are
+    made and parsed in a helper process, so this one stays smaller than any command);
   - µs per person, and how that cost grows: from 1,000 to 10,000 against 10,000 to 100,000,
     each the median of the differences between two sizes' runs in the same round.
 Start-up first: `insomnia-sso validate` of the 13-person example spec against
@@ -202,6 +203,12 @@ def prepare_size(people: int, repeat: int, folder: Path, yardstick: Yardstick) -
     }
 
 
+def repeats(people: int, repeat: int) -> int:
+    """How many first applies a size gets: 300,000 half as many (each takes a minute with
+    its floor)."""
+    return repeat if people <= 100_000 else max(1, repeat // 2)
+
+
 def every(people: int) -> int:
     """In how many rounds of no-op plans a size takes part once: the small sizes take a
     fraction of a second a run and are in every round, so that their difference (the
@@ -215,7 +222,7 @@ def noop_rounds(sizes: list[dict[str, Any]], rounds: int, yardstick: Yardstick) 
     """No-op plans of every size taking turns, round after round: each round parses the
     floors of its sizes first, then runs their plans back to back, forwards in one round
     and backwards in the next. A slow stretch of the machine then lands on all sizes of a
-    round alike, and the sizes' differences are taken within a round (see `growth`)."""
+    round alike, and the sizes' differences are taken within a round (`per_added_person`)."""
     for number in range(rounds):
         taking_part = [size for size in sizes if number % every(size["people"]) == 0]
         if number % 2:
@@ -314,7 +321,7 @@ def main() -> int:
     yardstick = Yardstick()
     with tempfile.TemporaryDirectory() as tmp:
         rows = [
-            prepare_size(people, args.repeat if people <= 100_000 else 2, Path(tmp), yardstick)
+            prepare_size(people, repeats(people, args.repeat), Path(tmp), yardstick)
             for people in sizes
         ]
         noop_rounds(rows, args.repeat * 3, yardstick)
