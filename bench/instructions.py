@@ -85,7 +85,7 @@ def run(tree: Path, *args: str) -> None:
 def measure(trees: dict[str, Path], people: int, folder: Path) -> dict[str, dict[str, int]]:
     spec = folder / "spec.yaml"
     spec.write_text(spec_text(people, max(1, people // 2000)))
-    outputs = outputs_file(spec, folder)
+    outputs = outputs_file(spec)
     okta = ["--okta-outputs", str(outputs)]
     counts: dict[str, dict[str, int]] = {name: {} for name in trees}
     for name, tree in trees.items():
