@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import spec_text, timed
-from bench.scim import BOUNDS, TOKEN, apply_to, listing_floor, outputs_for, scim2_server, tenant
+from bench.reconcile import outputs_for
+from bench.scim import BOUNDS, TOKEN, apply_to, listing_floor, scim2_server, tenant
 from reconciler.directory.scim import ScimDirectory
 from reconciler.directory.scim_types import OKTA_PAGE, Profile
 from reconciler.import_spec import document, from_directory

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import resource
 import sys
+from functools import partial
 
 from bench.common import spec_text, timed, traced_peak
 from reconciler.okta_preview import preview
@@ -40,8 +41,8 @@ def main() -> int:
     slow = False
     for people in SIZES:
         spec = enterprise(people)
-        result, wall = timed(lambda spec=spec: preview(spec))
-        peak = traced_peak(lambda spec=spec: preview(spec))
+        result, wall = timed(partial(preview, spec))
+        peak = traced_peak(partial(preview, spec))
         counts.add(len(result.resources))
         slow = slow or wall >= TARGET_SECONDS
         print(
