@@ -1,6 +1,7 @@
 """Instructions the whole CLI process executes, this code against a baseline commit.
 
     .venv/bin/python -m bench.instructions [--people 20000] [--baseline COMMIT]
+                                           [--growth 1000,10000,100000]
 
 Wall time on a shared machine moves by a fifth or more between runs; the number of
 instructions a process executes does not (valgrind's cachegrind, `--cache-sim=no`, with
@@ -11,14 +12,19 @@ git worktree), each with its bytecode compiled first, it counts:
   - `insomnia-sso plan SPEC` once everyone has accepted: a no-op plan (the record is made
     by BASELINE's code, which both read);
   - `python -c pass`, the interpreter alone, as a yardstick.
-and prints each count and this code's ratio to the baseline's. No target: it says by how
-much a change made the work smaller, whatever the machine was doing. Needs valgrind.
+and prints each count and this code's ratio to the baseline's. Then, for this code alone,
+the no-op plan at each of the --growth sizes (1,000, 10,000 and 100,000 people): the
+instructions per person added from one size to the next, and how that grows (what
+bench/cli.py measures in wall time, where the small side is a few hundredths of a second).
+No target: it says by how much a change made the work smaller, and whether the cost per
+person stays flat, whatever the machine was doing. Needs valgrind.
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import itertools
 import os
 import re
 import shutil
@@ -121,6 +127,33 @@ def measure(trees: dict[str, Path], people: int, folder: Path) -> dict[str, dict
     return counts
 
 
+def noop_plan(tree: Path, people: int, folder: Path) -> int:
+    """Instructions of this code's no-op plan of `people`: a first apply and everyone's
+    acceptance made first, not counted."""
+    spec = folder / f"growth-{people}.yaml"
+    spec.write_text(spec_text(people, max(1, people // 2000)))
+    common = ["--store", f"sqlite:///{folder / f'growth-{people}.db'}"]
+    common += ["--okta-outputs", str(outputs_file(spec))]
+    run(tree, "apply", str(spec), *common, "--yes")
+    keys = folder / "keys.txt"
+    keys.write_text("".join(f"{key}\n" for key in member_keys(spec)))
+    run(tree, "confirm", "acceptance", "--keys-from", str(keys), str(spec), *common)
+    return instructions(tree, "plan", str(spec), *common)
+
+
+def growth(sizes: list[int], folder: Path) -> None:
+    """The no-op plan's instructions at each size, per person added, and their growth."""
+    counts = {people: noop_plan(ROOT, people, folder) for people in sizes}
+    shown = "  ".join(f"{count:,} at {people:,}" for people, count in counts.items())
+    print(f"  no-op plan, this code: {shown}")
+    per_person = []
+    for small, large in itertools.pairwise(sizes):
+        per_person.append((counts[large] - counts[small]) / (large - small))
+        print(f"    per person added from {small:,} to {large:,}: {per_person[-1]:,.0f}")
+    for before, after in itertools.pairwise(per_person):
+        print(f"    growth of the cost per added person: {after / before:.3f}x")
+
+
 def member_keys(spec: Path) -> list[str]:
     """`organization/email` of every member of a bench spec."""
     import yaml
@@ -137,6 +170,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=20_000)
     parser.add_argument("--baseline", default=BASELINE)
+    parser.add_argument("--growth", default="1000,10000,100000", help="sizes; empty: none")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         print("valgrind is not installed: no instructions counted")
@@ -151,6 +185,9 @@ def main() -> int:
     for command, before in counts["baseline"].items():
         now = counts["now"][command]
         print(f"  {command:<26} {before:>16,} {now:>16,} {now / before:>14.3f}x")
+    if args.growth:
+        with tempfile.TemporaryDirectory() as tmp:
+            growth([int(n) for n in args.growth.split(",")], Path(tmp))
     return 0
 
 
