@@ -61,7 +61,7 @@ demo: install
 
 # Every bench runs, even after one misses a target (it exits 1); make bench then fails.
 bench: install
-	@status=0; for bench in spec_load okta_program reconcile scim import_spec cli instructions; do \
+	@status=0; for bench in spec_load okta_program reconcile scim import_spec cli phases instructions; do \
 	  echo "== bench.$$bench"; $(BIN)/python -m bench.$$bench || status=1; \
 	done; exit $$status
 
