@@ -14,6 +14,8 @@ in a file, the plan written to a file as a pipeline's log would be):
   - no-op plan: `insomnia-sso plan SPEC` once everyone is a member (median of runs), every
     size's records ready first and the sizes then taking turns, round after round (3 x
     --repeat rounds; 100,000 in every third, 300,000 in every sixth);
+  - the CPU time (user and system) of each first apply and no-op plan (medians): what the
+    wall time holds beyond it is waiting, on the disk or on the machine;
   - peak RSS of each command (the child's own high-water mark, from wait4; the specs are
     made and parsed in a helper process, so this one stays smaller than any command);
   - µs per person, and how that cost grows: from 1,000 to 10,000 against 10,000 to 100,000,
@@ -42,7 +44,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -58,8 +60,18 @@ APPLY_TARGET = 0.55
 GROWTH_TARGET = 1.3
 
 
-def run(command: list[str], output: Path | None = None) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS in MiB and exit code of one child process."""
+class Ran(NamedTuple):
+    """One child process: wall seconds, peak RSS in MiB, exit code, and CPU seconds (user
+    and system): the wall time beyond the CPU time is waiting, on the disk or the machine."""
+
+    seconds: float
+    rss: float
+    code: int
+    cpu: float
+
+
+def run(command: list[str], output: Path | None = None) -> Ran:
+    """Run one child process and measure it."""
     sink = open(output, "w") if output else open(os.devnull, "w")  # noqa: SIM115
     with sink:
         start = time.perf_counter()
@@ -71,7 +83,8 @@ def run(command: list[str], output: Path | None = None) -> tuple[float, float, i
         child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode not in (0, 2):
         raise SystemExit(f"{' '.join(command[2:5])}… exited {child.returncode}: {err[-500:]!r}")
-    return seconds, usage.ru_maxrss / 1024, child.returncode
+    cpu = usage.ru_utime + usage.ru_stime
+    return Ran(seconds, usage.ru_maxrss / 1024, child.returncode, cpu)
 
 
 def median_run(command: list[str], repeat: int, output: Path | None = None) -> tuple[float, float]:
@@ -184,21 +197,23 @@ def prepare_size(people: int, repeat: int, folder: Path, yardstick: Yardstick) -
     todo_s, todo_rss = median_run([*CLI, "plan", str(spec), *common], repeat, log)
     keys = folder / "accepted.txt"
     write_invitation_keys(log, keys)
-    accept_s, _, _ = run(
+    accept_s = run(
         [*CLI, "confirm", "acceptance", "--keys-from", str(keys), str(spec), *common]
-    )
+    ).seconds
     return {
         "people": people,
         "spec": spec,
         "plan_command": [*CLI, "plan", str(spec), *common],
         "log": log,
         "floors": floors,
-        "apply": statistics.median(a[0] for a in applies),
+        "apply": statistics.median(a.seconds for a in applies),
+        "apply_cpu": statistics.median(a.cpu for a in applies),
         "apply_rss": max(a[1] for a in applies),
         "todo": todo_s,
         "todo_rss": todo_rss,
         "accept": accept_s,
         "plans": {},
+        "plan_cpus": [],
         "plan_rss": 0.0,
     }
 
@@ -230,9 +245,10 @@ def noop_rounds(sizes: list[dict[str, Any]], rounds: int, yardstick: Yardstick) 
         for size in taking_part:
             size["floors"].append(yardstick.parse(size["spec"]))
         for size in taking_part:
-            seconds, rss, _ = run(size["plan_command"], size["log"])
-            size["plans"][number] = seconds
-            size["plan_rss"] = max(size["plan_rss"], rss)
+            ran = run(size["plan_command"], size["log"])
+            size["plans"][number] = ran.seconds
+            size["plan_cpus"].append(ran.cpu)
+            size["plan_rss"] = max(size["plan_rss"], ran.rss)
 
 
 def per_added_person(smaller: dict[str, Any], larger: dict[str, Any]) -> float:
@@ -329,6 +345,7 @@ def main() -> int:
     for row in rows:
         row["floor"] = statistics.median(row["floors"])
         row["plan"] = statistics.median(row["plans"].values())
+        row["plan_cpu"] = statistics.median(row["plan_cpus"])
     print(
         f"  {'people':>8} {'floor':>7} {'first apply':>21} {'plan, all to invite':>20} "
         f"{'accept all':>10} {'no-op plan':>21} {'µs/person':>9}"
@@ -341,6 +358,13 @@ def main() -> int:
             f"{row['plan']:6.2f}s {row['plan'] / row['floor']:5.2f}x {row['plan_rss']:5.0f} MiB "
             f"{row['plan'] / row['people'] * 1e6:9.1f}"
         )
+    print(
+        "  CPU (user + system), first apply and no-op plan: "
+        + ", ".join(
+            f"{row['people']:,} {row['apply_cpu']:.2f} s and {row['plan_cpu']:.2f} s"
+            for row in rows
+        )
+    )
     by_size = {row["people"]: row for row in rows}
     if 100_000 in by_size:
         row = by_size[100_000]
