@@ -119,12 +119,13 @@ def outputs_file(spec: Path) -> Path:
 
 
 def yardstick_process() -> None:
-    """The helper process's loop (`--yardstick`): on `spec PEOPLE FOLDER` it writes a spec
-    and its Okta outputs; on `parse PATH`, PyYAML's C loader parses that spec's text (read
-    once, kept) in-process, and it answers the seconds."""
+    """The helper process's loop (`--yardstick`), one request a line, its words separated by
+    tabs (a folder may hold spaces): on `spec PEOPLE FOLDER` it writes a spec and its Okta
+    outputs and answers the spec's path; on `parse PATH`, PyYAML's C loader parses that
+    spec's text (read once, kept) in-process, and it answers the seconds."""
     texts: dict[str, str] = {}
     for line in sys.stdin:
-        verb, *words = line.split()
+        verb, *words = line.rstrip("\n").split("\t")
         if verb == "spec":
             people, folder = int(words[0]), Path(words[1])
             spec = folder / f"spec-{people}.yaml"
@@ -156,7 +157,7 @@ class Yardstick:
     def ask(self, *words: object) -> str:
         assert self.process.stdin is not None
         assert self.process.stdout is not None
-        self.process.stdin.write(" ".join(map(str, words)) + "\n")
+        self.process.stdin.write("\t".join(map(str, words)) + "\n")
         self.process.stdin.flush()
         answer = self.process.stdout.readline()
         if not answer:
@@ -208,7 +209,7 @@ def prepare_size(people: int, repeat: int, folder: Path, yardstick: Yardstick) -
         "floors": floors,
         "apply": statistics.median(a.seconds for a in applies),
         "apply_cpu": statistics.median(a.cpu for a in applies),
-        "apply_rss": max(a[1] for a in applies),
+        "apply_rss": max(a.rss for a in applies),
         "todo": todo_s,
         "todo_rss": todo_rss,
         "accept": accept_s,
