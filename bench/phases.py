@@ -76,11 +76,12 @@ def child(spec: str, outputs: str, record: str, answer: str) -> None:
     spent["imports"] = time.perf_counter() - start
     start = time.perf_counter()
     arguments = ["apply", spec, "--store", f"sqlite:///{record}", "--okta-outputs", outputs]
-    try:
-        main([*arguments, "--yes"], standalone_mode=False)
+    try:  # click returns the command's exit code when not standalone, or raises it
+        code = main([*arguments, "--yes"], standalone_mode=False)
     except SystemExit as exit_:
-        if exit_.code not in (0, 2, None):
-            raise
+        code = exit_.code
+    if code not in (0, 2, None):
+        raise SystemExit(f"apply exited {code}: no phases to show")
     spent["the command"] = time.perf_counter() - start
     Path(answer).write_text(json.dumps(spent))
 
