@@ -80,7 +80,8 @@ def test_foreign_keys_are_enforced_and_commits_are_synchronous_normal(store: Sql
     assert conn is not None
     assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL, beside WAL
-    # a batch's pages reach the WAL once, at its commit, not each time the cache fills
+    # a batch's dirty pages stay in memory until it commits: no statement journal spilled
+    # to a temporary file as the batch goes
     assert conn.exec_driver_sql("PRAGMA cache_spill").scalar() == 0
     with pytest.raises(sa.exc.IntegrityError, match="FOREIGN KEY constraint failed"):
         conn.exec_driver_sql(
