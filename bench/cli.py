@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import json
 import os
 import statistics
 import subprocess
@@ -48,7 +47,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from bench.common import spec_text
+from bench.common import memberships, outputs_json, spec_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [str(Path(sys.executable).with_name("insomnia-sso"))]
@@ -92,29 +91,15 @@ def median_run(command: list[str], repeat: int, output: Path | None = None) -> t
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
+def outputs_path(spec: Path) -> Path:
+    """Where `outputs_file` writes a spec's Okta outputs."""
+    return spec.with_name(f"outputs-{spec.stem}.json")
+
+
 def outputs_file(spec: Path) -> Path:
-    """Okta outputs as `pulumi stack output --json --show-secrets` gives them: everyone in the
-    spec assigned."""
-    people = sorted(
-        {
-            member["email"].lower()
-            for org in yaml.load(spec.read_text(), Loader=yaml.CSafeLoader)["spec"]["organizations"]
-            for member in org["members"]
-        }
-    )
-    path = spec.with_name(f"outputs-{spec.stem}.json")
-    path.write_text(
-        json.dumps(
-            {
-                "client_id": "0oabench",
-                "client_secret": "bench-secret-not-real",
-                "issuer": "https://bench.okta.com/oauth2/ausbench",
-                "app_id": "0oabench",
-                "auth_server_id": "ausbench",
-                "assigned_users": people,
-            }
-        )
-    )
+    """The spec's Okta outputs, everyone in it assigned, written beside it (`outputs_path`)."""
+    path = outputs_path(spec)
+    path.write_text(outputs_json(sorted({email for _, email in memberships(spec)})))
     return path
 
 
@@ -182,7 +167,7 @@ def prepare_size(people: int, repeat: int, folder: Path, yardstick: Yardstick) -
     after a parse of the floor; the last one kept), the plan with everyone to invite, and
     everyone's acceptance: the record its no-op plans then read."""
     spec = yardstick.spec(people, folder)
-    outputs = spec.with_name(f"outputs-{spec.stem}.json")
+    outputs = outputs_path(spec)
     record = folder / ".insomnia-sso" / f"state-{people}.db"
     record.parent.mkdir(exist_ok=True)
     common = ["--store", f"sqlite:///{record}", "--okta-outputs", str(outputs)]
@@ -195,7 +180,8 @@ def prepare_size(people: int, repeat: int, folder: Path, yardstick: Yardstick) -
                 path.unlink()
         floors.append(yardstick.parse(spec))
         applies.append(run([*CLI, "apply", str(spec), *common, "--yes"], log))
-    todo_s, todo_rss = median_run([*CLI, "plan", str(spec), *common], repeat, log)
+    plan_command = [*CLI, "plan", str(spec), *common]
+    todo_s, todo_rss = median_run(plan_command, repeat, log)
     keys = folder / "accepted.txt"
     write_invitation_keys(log, keys)
     accept_s = run(
@@ -204,7 +190,7 @@ def prepare_size(people: int, repeat: int, folder: Path, yardstick: Yardstick) -
     return {
         "people": people,
         "spec": spec,
-        "plan_command": [*CLI, "plan", str(spec), *common],
+        "plan_command": plan_command,
         "log": log,
         "floors": floors,
         "apply": statistics.median(a.seconds for a in applies),

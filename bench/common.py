@@ -7,12 +7,13 @@ tracemalloc slows allocation down.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -63,6 +64,34 @@ def spec_text(people: int, organizations: int = 1, changed: float = 0.0) -> str:
                     continue
             lines.append(f"        - email: person{p}@{domain}\n          role: {role}\n")
     return "".join(lines)
+
+
+def outputs_json(assigned_users: Sequence[str]) -> str:
+    """Okta outputs as `pulumi stack output --json --show-secrets` gives them, with
+    `assigned_users` assigned: what every bench hands the reconciler."""
+    return json.dumps(
+        {
+            "client_id": "0oabench",
+            "client_secret": "bench-secret-not-real",
+            "issuer": "https://bench.okta.com/oauth2/ausbench",
+            "app_id": "0oabench",
+            "auth_server_id": "ausbench",
+            "assigned_users": list(assigned_users),
+        }
+    )
+
+
+def memberships(spec: Path) -> list[tuple[str, str]]:
+    """(organization, lowercased email) of every member of a spec file, read with PyYAML's C
+    loader and not validated: quicker than loading it, for a spec the bench generated."""
+    import yaml
+
+    data = yaml.load(spec.read_text(), Loader=yaml.CSafeLoader)
+    return [
+        (org["name"], member["email"].lower())
+        for org in data["spec"]["organizations"]
+        for member in org["members"]
+    ]
 
 
 def timed(func: Callable[[], T]) -> tuple[T, float]:

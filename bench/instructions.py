@@ -34,7 +34,7 @@ import tempfile
 from pathlib import Path
 
 from bench.cli import outputs_file
-from bench.common import spec_text, worktree
+from bench.common import memberships, spec_text, worktree
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SPEC = ROOT / "specs" / "enterprise.yaml"
@@ -156,14 +156,7 @@ def growth(sizes: list[int], folder: Path) -> None:
 
 def member_keys(spec: Path) -> list[str]:
     """`organization/email` of every member of a bench spec."""
-    import yaml
-
-    data = yaml.load(spec.read_text(), Loader=yaml.CSafeLoader)
-    return [
-        f"{org['name']}/{member['email'].lower()}"
-        for org in data["spec"]["organizations"]
-        for member in org["members"]
-    ]
+    return [f"{organization}/{email}" for organization, email in memberships(spec)]
 
 
 def main() -> int:

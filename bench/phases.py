@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.cli import Yardstick
+from bench.cli import Yardstick, outputs_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,7 +100,7 @@ def main() -> int:
         folder = Path(tmp)
         spec = yardstick.spec(args.people, folder)
         yardstick.close()
-        outputs = spec.with_name(f"outputs-{spec.stem}.json")
+        outputs = outputs_path(spec)
         record, answer = folder / "record.db", folder / "phases.json"
         paths = (spec, outputs, record, answer)
         for _ in range(args.runs):

@@ -44,7 +44,7 @@ from typing import Any
 
 import psycopg
 
-from bench.common import spec_text, timed, traced_peak, worktree
+from bench.common import outputs_json, spec_text, timed, traced_peak, worktree
 from reconciler.outputs import OktaOutputs, parse_outputs
 from reconciler.spec import Enterprise
 
@@ -60,17 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def outputs_for(enterprise: Enterprise) -> OktaOutputs:
     """Okta outputs as `pulumi stack output --json --show-secrets` would give them."""
-    text = json.dumps(
-        {
-            "client_id": "0oabench",
-            "client_secret": "bench-secret-not-real",
-            "issuer": "https://bench.okta.com/oauth2/ausbench",
-            "app_id": "0oabench",
-            "auth_server_id": "ausbench",
-            "assigned_users": enterprise.assigned_logins(),
-        }
-    )
-    return parse_outputs(text, "bench outputs", enterprise)
+    return parse_outputs(outputs_json(enterprise.assigned_logins()), "bench outputs", enterprise)
 
 
 @contextmanager
