@@ -47,9 +47,8 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from bench.common import memberships, outputs_json, spec_text
+from bench.common import ROOT, memberships, outputs_json, spec_text
 
-ROOT = Path(__file__).resolve().parent.parent
 CLI = [str(Path(sys.executable).with_name("insomnia-sso"))]
 EXAMPLE_SPEC = ROOT / "specs" / "enterprise.yaml"
 

@@ -34,9 +34,8 @@ import tempfile
 from pathlib import Path
 
 from bench.cli import outputs_file
-from bench.common import memberships, spec_text, worktree
+from bench.common import ROOT, memberships, spec_text, worktree
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SPEC = ROOT / "specs" / "enterprise.yaml"
 BASELINE = "115462e"
 """The code before schema 4 and the multi-row inserts (the last landed before them)."""

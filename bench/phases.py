@@ -31,8 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cli import Yardstick, outputs_path
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import ROOT
 
 PHASES = (
     ("reconciler.cli.reconcile_cmds", None, "load_specs", "load spec"),

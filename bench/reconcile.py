@@ -44,7 +44,7 @@ from typing import Any
 
 import psycopg
 
-from bench.common import outputs_json, spec_text, timed, traced_peak, worktree
+from bench.common import ROOT, outputs_json, spec_text, timed, traced_peak, worktree
 from reconciler.outputs import OktaOutputs, parse_outputs
 from reconciler.spec import Enterprise
 
@@ -55,7 +55,6 @@ FIRST_APPLY_TARGET = 10.0
 MAX_SLOWDOWN = 1.10
 MAX_RATIO = 1.5
 PHASES = ("first apply", "no-op plan", "floor: load + read", "1% changed plan")
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def outputs_for(enterprise: Enterprise) -> OktaOutputs:
