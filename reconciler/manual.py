@@ -410,41 +410,67 @@ def ledger_steps(
     if not actual.invitations:  # nothing recorded yet (a first plan): no keys to make
         return steps
     add = steps.append
-    wanted = {
+    confirmations = actual.confirmations
+    members = actual.members
+    # The people a member step's confirmation may speak of (most records hold none): anyone
+    # else who accepted at the role they were invited with has nothing open, decided here
+    # without a call per person (a settled enterprise is 100,000 of them), and without the
+    # spec's keys, made only when an invitation is still open or revoked.
+    spoken_of = {key for kind, key in confirmations if kind == StepKind.MEMBER}
+    wanted: set[str] | None = None
+    as_of = actual.as_of
+    pending, expired = InvitationStatus.PENDING, InvitationStatus.EXPIRED
+    accepted, revoked = InvitationStatus.ACCEPTED, InvitationStatus.REVOKED
+    invitation_kind = StepKind.INVITATION  # a StrEnum: keys the confirmations as its value
+    for key, invitation in sorted(actual.invitations.items()):
+        status = invitation.status
+        entry: Recorded | None
+        if status is accepted:
+            member = members.get(key)
+            if member is not None and member.role == invitation.role and key not in spoken_of:
+                continue  # what _member_change finds for them: nothing to do
+            entry = _member_change(key, invitation, actual)
+        else:
+            if wanted is None:
+                wanted = _spec_keys(enterprise, held)
+            if status is pending:
+                status = invitation.status_at(as_of)
+            # a first apply's to-do list has no confirmation to look up (100,000 keys)
+            confirmed = confirmations.get((invitation_kind, key)) if confirmations else None
+            if key in wanted and (status is pending or status is expired):
+                if confirmed is None:  # the common case: recorded, never said to be sent
+                    entry = Recorded(invitation, "invite", invitation.role)
+                    add(
+                        ManualStep(
+                            invitation_kind,
+                            key,
+                            NO_FIELDS,
+                            "",
+                            "",
+                            fields=NO_FIELDS,
+                            recorded=entry,
+                        )
+                    )
+                    continue
+                entry = _send(invitation, status, confirmed)
+            elif key not in wanted and status is revoked:
+                entry = _revoke(invitation, confirmed)
+            else:
+                entry = None
+        if entry is not None:
+            kind = invitation_kind if entry.action in _INVITATION_ACTIONS else StepKind.MEMBER
+            add(ManualStep(kind, key, NO_FIELDS, "", "", fields=NO_FIELDS, recorded=entry))
+    return steps
+
+
+def _spec_keys(enterprise: Enterprise, held: frozenset[str]) -> set[str]:
+    """`organization/email` of everyone in the spec whom Okta lets sign in."""
+    return {
         f"{org.name}/{person.email}"
         for org in enterprise.spec.organizations
         for person in org.members
         if person.email not in held
     }
-    confirmations = actual.confirmations
-    as_of = actual.as_of
-    pending, expired = InvitationStatus.PENDING, InvitationStatus.EXPIRED
-    invitation_kind = StepKind.INVITATION  # a StrEnum: keys the confirmations as its value
-    for key, invitation in sorted(actual.invitations.items()):
-        status = invitation.status_at(as_of)
-        # a first apply's to-do list has no confirmation to look up (100,000 keys)
-        confirmed = confirmations.get((invitation_kind, key)) if confirmations else None
-        entry: Recorded | None
-        if key in wanted and (status is pending or status is expired):
-            if confirmed is None:  # the common case: recorded, never said to be sent
-                entry = Recorded(invitation, "invite", invitation.role)
-                add(
-                    ManualStep(
-                        invitation_kind, key, NO_FIELDS, "", "", fields=NO_FIELDS, recorded=entry
-                    )
-                )
-                continue
-            entry = _send(invitation, status, confirmed)
-        elif key not in wanted and status is InvitationStatus.REVOKED:
-            entry = _revoke(invitation, confirmed)
-        elif status is InvitationStatus.ACCEPTED:
-            entry = _member_change(key, invitation, actual)
-        else:
-            entry = None
-        if entry is not None:
-            kind = invitation_kind if entry.action in _INVITATION_ACTIONS else StepKind.MEMBER
-            add(ManualStep(kind, key, NO_FIELDS, "", "", fields=NO_FIELDS, recorded=entry))
-    return steps
 
 
 @dataclass(slots=True)

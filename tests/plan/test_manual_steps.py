@@ -25,6 +25,7 @@ from reconciler.state import (
     DirectoryState,
     InvitationState,
     InvitationStatus,
+    MemberState,
 )
 from tests.conftest import MINIMAL
 from tests.plan.test_plan import NOW, OUTPUTS_JSON, SECRET, converged, outputs, spec, steps
@@ -299,3 +300,54 @@ def test_a_ledger_step_opened_again_keeps_its_values_and_digest() -> None:
     assert (dict(again.after), again.digest) == (dict(step.after), step.digest)
     assert again.instructions.startswith("Open again: its values have changed since ops@acme.com")
     assert again.instructions.endswith(step.instructions)
+
+
+def _accepted(*members: MemberState, invited_as: str = "admin") -> ActualState:
+    """alice accepted an invitation `invited_as` a day ago; `members` is what the record
+    holds of her now."""
+    invited = NOW - timedelta(days=1)
+    invitation = InvitationState(
+        "platform", "alice@acme.com", invited_as, InvitationStatus.ACCEPTED, invited, NOW
+    )
+    return ActualState(
+        "acme",
+        NOW,
+        invitations={invitation.key: invitation},
+        members={m.key: m for m in members},
+    )
+
+
+def _member_steps(actual: ActualState) -> list[tuple[str, str, str]]:
+    return [
+        (step.kind.value, step.after["action"], step.after.get("role", ""))
+        for step in ledger_steps(spec(), actual, frozenset())
+    ]
+
+
+ALICE = MemberState("platform", "alice@acme.com", "admin", NOW)
+
+
+def test_a_member_at_the_role_they_accepted_has_nothing_open() -> None:
+    assert _member_steps(_accepted(ALICE)) == []
+
+
+def test_a_role_apply_recorded_is_an_owners_step_until_confirmed() -> None:
+    """apply recorded alice's new role (member); Insomnia still has the one she accepted."""
+    now_member = replace(ALICE, role="member")
+    assert _member_steps(_accepted(now_member)) == [("member", "role", "member")]
+    done = confirmation("member", ALICE.key, "sha256:x", action="role", role="member")
+    assert _member_steps(with_confirmations(_accepted(now_member), done)) == []
+
+
+def test_a_role_changed_back_after_a_confirmed_change_is_open_again() -> None:
+    """alice went admin → member (confirmed in Insomnia), then back to admin in the spec:
+    the record's role is the invited one again, yet Insomnia holds member."""
+    done = confirmation("member", ALICE.key, "sha256:x", action="role", role="member")
+    actual = with_confirmations(_accepted(ALICE), done)
+    assert _member_steps(actual) == [("member", "role", "admin")]
+
+
+def test_a_member_apply_removed_is_an_owners_step_until_confirmed() -> None:
+    assert _member_steps(_accepted()) == [("member", "remove", "")]
+    done = confirmation("member", ALICE.key, "sha256:x", action="remove")
+    assert _member_steps(with_confirmations(_accepted(), done)) == []
