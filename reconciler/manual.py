@@ -433,8 +433,7 @@ def ledger_steps(
         else:
             if wanted is None:
                 wanted = _spec_keys(enterprise, held)
-            if status is pending:
-                status = invitation.status_at(as_of)
+            status = invitation.status_at(as_of)
             # a first apply's to-do list has no confirmation to look up (100,000 keys)
             confirmed = confirmations.get((invitation_kind, key)) if confirmations else None
             if key in wanted and (status is pending or status is expired):
